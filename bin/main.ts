@@ -1,0 +1,39 @@
+/**
+ * `emu <command> …`: dispatches to each part's CLI module, imported lazily so that e.g.
+ * `emu tokenize` never loads onnxruntime or the simulator.
+ */
+type CommandModule = { run(argv: string[]): Promise<number> };
+
+const COMMANDS: Record<string, { summary: string; load: () => Promise<CommandModule> }> = {
+  generate: { summary: 'run a task (t2i, x2i, story, howto, explore, vla) on a model folder', load: () => import('../sdk/cli/generateCommand.ts') },
+  tokenize: { summary: 'print the token ids of a text for a tiktoken ranks file', load: () => import('../sdk/cli/tokenizeCommand.ts') },
+  prompt: { summary: 'print the conditional/unconditional prompt ids for a task', load: () => import('../sdk/cli/promptCommand.ts') },
+  sim: { summary: 'simulator: `emu sim eval …`, `emu sim export …`', load: () => import('../sim/cli/simCommand.ts') },
+  bridge: { summary: 'run the planning bridge over ros|mcap|memory transports', load: () => import('../bridge/cli/bridgeCommand.ts') },
+};
+
+function usage(): string {
+  const lines = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(10)} ${c.summary}`);
+  return `usage: emu <command> [options]\n\ncommands:\n${lines.join('\n')}\n\nRun \`emu <command> --help\` for a command's options.`;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h') {
+    console.log(usage());
+    return name ? 0 : 1;
+  }
+  const command = COMMANDS[name];
+  if (!command) {
+    console.error(`emu: unknown command '${name}'\n\n${usage()}`);
+    return 2;
+  }
+  try {
+    return await (await command.load()).run(rest);
+  } catch (err) {
+    const e = err as { code?: string; message?: string };
+    console.error(`emu ${name}: ${e.code ? `[${e.code}] ` : ''}${e.message ?? String(err)}`);
+    if (process.env.EMU_DEBUG) console.error(err);
+    return 1;
+  }
+}

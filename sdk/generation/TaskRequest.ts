@@ -1,0 +1,43 @@
+import { z } from 'zod';
+import { TaskNameSchema, ModeSamplingSchema } from '../model/ModelManifest.ts';
+import { RgbImageSchema } from '../image/RgbImage.ts';
+
+/** Per-request overrides of the task's sampling preset; anything left out comes from the manifest. */
+export const SamplingOverridesSchema = z
+  .object({
+    cfg: z.number().min(0),
+    text: ModeSamplingSchema.partial(),
+    image: ModeSamplingSchema.partial(),
+    maxNewTokens: z.number().int().positive(),
+    imageArea: z.number().int().positive(),
+  })
+  .partial()
+  .strict();
+export type SamplingOverrides = z.infer<typeof SamplingOverridesSchema>;
+
+/** What a caller asks of the model. Validated once at the SDK's entry point. */
+export const TaskRequestSchema = z
+  .object({
+    task: TaskNameSchema,
+    /** The user's question / instruction (`{question}` in the template). */
+    prompt: z.string(),
+    /** Reference images, in order (x2i: 1–3; vla: the current camera frame). */
+    images: z.array(RgbImageSchema).default([]),
+    /** Same seed + same inputs + same model → same tokens. Default: the manifest's (6666). */
+    seed: z.number().int().optional(),
+    sampling: SamplingOverridesSchema.optional(),
+    /** t2i aspect preset name (`1:1`, `4:3`, … or `auto`). */
+    aspect: z.string().optional(),
+    /** Explicit token grid [rows, cols] for generated images; wins over presets and inheritance. */
+    grid: z.tuple([z.number().int().min(1).max(99), z.number().int().min(1).max(99)]).optional(),
+    /** Run the vision decoder on generated images (default true). */
+    decodeImages: z.boolean().default(true),
+  })
+  .strict();
+export type TaskRequest = z.input<typeof TaskRequestSchema>;
+export type ParsedTaskRequest = z.output<typeof TaskRequestSchema>;
+
+/** Transport-level options, kept apart from the request data (openai-node style). */
+export interface RequestOptions {
+  signal?: AbortSignal;
+}

@@ -1,0 +1,152 @@
+import { z } from 'zod';
+
+/**
+ * `emu-model.json`: everything the engine needs to know about a model folder. Paths are relative to
+ * the folder. One schema serves runtime validation and the TypeScript types (`z.infer`).
+ */
+
+export const TASKS = ['t2i', 'x2i', 'story', 'howto', 'explore', 'vla'] as const;
+export const TaskNameSchema = z.enum(TASKS);
+export type TaskName = z.infer<typeof TaskNameSchema>;
+
+/** Top-k, top-p, temperature for one mode (text or image), applied in that order after T. */
+export const ModeSamplingSchema = z.object({
+  topK: z.number().int().positive(),
+  topP: z.number().gt(0).lte(1),
+  temperature: z.number().gt(0),
+});
+export type ModeSampling = z.infer<typeof ModeSamplingSchema>;
+
+export const SamplingPresetSchema = z.object({
+  /** Classifier-free guidance scale s in `logp_u + s·(logp_c − logp_u)`; 1 disables the unconditional stream. */
+  cfg: z.number().min(0),
+  text: ModeSamplingSchema,
+  image: ModeSamplingSchema,
+  maxNewTokens: z.number().int().positive(),
+  /** Pixel area reference images are resized to (`smart_resize`). @unit px² */
+  imageArea: z.number().int().positive(),
+});
+export type SamplingPreset = z.infer<typeof SamplingPresetSchema>;
+
+export const TaskConfigSchema = z.object({
+  /**
+   * Conditional prompt. Placeholders: `{task}`, `{extra}`, `{question}`, `{images}` (all reference image
+   * strings concatenated). Example: `<|extra_203|>You are a helpful assistant for {task} task.{extra} USER: {question}{images} ASSISTANT: <|extra_100|>`.
+   */
+  conditional: z.string().min(1),
+  /** Unconditional (CFG negative) prompt when reference images exist; `{images}` as above. */
+  unconditional: z.string().min(1),
+  /** Unconditional prompt with no reference image (Emu3.5: two spaces between `USER:` and `ASSISTANT:`). */
+  unconditionalNoImage: z.string().min(1),
+  /** Text substituted for `{extra}`. */
+  extra: z.string().default(''),
+  sampling: SamplingPresetSchema,
+  /** Single-image tasks (t2i, x2i) may stop at EOI. */
+  singleImage: z.boolean().default(false),
+  stopAtEoi: z.boolean().default(false),
+  /** Aspect preset used when the request names none and no reference image fixes the grid. `auto` lets the model choose. */
+  defaultAspect: z.string().optional(),
+});
+export type TaskConfig = z.infer<typeof TaskConfigSchema>;
+
+const DecoderIoSchema = z
+  .object({
+    inputIds: z.string().default('input_ids'),
+    attentionMask: z.string().default('attention_mask'),
+    positionIds: z.string().default('position_ids'),
+    /** `{i}` is the layer index. */
+    pastKey: z.string().default('past_key_values.{i}.key'),
+    pastValue: z.string().default('past_key_values.{i}.value'),
+    logits: z.string().default('logits'),
+    presentKey: z.string().default('present.{i}.key'),
+    presentValue: z.string().default('present.{i}.value'),
+  })
+  .prefault({});
+
+export const DecoderSpecSchema = z.object({
+  file: z.string().min(1),
+  numLayers: z.number().int().positive(),
+  numKvHeads: z.number().int().positive(),
+  headDim: z.number().int().positive(),
+  dtype: z.enum(['float32', 'float16']).default('float32'),
+  /** Context length the model was trained for; longer prompts are an InputError. */
+  maxPositions: z.number().int().positive(),
+  io: DecoderIoSchema,
+});
+export type DecoderSpec = z.infer<typeof DecoderSpecSchema>;
+
+export const VisionSpecSchema = z.object({
+  /** `pixel_values` float32 [B,3,H,W] in [-1,1] → `codes` int64 [B,H/f,W/f]. */
+  encoder: z.string().min(1),
+  /** `codes` int64 [B,h,w] → `pixel_values` float32 [B,3,h·f,w·f] in [-1,1]. */
+  decoder: z.string().min(1),
+  downsample: z.number().int().positive(),
+  /** Pixels map to `x/scale − shift` (Emu3.5: x/127.5 − 1). */
+  normalize: z.object({ scale: z.number().positive(), shift: z.number() }).prefault({ scale: 127.5, shift: 1 }),
+  io: z
+    .object({
+      encoderInput: z.string().default('pixel_values'),
+      encoderOutput: z.string().default('codes'),
+      decoderInput: z.string().default('codes'),
+      decoderOutput: z.string().default('pixel_values'),
+    })
+    .prefault({}),
+});
+export type VisionSpec = z.infer<typeof VisionSpecSchema>;
+
+export const SpecialIdsSchema = z.object({
+  pad: z.number().int().nonnegative(),
+  bos: z.number().int().nonnegative(),
+  eos: z.number().int().nonnegative(),
+  bss: z.number().int().nonnegative(),
+  ess: z.number().int().nonnegative(),
+  boi: z.number().int().nonnegative(),
+  eoi: z.number().int().nonnegative(),
+  img: z.number().int().nonnegative(),
+  eol: z.number().int().nonnegative(),
+  eof: z.number().int().nonnegative().optional(),
+  boc: z.number().int().nonnegative(),
+  eoc: z.number().int().nonnegative(),
+  bog: z.number().int().nonnegative(),
+  eog: z.number().int().nonnegative(),
+});
+export type SpecialIds = z.infer<typeof SpecialIdsSchema>;
+
+export const ModelManifestSchema = z.object({
+  name: z.string().min(1),
+  version: z.string().default('0'),
+  description: z.string().optional(),
+  tokenizer: z.object({
+    /** tiktoken-format ranks file: `base64(token) rank` per line. */
+    ranks: z.string().min(1),
+    /** Pre-tokenisation regex: `qwen` = Qwen/cl100k PAT_STR. */
+    pattern: z.enum(['qwen']).default('qwen'),
+    /**
+     * Special tokens in id order, starting at `specialStart` (default: the number of ranks).
+     * Emu3.5: `<|endoftext|>`, `<|im_start|>`, `<|im_end|>`, `<|extra_0|>`…`<|extra_204|>`,
+     * `<|image token|>`, `<|image start|>`, `<|image end|>`.
+     */
+    specialTokens: z.array(z.string().min(1)).min(1),
+    specialStart: z.number().int().nonnegative().optional(),
+    /** printf-style name of visual code k, id = visualOffset + k. */
+    visualTokenFormat: z.string().default('<|visual token %06d|>'),
+    normalization: z.enum(['NFC', 'none']).default('NFC'),
+  }),
+  vocab: z.object({
+    size: z.number().int().positive(),
+    visualOffset: z.number().int().nonnegative(),
+    codebookSize: z.number().int().positive(),
+    ids: SpecialIdsSchema,
+  }),
+  decoder: DecoderSpecSchema,
+  vision: VisionSpecSchema,
+  tasks: z.partialRecord(TaskNameSchema, TaskConfigSchema),
+  imageSizing: z.object({
+    /** Aspect name → [rows, cols] token grid. */
+    aspectPresets: z.record(z.string(), z.tuple([z.number().int().positive(), z.number().int().positive()])),
+    /** Default seed when a request gives none. */
+    defaultSeed: z.number().int().default(6666),
+  }),
+});
+export type ModelManifest = z.infer<typeof ModelManifestSchema>;
+export type ModelManifestInput = z.input<typeof ModelManifestSchema>;
