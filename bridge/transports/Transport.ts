@@ -1,0 +1,38 @@
+import type { Observable } from 'rxjs';
+import type { RosTypeName } from '../messages/rosSchemas.ts';
+import type { PlanTaskFeedback, PlanTaskGoal, PlanTaskResult } from '../messages/rosTypes.ts';
+
+/**
+ * Named QoS profiles. `sensor_data`: best effort, keep last 5, volatile (cameras).
+ * `reliable`: reliable, keep last 10, volatile. `latched`: reliable, keep last 1, transient local
+ * (late joiners get the newest plan).
+ */
+export type QosName = 'sensor_data' | 'reliable' | 'latched';
+
+export interface TopicSpec {
+  name: string;
+  type: RosTypeName;
+  qos: QosName;
+}
+
+/** What an action handler gets besides the goal: a cancel signal and a feedback sink. */
+export interface ActionContext {
+  signal: AbortSignal;
+  feedback(feedback: PlanTaskFeedback): void;
+}
+export type PlanTaskHandler = (goal: PlanTaskGoal, context: ActionContext) => Promise<PlanTaskResult>;
+
+/**
+ * Where messages come from and go to: ROS 2 (rclnodejs), an MCAP bag, or memory. Messages are plain
+ * objects shaped like the `.msg` files (bridge/messages/rosTypes.ts); the pipeline validates what
+ * it receives.
+ */
+export interface Transport {
+  readonly kind: 'ros' | 'mcap' | 'memory';
+  /** Messages arriving on `topic`. Hot; unsubscribing removes the subscription. */
+  subscribe(topic: TopicSpec): Observable<unknown>;
+  publish(topic: TopicSpec, message: object): Promise<void>;
+  close(): Promise<void>;
+  /** Serves the `emu_robotics_msgs/action/PlanTask` action under `name`, when the transport has actions. */
+  serveAction?(name: string, handler: PlanTaskHandler): void;
+}

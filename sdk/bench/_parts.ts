@@ -1,0 +1,13 @@
+import { Candidates } from '../generation/Candidates.ts';
+import { CfgCombine } from '../generation/processors/CfgCombine.ts';
+import { TopKWarper } from '../generation/warpers/TopKWarper.ts';
+import { CategoricalSampler } from '../generation/CategoricalSampler.ts';
+const V = 282926, O = 151854;
+const mk = (seed: number) => { const a = new Float32Array(V); let s = seed; for (let i = 0; i < V; i++) { s = (Math.imul(s, 1103515245) + 12345) >>> 0; a[i] = (s / 4294967296) * 20 - 10; } return a; };
+const c = mk(1), u = mk(2), scores = new Float32Array(V);
+const cands = new Candidates(V); const cfg = new CfgCombine(3); const tk = new TopKWarper(10240); const smp = new CategoricalSampler(1);
+const time = (name: string, f: () => void) => { for (let i = 0; i < 30; i++) f(); const t = performance.now(); for (let i = 0; i < 200; i++) f(); console.log(name, ((performance.now() - t) / 200).toFixed(3)); };
+time('cfg', () => cfg.process(scores, c, u, O, V));
+time('cfg-dense', () => { cfg.process(cands.logits, c, u, O, V, 0); cands.setDense(O, V-O); });
+time('gather+topk', () => { cfg.process(cands.logits, c, u, O, V, 0); cands.setDense(O, V-O); tk.warp(cands); });
+time('gather+topk+sample', () => { cfg.process(cands.logits, c, u, O, V, 0); cands.setDense(O, V-O); tk.warp(cands); smp.sample(cands); });

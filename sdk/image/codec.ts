@@ -1,0 +1,52 @@
+import { readFile, writeFile, mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import sharp from 'sharp';
+import { InputError } from '../errors.ts';
+import type { RgbImage } from './RgbImage.ts';
+
+export { fromPixelValues } from './preprocess.ts';
+
+/**
+ * Decodes PNG / JPEG / WebP (anything libvips reads) to packed RGB8: alpha dropped, grey expanded,
+ * no EXIF rotation (the reference's `Image.open(...).convert('RGB')` does not rotate either).
+ */
+export async function decodeImage(bytes: Uint8Array): Promise<RgbImage> {
+  try {
+    const { data, info } = await sharp(bytes, { failOn: 'error' })
+      .toColourspace('srgb')
+      .removeAlpha()
+      .raw()
+      .toBuffer({ resolveWithObject: true });
+    if (info.channels !== 3) throw new Error(`decoded to ${info.channels} channels, expected 3`);
+    return { width: info.width, height: info.height, data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) };
+  } catch (err) {
+    const head = Buffer.from(bytes.subarray(0, 8)).toString('hex');
+    throw new InputError('image_invalid', `Cannot decode image (${bytes.length} bytes, starts 0x${head}): ${(err as Error).message}`, { cause: err });
+  }
+}
+
+export async function encodePng(img: RgbImage): Promise<Buffer> {
+  if (img.data.length !== img.width * img.height * 3) {
+    throw new InputError('image_invalid', `RGB8 image ${img.width}x${img.height} needs ${img.width * img.height * 3} bytes, has ${img.data.length}`);
+  }
+  return sharp(img.data, { raw: { width: img.width, height: img.height, channels: 3 } }).png().toBuffer();
+}
+
+export async function readImageFile(file: string): Promise<RgbImage> {
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(file);
+  } catch (err) {
+    throw new InputError('image_invalid', `Cannot read image file ${file}: ${(err as Error).message}`, { cause: err });
+  }
+  try {
+    return await decodeImage(bytes);
+  } catch (err) {
+    throw new InputError('image_invalid', `${file}: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+export async function writePng(file: string, img: RgbImage): Promise<void> {
+  await mkdir(path.dirname(file), { recursive: true });
+  await writeFile(file, await encodePng(img));
+}

@@ -1,0 +1,156 @@
+import * as ort from 'onnxruntime-node';
+import { ModelError, throwIfAborted } from '../errors.ts';
+import type { DecoderSpec } from '../model/ModelManifest.ts';
+import type { CausalLm } from '../generation/CausalLm.ts';
+import { checkSessionIo } from './checkSessionIo.ts';
+import { createSession, engineFailure, type SessionOptions } from './createSession.ts';
+
+/**
+ * The decoder-with-past contract: `input_ids`/`attention_mask`/`position_ids` int64, `past_key_values.{i}.key|value`
+ * [1,kvHeads,P,headDim] (P=0 at prefill) → `logits` [1,S,V] + `present.{i}.key|value`. One instance = one KV
+ * cache; several instances may share one ORT session (cond and uncond streams).
+ */
+export class DecoderSession implements CausalLm {
+  readonly #session: ort.InferenceSession;
+  readonly #spec: DecoderSpec;
+  readonly #vocabSize: number;
+  readonly #pastNames: string[];
+  readonly #presentNames: string[];
+  #past: Record<string, ort.Tensor> = {};
+  #ones: BigInt64Array = new BigInt64Array(0);
+  #length = 0;
+  #forwardPasses = 0;
+  /** Every id fed, in order: the cache's contents. */
+  readonly tokens: number[] = [];
+
+  constructor(session: ort.InferenceSession, spec: DecoderSpec, vocabSize: number) {
+    this.#session = session;
+    this.#spec = spec;
+    this.#vocabSize = vocabSize;
+    const layers = Array.from({ length: spec.numLayers }, (_, i) => String(i));
+    this.#pastNames = layers.flatMap((i) => [spec.io.pastKey.replace('{i}', i), spec.io.pastValue.replace('{i}', i)]);
+    this.#presentNames = layers.flatMap((i) => [spec.io.presentKey.replace('{i}', i), spec.io.presentValue.replace('{i}', i)]);
+    this.reset();
+  }
+
+  /** Opens the graph and checks it against the manifest (names, KV dims, vocab). */
+  static async openSession(path: string, spec: DecoderSpec, vocabSize: number, options: SessionOptions = {}): Promise<ort.InferenceSession> {
+    const session = await createSession(path, options);
+    const kv = [1, spec.numKvHeads, null, spec.headDim];
+    const inputs: Record<string, (number | null)[]> = {
+      [spec.io.inputIds]: [1, null],
+      [spec.io.attentionMask]: [1, null],
+      [spec.io.positionIds]: [1, null],
+    };
+    const outputs: Record<string, (number | null)[]> = { [spec.io.logits]: [1, null, vocabSize] };
+    for (let i = 0; i < spec.numLayers; i++) {
+      const l = String(i);
+      inputs[spec.io.pastKey.replace('{i}', l)] = kv;
+      inputs[spec.io.pastValue.replace('{i}', l)] = kv;
+      outputs[spec.io.presentKey.replace('{i}', l)] = kv;
+      outputs[spec.io.presentValue.replace('{i}', l)] = kv;
+    }
+    try {
+      checkSessionIo(session, `decoder ${path}`, { inputs, outputs });
+    } catch (err) {
+      await session.release();
+      throw err;
+    }
+    return session;
+  }
+
+  get length(): number {
+    return this.#length;
+  }
+
+  get forwardPasses(): number {
+    return this.#forwardPasses;
+  }
+
+  /** Empties the cache. */
+  reset(): void {
+    const type = this.#spec.dtype === 'float16' ? 'float16' : 'float32';
+    const empty = type === 'float16' ? new Uint16Array(0) : new Float32Array(0);
+    const dims = [1, this.#spec.numKvHeads, 0, this.#spec.headDim];
+    this.#past = Object.fromEntries(this.#pastNames.map((n) => [n, new ort.Tensor(type, empty, dims)]));
+    this.#length = 0;
+    this.tokens.length = 0;
+  }
+
+  /** Prefill from an empty cache. */
+  prefill(ids: readonly number[], signal?: AbortSignal): Promise<Float32Array> {
+    this.reset();
+    return this.feed(ids, signal);
+  }
+
+  step(id: number, signal?: AbortSignal): Promise<Float32Array> {
+    return this.feed([id], signal);
+  }
+
+  /** Returns a view of the last position's logits inside the output tensor (valid until the next call). */
+  async feed(ids: readonly number[], signal?: AbortSignal): Promise<Float32Array> {
+    throwIfAborted(signal);
+    const s = ids.length;
+    const p = this.#length;
+    if (s === 0) throw new RangeError('feed() needs at least one id');
+    if (p + s > this.#spec.maxPositions) {
+      throw new ModelError('model_mismatch', `decoder context full: ${p} + ${s} tokens > maxPositions ${this.#spec.maxPositions}`);
+    }
+    const io = this.#spec.io;
+    const inputIds = new BigInt64Array(s);
+    const positions = new BigInt64Array(s);
+    for (let i = 0; i < s; i++) {
+      inputIds[i] = BigInt(ids[i]!);
+      positions[i] = BigInt(p + i);
+    }
+    const feeds: Record<string, ort.Tensor> = {
+      ...this.#past,
+      [io.inputIds]: new ort.Tensor('int64', inputIds, [1, s]),
+      [io.attentionMask]: new ort.Tensor('int64', this.#onesView(p + s), [1, p + s]),
+      [io.positionIds]: new ort.Tensor('int64', positions, [1, s]),
+    };
+    let out: ort.InferenceSession.ReturnType;
+    try {
+      out = await this.#session.run(feeds);
+    } catch (err) {
+      throw engineFailure(`decoder forward (P=${p}, S=${s})`, err);
+    }
+    this.#forwardPasses++;
+    this.#past = {};
+    this.#pastNames.forEach((name, j) => {
+      this.#past[name] = out[this.#presentNames[j]!]!;
+    });
+    this.#length = p + s;
+    for (const id of ids) this.tokens.push(id);
+    return this.#lastLogits(out[io.logits]!, s);
+  }
+
+  #lastLogits(t: ort.Tensor, s: number): Float32Array {
+    const v = Number(t.dims[t.dims.length - 1]);
+    if (v !== this.#vocabSize) {
+      throw new ModelError('model_mismatch', `decoder logits have vocab ${v}, manifest vocab.size is ${this.#vocabSize}`);
+    }
+    const data = t.type === 'float16' ? halfToFloat(t.data as Uint16Array) : (t.data as Float32Array);
+    return data.subarray((s - 1) * v, s * v);
+  }
+
+  /** A reused all-ones mask; grown by doubling so steps do not allocate. */
+  #onesView(n: number): BigInt64Array {
+    if (this.#ones.length < n) {
+      this.#ones = new BigInt64Array(Math.max(n, this.#ones.length * 2, 256)).fill(1n);
+    }
+    return this.#ones.subarray(0, n);
+  }
+}
+
+function halfToFloat(h: Uint16Array): Float32Array {
+  const out = new Float32Array(h.length);
+  for (let i = 0; i < h.length; i++) {
+    const x = h[i]!;
+    const sign = x & 0x8000 ? -1 : 1;
+    const exp = (x >> 10) & 0x1f;
+    const frac = x & 0x3ff;
+    out[i] = exp === 0 ? sign * 2 ** -14 * (frac / 1024) : exp === 31 ? (frac ? NaN : sign * Infinity) : sign * 2 ** (exp - 15) * (1 + frac / 1024);
+  }
+  return out;
+}

@@ -1,0 +1,57 @@
+import { existsSync } from 'node:fs';
+import os from 'node:os';
+import * as ort from 'onnxruntime-node';
+import { EngineError, ModelError } from '../errors.ts';
+
+export type Device = 'cpu' | 'cuda' | 'webgpu';
+
+export interface SessionOptions {
+  /** Execution provider to try first; GPU requests fall back to CPU with one log line. Default `cpu`. */
+  device?: Device;
+  /** ORT intra-op threads. Default: 1 on machines with ≤ 4 cores (spinning threads slow decode there), else 4. */
+  threads?: number;
+  /** Receives one-line notices (provider fallback). Default: silent. */
+  log?: (line: string) => void;
+}
+
+/** Default intra-op thread count for decode-sized work on this machine. */
+export function defaultThreads(): number {
+  const cores = os.availableParallelism?.() ?? os.cpus().length;
+  return cores <= 4 ? 1 : Math.min(4, Math.floor(cores / 2));
+}
+
+/**
+ * Opens one ONNX graph. ORT has no automatic provider fallback (`['cuda','cpu']` throws when the CUDA
+ * libraries are absent), so a GPU request is tried alone and retried on CPU.
+ */
+export async function createSession(path: string, options: SessionOptions = {}): Promise<ort.InferenceSession> {
+  if (!existsSync(path)) throw new ModelError('model_missing', `ONNX file not found: ${path}`);
+  const device = options.device ?? 'cpu';
+  const threads = options.threads ?? defaultThreads();
+  const base: ort.InferenceSession.SessionOptions = {
+    intraOpNumThreads: threads,
+    interOpNumThreads: 1,
+    graphOptimizationLevel: 'all',
+  };
+  if (device !== 'cpu') {
+    try {
+      return await ort.InferenceSession.create(path, { ...base, executionProviders: [device] });
+    } catch (err) {
+      options.log?.(`onnxruntime: ${device} provider unavailable for ${path} (${firstLine(err)}); falling back to cpu`);
+    }
+  }
+  try {
+    return await ort.InferenceSession.create(path, { ...base, executionProviders: ['cpu'] });
+  } catch (err) {
+    throw new ModelError('model_mismatch', `Cannot load ONNX graph ${path}: ${firstLine(err)}`, { cause: err });
+  }
+}
+
+function firstLine(err: unknown): string {
+  return String((err as Error)?.message ?? err).split('\n')[0]!;
+}
+
+/** Wraps an ORT run failure in an EngineError naming the graph. */
+export function engineFailure(what: string, err: unknown): EngineError {
+  return new EngineError(`${what} failed: ${firstLine(err)}`, { cause: err });
+}

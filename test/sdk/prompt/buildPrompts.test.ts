@@ -1,0 +1,66 @@
+import assert from 'node:assert/strict';
+import { buildPrompts } from '../../../sdk/prompt/buildPrompts.ts';
+import { InputError } from '../../../sdk/errors.ts';
+import type { ModelManifest, TaskName } from '../../../sdk/model/ModelManifest.ts';
+import type { TiktokenTokenizer } from '../../../sdk/tokenizer/TiktokenTokenizer.ts';
+import { emu35, golden, requireShared } from '../model/emu35Fixture.ts';
+
+describe('buildPrompts (Emu3.5 manifest)', function () {
+  let manifest: ModelManifest;
+  let tokenizer: TiktokenTokenizer;
+  before(async function () {
+    requireShared(this);
+    ({ manifest, tokenizer } = await emu35());
+  });
+
+  it('reproduces every golden prompt pair', () => {
+    const cases = golden().prompts;
+    assert.equal(cases.length, 4);
+    for (const c of cases) {
+      const images = c.images.map((g) => ({ rows: g.length, cols: g[0]!.length, codes: g.flat() }));
+      const { cond, uncond } = buildPrompts({ manifest, tokenizer, task: c.task as TaskName, question: c.question, images });
+      assert.deepEqual(cond, c.cond_ids, `${c.task} cond`);
+      assert.deepEqual(uncond, c.uncond_ids, `${c.task} uncond`);
+    }
+  });
+
+  it('uses the two-space unconditional prompt without images', () => {
+    const { uncond } = buildPrompts({ manifest, tokenizer, task: 'story', question: 'x', images: [] });
+    assert.equal(tokenizer.decode(uncond), '<|extra_203|>You are a helpful assistant. USER:  ASSISTANT: <|extra_100|>');
+  });
+
+  it('puts x2i images before the question and others after it', () => {
+    const img = { rows: 1, cols: 1, codes: [5] };
+    const x2i = tokenizer.decode(buildPrompts({ manifest, tokenizer, task: 'x2i', question: 'Q', images: [img] }).cond);
+    const story = tokenizer.decode(buildPrompts({ manifest, tokenizer, task: 'story', question: 'Q', images: [img] }).cond);
+    assert.match(x2i, /USER: <\|image start\|>1\*1<\|image token\|><\|visual token 000005\|><\|image end\|>Q ASSISTANT:/);
+    assert.match(story, /USER: Q<\|image start\|>.*<\|image end\|> ASSISTANT:/);
+  });
+
+  it('concatenates several images with no separator, in both prompts', () => {
+    const a = { rows: 1, cols: 2, codes: [1, 2] };
+    const b = { rows: 2, cols: 1, codes: [3, 4] };
+    const { cond, uncond } = buildPrompts({ manifest, tokenizer, task: 'x2i', question: 'Q', images: [a, b] });
+    const eoi = manifest.vocab.ids.eoi;
+    const boi = manifest.vocab.ids.boi;
+    for (const ids of [cond, uncond]) {
+      const at = ids.indexOf(eoi);
+      assert.equal(ids[at + 1], boi, 'second image starts right after the first');
+      assert.equal(ids.filter((i) => i === boi).length, 2);
+    }
+  });
+
+  it('leaves placeholders inside the question literal', () => {
+    const { cond } = buildPrompts({ manifest, tokenizer, task: 'story', question: 'say {task} and {images}', images: [] });
+    assert.match(tokenizer.decode(cond), /USER: say \{task\} and \{images\} ASSISTANT:/);
+  });
+
+  it('unknown task → InputError unknown_task', () => {
+    const { vla: _vla, ...rest } = manifest.tasks;
+    const noVla = { ...manifest, tasks: rest };
+    assert.throws(
+      () => buildPrompts({ manifest: noVla, tokenizer, task: 'vla', question: 'q', images: [] }),
+      (e: unknown) => e instanceof InputError && e.code === 'unknown_task' && /vla/.test(e.message),
+    );
+  });
+});

@@ -1,0 +1,35 @@
+"""Reads `emu sim export` folders (format: sim/EXPORT.md) laid out as DATA/<task>-<split>/."""
+import json
+import os
+
+import numpy as np
+from PIL import Image
+
+TASKS = ('vla', 't2i', 'x2i', 'story', 'howto', 'explore')
+
+
+def export_dirs(data_dir, split):
+    return [os.path.join(data_dir, f'{t}-{split}') for t in TASKS if os.path.isfile(os.path.join(data_dir, f'{t}-{split}', 'examples.jsonl'))]
+
+
+def load_examples(d):
+    out = []
+    with open(os.path.join(d, 'examples.jsonl')) as f:
+        for line in f:
+            if not line.strip():
+                continue
+            ex = json.loads(line)
+            ex['dir'] = d
+            out.append(ex)
+    return out
+
+
+def frame_paths(ex):
+    paths = list(ex['inputs']) + [o['path'] for o in ex['output'] if o['type'] == 'image']
+    return [os.path.join(ex['dir'], p) for p in paths]
+
+
+def load_frame(path):
+    """uint8 [H, W, 3]."""
+    with Image.open(path) as im:
+        return np.asarray(im.convert('RGB'), dtype=np.uint8)

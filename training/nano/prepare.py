@@ -1,0 +1,56 @@
+"""Tokenizes every exported example into (ids, loss weights) and stores them per split."""
+import argparse
+import json
+import os
+
+import numpy as np
+
+from .dataset import TASKS, export_dirs, load_examples
+from .sequences import build
+from .tokenizer import NanoTokenizer
+
+
+def codes_lookup(vision_dir, data_dir):
+    z = np.load(os.path.join(vision_dir, 'codes.npz'))
+    table = {k.replace('|', '/'): z[k] for k in z.files}
+    return lambda path: table[os.path.relpath(path, data_dir)]
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument('--data', default='training/data/export')
+    ap.add_argument('--vision', default='training/data/vision')
+    ap.add_argument('--ranks', default='training/data/nano.tiktoken')
+    ap.add_argument('--out', default='training/data/tokens')
+    args = ap.parse_args()
+    os.makedirs(args.out, exist_ok=True)
+    codebook = np.load(os.path.join(args.vision, 'codebook.npy'))
+    tok = NanoTokenizer.load(args.ranks, codebook.shape[0])
+    codes_of = codes_lookup(args.vision, args.data)
+    stats = {}
+    for split in ('train', 'heldout'):
+        ids, wts, offs, task, plen, nimg, names = [], [], [0], [], [], [], []
+        for d in export_dirs(args.data, split):
+            for ex in load_examples(d):
+                i, w, p = build(ex, codes_of, tok)
+                ids.append(i)
+                wts.append(w)
+                offs.append(offs[-1] + len(i))
+                task.append(TASKS.index(ex['task']))
+                plen.append(p)
+                nimg.append(sum(o['type'] == 'image' for o in ex['output']))
+                names.append(ex['id'])
+        np.savez(os.path.join(args.out, f'{split}.npz'), ids=np.concatenate(ids), weights=np.concatenate(wts),
+                 offsets=np.asarray(offs, np.int64), task=np.asarray(task, np.int8), prompt_len=np.asarray(plen, np.int32),
+                 n_images=np.asarray(nimg, np.int32), names=np.asarray(names))
+        lens = np.diff(offs)
+        stats[split] = {'examples': len(task), 'tokens': int(lens.sum()), 'maxLen': int(lens.max()),
+                        'perTask': {t: int((np.asarray(task) == k).sum()) for k, t in enumerate(TASKS)}}
+    stats['vocab'] = {'ranks': tok.n_ranks, 'visualOffset': tok.visual_offset, 'codebook': tok.codebook_size, 'size': tok.vocab_size}
+    with open(os.path.join(args.out, 'stats.json'), 'w') as f:
+        json.dump(stats, f, indent=1)
+    print(json.dumps(stats))
+
+
+if __name__ == '__main__':
+    main()

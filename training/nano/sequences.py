@@ -1,0 +1,81 @@
+"""Emu3.5 prompt templates and output grammar as token sequences, with per-token loss weights."""
+import numpy as np
+
+SYSTEM = '<|extra_203|>You are a helpful assistant for {task} task.{extra} USER: '
+HOWTO_EXTRA = ' Please generate a response with interleaved text and images.'
+CONDITIONAL = '<|extra_203|>You are a helpful assistant for {task} task.{extra} USER: {question}{images} ASSISTANT: <|extra_100|>'
+CONDITIONAL_X2I = '<|extra_203|>You are a helpful assistant for {task} task.{extra} USER: {images}{question} ASSISTANT: <|extra_100|>'
+UNCONDITIONAL = '<|extra_203|>You are a helpful assistant. USER: {images} ASSISTANT: <|extra_100|>'
+UNCONDITIONAL_NO_IMAGE = '<|extra_203|>You are a helpful assistant. USER:  ASSISTANT: <|extra_100|>'
+END = '<|extra_101|><|extra_204|>'
+
+# Loss weight classes: prompt tokens are never scored; forced grammar tokens (header, EOL, EOI)
+# barely matter because the engine forces them; decisions in text mode are scarce, so weighted up.
+W_TEXT, W_IMAGE, W_FORCED = 5.0, 1.0, 0.2
+
+
+def extra_for(task):
+    return HOWTO_EXTRA if task == 'howto' else ''
+
+
+def prompt(task, question, images):
+    tpl = CONDITIONAL_X2I if task == 'x2i' else CONDITIONAL
+    return tpl.format(task=task, extra=extra_for(task), question=question, images=''.join(images))
+
+
+def template_texts():
+    """Fixed template prose, fed to the BPE trainer so it becomes a few tokens."""
+    from .dataset import TASKS
+    out = [f'You are a helpful assistant for {t} task.{extra_for(t)} USER: ' for t in TASKS]
+    return out + [' ASSISTANT: ', 'You are a helpful assistant. USER:  ASSISTANT: ']
+
+
+def image_string(codes):
+    h, w = codes.shape
+    rows = [''.join(f'<|visual token {int(k):06d}|>' for k in row) for row in codes]
+    return f'<|image start|>{h}*{w}<|image token|>' + '<|extra_200|>'.join(rows) + '<|image end|>'
+
+
+def image_ids(codes, tok):
+    """Same ids as tok.encode(image_string(codes)), built directly; also the forced-token mask."""
+    h, w = codes.shape
+    ids = [tok.sid('<|image start|>')] + tok.encode_ordinary(f'{h}*{w}') + [tok.sid('<|image token|>')]
+    forced = [False] + [True] * (len(ids) - 1)
+    for r in range(h):
+        if r:
+            ids.append(tok.sid('<|extra_200|>'))
+            forced.append(True)
+        ids.extend(int(k) + tok.visual_offset for k in codes[r])
+        forced.extend([False] * w)
+    ids.append(tok.sid('<|image end|>'))
+    forced.append(True)
+    return ids, forced
+
+
+def build(ex, codes_of, tok):
+    """(ids int32, weights float32, prompt_len). `codes_of(path)` gives the [h,w] code grid of a frame."""
+    import os
+    ins = [codes_of(os.path.join(ex['dir'], p)) for p in ex['inputs']]
+    p_ids = tok.encode(prompt(ex['task'], ex['instruction'], [image_string(c) for c in ins]))
+    ids, wts = list(p_ids), [0.0] * len(p_ids)
+    pending_text = ''
+    out_items = ex['output'] + [{'type': 'end'}]
+    for item in out_items:
+        if item['type'] == 'text':
+            pending_text += item['text']
+            continue
+        if pending_text:
+            t = tok.encode_ordinary(pending_text)
+            ids += t
+            wts += [W_TEXT] * len(t)
+            pending_text = ''
+        if item['type'] == 'image':
+            im, forced = image_ids(codes_of(os.path.join(ex['dir'], item['path'])), tok)
+            ids += im
+            # BOI is a text-mode decision (when to start an image), so it carries the text weight.
+            wts += [W_TEXT] + [W_FORCED if f else W_IMAGE for f in forced[1:]]
+        else:
+            e = tok.encode(END)
+            ids += e
+            wts += [W_TEXT] * len(e)
+    return np.asarray(ids, np.int32), np.asarray(wts, np.float32), len(p_ids)
