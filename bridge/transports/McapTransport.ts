@@ -1,13 +1,13 @@
-import { open, type FileHandle } from 'node:fs/promises';
-import { McapIndexedReader, McapWriter, type McapTypes } from '@mcap/core';
-import { FileHandleReadable, FileHandleWritable } from '@mcap/nodejs';
+import { open } from 'node:fs/promises';
+import { McapIndexedReader, type McapTypes } from '@mcap/core';
+import { FileHandleReadable } from '@mcap/nodejs';
 import { Observable, Subject } from 'rxjs';
 import { TransportError } from '../../sdk/errors.ts';
 import { CdrCodec } from '../messages/CdrCodec.ts';
-import { completeDefinition, isRosTypeName, type RosTypeName } from '../messages/rosSchemas.ts';
-import { type ChunkCompression, chunkCompressor, decompressHandlers } from './mcapCompression.ts';
-import { qosYaml } from './qosProfiles.ts';
-import type { QosName, TopicSpec, Transport, TransportProblem } from './Transport.ts';
+import { isRosTypeName, type RosTypeName } from '../messages/rosSchemas.ts';
+import { BagWriter } from './BagWriter.ts';
+import { type ChunkCompression, decompressHandlers } from './mcapCompression.ts';
+import type { TopicSpec, Transport, TransportProblem } from './Transport.ts';
 
 export interface McapTransportOptions {
   /** Bag to replay as input (indexed MCAP, rosbag2 conventions). */
@@ -52,11 +52,8 @@ export class McapTransport implements Transport {
   readonly #codec = new CdrCodec();
   readonly #subjects = new Map<string, { spec: TopicSpec; subject: Subject<unknown> }>();
   readonly #problems = new Subject<TransportProblem>();
-  #writer: McapWriter | undefined;
-  #writeHandle: FileHandle | undefined;
-  #writeQueue: Promise<void> = Promise.resolve();
-  readonly #channels = new Map<string, Promise<number>>();
-  readonly #schemas = new Map<RosTypeName, Promise<number>>();
+  #bag: BagWriter | undefined;
+  #held: (() => Promise<void>)[] = [];
   #clockNs: bigint | undefined;
   #closed = false;
 
@@ -66,7 +63,12 @@ export class McapTransport implements Transport {
 
   static async create(options: McapTransportOptions): Promise<McapTransport> {
     const t = new McapTransport(options);
-    if (options.record) await t.#openWriter(options.record);
+    if (options.record) {
+      const bagOptions = { ...(options.compression ? { compression: options.compression } : {}), ...(options.chunkSize ? { chunkSize: options.chunkSize } : {}) };
+      t.#bag = await BagWriter.open(options.record, bagOptions).catch((err) => {
+        throw new TransportError(`cannot create bag '${options.record}': ${(err as Error).message}`, { cause: err });
+      });
+    }
     return t;
   }
 
@@ -84,17 +86,13 @@ export class McapTransport implements Transport {
   }
 
   publish(topic: TopicSpec, message: object): Promise<void> {
-    if (!this.#writer) return Promise.resolve();
     if (this.#closed) return Promise.reject(new TransportError(`publish on '${topic.name}' after close`));
-    const data = this.#codec.encode(topic.type, message);
-    const time = this.#now();
-    // McapWriter calls must not overlap; chain them.
-    const next = this.#writeQueue.then(async () => {
-      const channelId = await this.#channel(topic);
-      await this.#writer!.addMessage({ channelId, sequence: 0, logTime: time, publishTime: time, data });
-    });
-    this.#writeQueue = next.catch(() => undefined);
-    return next;
+    if (!this.#bag) return Promise.resolve();
+    if (this.#options.replay && this.#clockNs === undefined) {
+      // Before the first replayed message the replay clock is unknown: hold the output until it is.
+      return new Promise((resolve, reject) => this.#held.push(() => this.#bag!.write(topic, message, this.#now()).then(resolve, reject)));
+    }
+    return this.#bag.write(topic, message, this.#now());
   }
 
   /** Streams the replay bag to subscribers in log-time order; resolves when the bag is exhausted. */
@@ -126,6 +124,7 @@ export class McapTransport implements Transport {
           if (due > 0) await new Promise((r) => setTimeout(r, due));
         }
         this.#clockNs = message.logTime;
+        this.#flushHeld();
         if (this.#deliver(route, message)) stats.delivered += 1;
         else stats.skipped += 1;
       }
@@ -140,47 +139,9 @@ export class McapTransport implements Transport {
     this.#closed = true;
     for (const { subject } of this.#subjects.values()) subject.complete();
     this.#problems.complete();
-    if (this.#writer) {
-      await this.#writeQueue;
-      await this.#writer.end();
-      await this.#writeHandle!.close();
-    }
-  }
-
-  async #openWriter(path: string): Promise<void> {
-    this.#writeHandle = await open(path, 'w');
-    const compressChunk = await chunkCompressor(this.#options.compression ?? 'zstd');
-    this.#writer = new McapWriter({
-      writable: new FileHandleWritable(this.#writeHandle),
-      chunkSize: this.#options.chunkSize ?? 4 * 1024 * 1024,
-      ...(compressChunk ? { compressChunk } : {}),
-    });
-    await this.#writer.start({ profile: 'ros2', library: 'emu-robotics' });
-  }
-
-  #channel(topic: TopicSpec): Promise<number> {
-    let id = this.#channels.get(topic.name);
-    if (!id) {
-      id = this.#schema(topic.type).then((schemaId) =>
-        this.#writer!.registerChannel({
-          schemaId,
-          topic: topic.name,
-          messageEncoding: 'cdr',
-          metadata: new Map([['offered_qos_profiles', qosYaml(topic.qos)]]),
-        }),
-      );
-      this.#channels.set(topic.name, id);
-    }
-    return id;
-  }
-
-  #schema(type: RosTypeName): Promise<number> {
-    let id = this.#schemas.get(type);
-    if (!id) {
-      id = this.#writer!.registerSchema({ name: type, encoding: 'ros2msg', data: new TextEncoder().encode(completeDefinition(type)) });
-      this.#schemas.set(type, id);
-    }
-    return id;
+    this.#clockNs ??= BigInt(Date.now()) * 1_000_000n;
+    this.#flushHeld();
+    await this.#bag?.close();
   }
 
   /** Which channels feed which subscription; every unusable channel is reported once, here. */
@@ -200,7 +161,7 @@ export class McapTransport implements Transport {
         this.#problems.next({ topic: channel.topic, code: 'unknown_schema', reason: `channel '${channel.topic}' carries ${schema!.name}, expected ${sub.spec.type}` });
         continue;
       }
-      routes.set(channel.id, { topic: channel.topic, type, definition: new TextDecoder().decode(schema!.data), subject: sub.subject, failed: false });
+      routes.set(channel.id, { topic: channel.topic, type, definition: new TextDecoder().decode(schema!.data), subject: sub.subject });
     }
     return routes;
   }
@@ -217,6 +178,12 @@ export class McapTransport implements Transport {
     return true;
   }
 
+  #flushHeld(): void {
+    const held = this.#held;
+    this.#held = [];
+    for (const write of held) void write();
+  }
+
   #now(): bigint {
     return this.#clockNs ?? BigInt(Date.now()) * 1_000_000n;
   }
@@ -227,7 +194,6 @@ interface Route {
   type: RosTypeName;
   definition: string;
   subject: Subject<unknown>;
-  failed: boolean;
 }
 
 /** `sensor_msgs/Image` and `sensor_msgs/msg/Image` name the same type. */
@@ -244,4 +210,3 @@ function channelProblem(channel: McapTypes.TypedMcapRecords['Channel'], schema: 
   return undefined;
 }
 
-export type { QosName };

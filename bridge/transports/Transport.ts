@@ -27,12 +27,21 @@ export type PlanTaskHandler = (goal: PlanTaskGoal, context: ActionContext) => Pr
  * objects shaped like the `.msg` files (bridge/messages/rosTypes.ts); the pipeline validates what
  * it receives.
  */
+/** Input the transport could not turn into messages (e.g. a bag channel with an unknown schema). */
+export interface TransportProblem {
+  topic: string;
+  code: 'unknown_schema' | 'undecodable';
+  reason: string;
+}
+
 export interface Transport {
   readonly kind: 'ros' | 'mcap' | 'memory';
   /** Messages arriving on `topic`. Hot; unsubscribing removes the subscription. */
   subscribe(topic: TopicSpec): Observable<unknown>;
   publish(topic: TopicSpec, message: object): Promise<void>;
   close(): Promise<void>;
+  /** Problems found below the message level; the pipeline logs and reports them. */
+  readonly problems?: Observable<TransportProblem>;
   /** Serves the `emu_robotics_msgs/action/PlanTask` action under `name`, when the transport has actions. */
   serveAction?(name: string, handler: PlanTaskHandler): void;
 }

@@ -8,6 +8,7 @@ export class Candidates {
   readonly logits: Float32Array;
   /** Scratch for selection and softmax; same capacity. */
   readonly scratch: Float32Array;
+  readonly scratchIds: Int32Array;
   count = 0;
   /** ≥ 0: ids are implicit, `ids[i] = denseStart + i`; −1: `ids` holds them. */
   denseStart = -1;
@@ -16,6 +17,7 @@ export class Candidates {
     this.ids = new Int32Array(capacity);
     this.logits = new Float32Array(capacity);
     this.scratch = new Float32Array(capacity);
+    this.scratchIds = new Int32Array(capacity);
   }
 
   idAt(i: number): number {

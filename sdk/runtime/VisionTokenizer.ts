@@ -56,7 +56,7 @@ export class VisionTokenizer {
     if (size.width < this.#spec.downsample || size.height < this.#spec.downsample) {
       throw new InputError('image_invalid', `image ${image.width}×${image.height} resizes to ${size.width}×${size.height} at area ${area}: smaller than one ${this.#spec.downsample}px token`);
     }
-    const pixels = toPixelValues(image, size, this.#spec.normalize);
+    const pixels = await toPixelValues(image, size, this.#spec.normalize);
     const input = new ort.Tensor('float32', pixels, [1, 3, size.height, size.width]);
     let out: ort.InferenceSession.ReturnType;
     try {

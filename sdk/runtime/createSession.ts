@@ -35,7 +35,8 @@ export async function createSession(path: string, options: SessionOptions = {}):
   };
   if (device !== 'cpu') {
     try {
-      return await ort.InferenceSession.create(path, { ...base, executionProviders: [device] });
+      // Severity 4 (fatal only): the failed provider load is reported by our one line below instead.
+      return await ort.InferenceSession.create(path, { ...base, executionProviders: [device], logSeverityLevel: 4 });
     } catch (err) {
       options.log?.(`onnxruntime: ${device} provider unavailable for ${path} (${firstLine(err)}); falling back to cpu`);
     }

@@ -62,17 +62,20 @@ export function tableRect(table: FrameSize, frame: FrameSize): { x: number; y: n
 function letterbox(table: RgbImage, size: FrameSize): RgbImage {
   const { width, height } = size;
   const rect = tableRect(table, size);
-  const data = new Uint8Array(width * height * 3);
-  for (let i = 0; i < data.length; i += 3) {
-    data[i] = BORDER_RGB[0];
-    data[i + 1] = BORDER_RGB[1];
-    data[i + 2] = BORDER_RGB[2];
-  }
+  const data = borderFrame(width, height).slice();
   const srcX = Int32Array.from({ length: rect.w }, (_, x) => Math.floor(((x + 0.5) * table.width) / rect.w));
+  let prevSy = -1;
   for (let y = 0; y < rect.h; y++) {
     const sy = Math.floor(((y + 0.5) * table.height) / rect.h);
+    const rowStart = ((rect.y + y) * width + rect.x) * 3;
+    if (sy === prevSy) {
+      // Same source row as the line above: copy it instead of resampling.
+      data.copyWithin(rowStart, rowStart - width * 3, rowStart - width * 3 + rect.w * 3);
+      continue;
+    }
+    prevSy = sy;
     const srcRow = sy * table.width * 3;
-    let dst = ((rect.y + y) * width + rect.x) * 3;
+    let dst = rowStart;
     for (let x = 0; x < rect.w; x++, dst += 3) {
       const s = srcRow + srcX[x]! * 3;
       data[dst] = table.data[s]!;
@@ -81,4 +84,18 @@ function letterbox(table: RgbImage, size: FrameSize): RgbImage {
     }
   }
   return { width, height, data };
+}
+
+const borders = new Map<string, Uint8Array>();
+
+/** A frame filled with the border colour, cached per size (copied, never handed out). */
+function borderFrame(width: number, height: number): Uint8Array {
+  const key = `${width}x${height}`;
+  let frame = borders.get(key);
+  if (!frame) {
+    frame = new Uint8Array(width * height * 3);
+    for (let i = 0; i < frame.length; i += 3) frame.set(BORDER_RGB, i);
+    borders.set(key, frame);
+  }
+  return frame;
 }

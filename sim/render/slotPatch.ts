@@ -6,7 +6,11 @@ export const SLOT_PX = 16;
 /** Bowl ring: outer square [1,15) minus inner square [3,13). */
 export const BOWL_OUTER: readonly [number, number] = [1, 15];
 export const BOWL_INNER: readonly [number, number] = [3, 13];
-/** Block squares by stack level, drawn bottom→top: [a,b) on both axes. */
+/**
+ * Block squares by stack level, [a,b) on both axes. Level k is drawn as the ring between its square
+ * and the next level's square (the last level fills its square), so the table shows inside the top
+ * block and the stack height (and equal colours at two levels) stays readable.
+ */
 export const LEVEL_SQUARES: readonly (readonly [number, number])[] = [
   [3, 13],
   [5, 11],
@@ -36,7 +40,11 @@ function drawPatch(cell: Cell | null): Uint8Array {
     fillSquare(patch, BOWL_OUTER, PALETTE[cell.bowl]);
     fillSquare(patch, BOWL_INNER, TABLE_RGB);
   }
-  cell?.stack.forEach((colour, level) => fillSquare(patch, LEVEL_SQUARES[level]!, PALETTE[colour]));
+  cell?.stack.forEach((colour, level) => {
+    fillSquare(patch, LEVEL_SQUARES[level]!, PALETTE[colour]);
+    const inner = LEVEL_SQUARES[level + 1];
+    if (inner) fillSquare(patch, inner, TABLE_RGB);
+  });
   return patch;
 }
 

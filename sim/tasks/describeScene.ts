@@ -16,7 +16,11 @@ export function describeScene(layout: Layout): string {
 }
 
 function describeCell(cell: Cell): string {
-  const blocks = cell.stack.map((colour) => `a ${colour} block`).join(' under ');
+  const blocks = cell.stack.map((colour) => `${article(colour)} ${colour} block`).join(' under ');
   if (!cell.bowl) return blocks;
   return blocks ? `a ${cell.bowl} bowl holding ${blocks}` : `a ${cell.bowl} bowl`;
+}
+
+function article(word: string): string {
+  return /^[aeiou]/.test(word) ? 'an' : 'a';
 }

@@ -41,6 +41,8 @@ def pretokenize(text):
 
 
 def bpe_pieces(piece, ranks):
+    if piece in ranks:  # tiktoken's whole-piece shortcut
+        return [ranks[piece]]
     parts = [bytes([b]) for b in piece]
     while len(parts) > 1:
         best, best_rank = -1, None

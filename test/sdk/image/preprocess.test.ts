@@ -37,18 +37,21 @@ describe('toPixelValues / fromPixelValues', () => {
   });
 
   it('normalises exactly when no resize is needed', async () => {
-    const img = createRgbImage(2, 1, [0, 127.5 as unknown as number, 255]);
+    const img = createRgbImage(2, 1);
     img.data.set([0, 255, 51, 255, 0, 204]);
     const px = await toPixelValues(img, { width: 2, height: 1 }, NORM);
     // R plane, G plane, B plane
     assert.deepEqual(Array.from(px, (v) => Math.round(v * 1000) / 1000), [-1, 1, 1, -1, -0.6, 0.6]);
   });
 
-  it('fromPixelValues inverts toPixelValues and clamps', async () => {
+  it('fromPixelValues inverts toPixelValues (truncating, like the reference) and clamps', async () => {
     const img = createRgbImage(3, 2);
     img.data.set([0, 10, 20, 30, 40, 50, 60, 70, 80, 90, 100, 110, 120, 130, 140, 250, 254, 255]);
     const px = await toPixelValues(img, { width: 3, height: 2 }, NORM);
-    assert.deepEqual(fromPixelValues(px, 3, 2, NORM), img);
+    const back = fromPixelValues(px, 3, 2, NORM);
+    assert.deepEqual([back.width, back.height], [3, 2]);
+    back.data.forEach((v, i) => assert.ok(img.data[i]! - v <= 1 && img.data[i]! - v >= 0, `byte ${i}: ${v} vs ${img.data[i]}`));
+    assert.deepEqual(Array.from(fromPixelValues(new Float32Array([0.25, -0.5, 0.75]), 1, 1).data), [159, 63, 223]);
     const wild = fromPixelValues(new Float32Array([-3, 3, 0]), 1, 1);
     assert.deepEqual(Array.from(wild.data), [0, 255, 127]);
   });

@@ -1,0 +1,114 @@
+import { readFile } from 'node:fs/promises';
+import { load as loadYaml } from 'js-yaml';
+import { z } from 'zod';
+import { ConfigError, parseOrThrow } from '../../sdk/errors.ts';
+import { SamplingOverridesSchema } from '../../sdk/generation/TaskRequest.ts';
+
+const QosSchema = z.enum(['sensor_data', 'reliable', 'latched']);
+const topicName = z.string().regex(/^\/?[A-Za-z_~][A-Za-z0-9_/~]*$/, 'not a valid ROS topic name');
+
+/**
+ * Every bridge parameter, with defaults. Sources, lowest to highest priority: defaults, the YAML
+ * `--config` file (either this shape or ROS-style `<node>: ros__parameters: {...}`), CLI flags.
+ */
+export const BridgeConfigSchema = z
+  .object({
+    transport: z.enum(['ros', 'mcap', 'memory']).default('memory'),
+    node: z.object({ name: z.string().min(1).default('emu_bridge'), namespace: z.string().default('') }).prefault({}),
+    topics: z
+      .object({
+        image: topicName.default('/camera/image_raw'),
+        /** Optional `sensor_msgs/msg/CompressedImage` input (JPEG/PNG); '' disables it. */
+        compressedImage: z.union([topicName, z.literal('')]).default(''),
+        goal: topicName.default('/emu/goal'),
+        /**
+         * Controller feedback (`std_msgs/msg/String`, JSON `{"index": 0, "status": "done"|"failed", "reason"?: "…"}`).
+         * When set, plans are followed (PlanExecutor: advance, re-plan on failure/timeout/keyframe mismatch);
+         * '' publishes plans without following them.
+         */
+        feedback: z.union([topicName, z.literal('')]).default(''),
+        plan: topicName.default('/emu/plan'),
+        subgoal: topicName.default('/emu/subgoal'),
+        status: topicName.default('/emu/status'),
+        action: topicName.default('/emu/plan_task'),
+      })
+      .prefault({}),
+    qos: z
+      .object({ image: QosSchema.default('sensor_data'), goal: QosSchema.default('reliable'), plan: QosSchema.default('latched'), status: QosSchema.default('reliable') })
+      .prefault({}),
+    model: z
+      .object({ dir: z.string().optional(), device: z.enum(['cpu', 'cuda', 'webgpu']).default('cpu'), threads: z.number().int().positive().default(1) })
+      .prefault({}),
+    planner: z
+      .object({
+        sampling: SamplingOverridesSchema.optional(),
+        seed: z.number().int().optional(),
+        grid: z.tuple([z.number().int().min(1).max(99), z.number().int().min(1).max(99)]).optional(),
+        maxGoalChars: z.number().int().positive().default(2000),
+      })
+      .prefault({}),
+    frames: z
+      .object({
+        /** Largest accepted frame. @default 3840*2160 @unit px */
+        maxPixels: z.number().int().positive().default(3840 * 2160),
+        /** How long a goal waits for a first frame. @unit ms */
+        waitMs: z.number().positive().default(5000),
+      })
+      .prefault({}),
+    replan: z
+      .object({
+        maxReplans: z.number().int().nonnegative().default(3),
+        subgoalTimeoutMs: z.number().positive().default(30_000),
+        keyframeThreshold: z.number().min(0).max(1).default(0.25),
+      })
+      .prefault({}),
+    mcap: z
+      .object({
+        replay: z.string().optional(),
+        record: z.string().optional(),
+        compression: z.enum(['zstd', 'lz4', 'none']).default('zstd'),
+        /** Replay speed; 0 = offline lockstep (each message waits for the planner to be idle). */
+        rate: z.number().min(0).default(0),
+      })
+      .prefault({}),
+  })
+  .strict();
+export type BridgeConfig = z.output<typeof BridgeConfigSchema>;
+export type BridgeConfigInput = z.input<typeof BridgeConfigSchema>;
+
+export function parseBridgeConfig(value: unknown): BridgeConfig {
+  return parseOrThrow(BridgeConfigSchema, value, 'bridge config');
+}
+
+/** Reads a YAML parameter file; accepts ROS 2's `node: { ros__parameters: {...} }` nesting too. */
+export async function loadBridgeConfigFile(path: string): Promise<BridgeConfigInput> {
+  let doc: unknown;
+  try {
+    doc = loadYaml(await readFile(path, 'utf8'));
+  } catch (err) {
+    throw new ConfigError(`cannot read config '${path}': ${(err as Error).message}`, [], { cause: err });
+  }
+  if (doc === undefined || doc === null) return {};
+  if (typeof doc !== 'object' || Array.isArray(doc)) throw new ConfigError(`config '${path}' must be a YAML mapping`);
+  const entries = Object.values(doc as Record<string, unknown>);
+  const rosParams = entries.length === 1 ? (entries[0] as { ros__parameters?: unknown } | null)?.ros__parameters : undefined;
+  return (rosParams ?? doc) as BridgeConfigInput;
+}
+
+/** Deep merge of plain objects, later sources winning; arrays and scalars are replaced. */
+export function mergeConfig(...sources: unknown[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const src of sources) {
+    if (!src || typeof src !== 'object') continue;
+    for (const [k, v] of Object.entries(src)) {
+      if (v === undefined) continue;
+      const prev = out[k];
+      out[k] = isPlain(v) && isPlain(prev) ? mergeConfig(prev, v) : v;
+    }
+  }
+  return out;
+}
+
+function isPlain(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}

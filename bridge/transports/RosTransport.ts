@@ -1,0 +1,151 @@
+import { Observable } from 'rxjs';
+import { AbortError, TransportError } from '../../sdk/errors.ts';
+import type { PlanTaskResult } from '../messages/rosTypes.ts';
+import type { RclGoalHandle, RclModule, RclNode, RclPublisher } from './rclnodejsSurface.ts';
+import type { PlanTaskHandler, QosName, TopicSpec, Transport } from './Transport.ts';
+
+export interface RosTransportOptions {
+  /** @default 'emu_bridge' */
+  nodeName?: string;
+  namespace?: string;
+  /** The rclnodejs module; default: `await import('rclnodejs')`. Tests inject a fake. */
+  rclnodejs?: RclModule;
+  /** How often a running action goal checks for cancellation. @default 50 @unit ms */
+  cancelPollMs?: number;
+}
+
+/**
+ * The real ROS 2 path, over rclnodejs (loaded lazily, only here). Camera topics use the sensor-data
+ * QoS, plans reliable + transient-local, and the PlanTask action serves plans with feedback.
+ *
+ * @example
+ * const transport = await RosTransport.create({ nodeName: 'emu_bridge' });
+ */
+export class RosTransport implements Transport {
+  readonly kind = 'ros' as const;
+  readonly #rcl: RclModule;
+  readonly #node: RclNode;
+  readonly #publishers = new Map<string, RclPublisher>();
+  readonly #actionServers: { destroy(): void }[] = [];
+  readonly #cancelPollMs: number;
+  #closed = false;
+
+  private constructor(rcl: RclModule, node: RclNode, cancelPollMs: number) {
+    this.#rcl = rcl;
+    this.#node = node;
+    this.#cancelPollMs = cancelPollMs;
+  }
+
+  static async create(options: RosTransportOptions = {}): Promise<RosTransport> {
+    const rcl = options.rclnodejs ?? (await loadRclnodejs());
+    await rcl.init();
+    const node = new rcl.Node(options.nodeName ?? 'emu_bridge', options.namespace ?? '');
+    const transport = new RosTransport(rcl, node, options.cancelPollMs ?? 50);
+    if (node.spin) node.spin();
+    else rcl.spin?.(node);
+    return transport;
+  }
+
+  subscribe(topic: TopicSpec): Observable<unknown> {
+    return new Observable<unknown>((subscriber) => {
+      const sub = this.#node.createSubscription(topic.type, topic.name, { qos: this.#qos(topic.qos) }, (msg) => subscriber.next(msg));
+      return () => {
+        if (!this.#closed) this.#node.destroySubscription?.(sub);
+      };
+    });
+  }
+
+  async publish(topic: TopicSpec, message: object): Promise<void> {
+    if (this.#closed) throw new TransportError(`publish on '${topic.name}' after close`);
+    let pub = this.#publishers.get(topic.name);
+    if (!pub) {
+      pub = this.#node.createPublisher(topic.type, topic.name, { qos: this.#qos(topic.qos) });
+      this.#publishers.set(topic.name, pub);
+    }
+    pub.publish(message);
+  }
+
+  serveAction(name: string, handler: PlanTaskHandler): void {
+    const controllers = new Map<RclGoalHandle, AbortController>();
+    const execute = async (goalHandle: RclGoalHandle): Promise<object> => {
+      const controller = new AbortController();
+      controllers.set(goalHandle, controller);
+      const poll = setInterval(() => {
+        if (goalHandle.isCancelRequested) controller.abort(new AbortError('goal cancelled by client'));
+      }, this.#cancelPollMs);
+      try {
+        const result = await handler(goalHandle.request as { instruction: string }, {
+          signal: controller.signal,
+          feedback: (f) => goalHandle.publishFeedback(f),
+        });
+        goalHandle.succeed();
+        return result;
+      } catch {
+        if (goalHandle.isCancelRequested) goalHandle.canceled();
+        else goalHandle.abort();
+        return emptyResult();
+      } finally {
+        clearInterval(poll);
+        controllers.delete(goalHandle);
+      }
+    };
+    const server = new this.#rcl.ActionServer(
+      this.#node,
+      'emu_robotics_msgs/action/PlanTask',
+      name,
+      execute,
+      () => this.#rcl.GoalResponse.ACCEPT,
+      null,
+      (goalHandle) => {
+        controllers.get(goalHandle)?.abort(new AbortError('goal cancelled by client'));
+        return this.#rcl.CancelResponse.ACCEPT;
+      },
+    );
+    this.#actionServers.push(server);
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const s of this.#actionServers) s.destroy();
+    this.#node.destroy();
+    await this.#rcl.shutdown();
+  }
+
+  #qos(name: QosName): unknown {
+    const Q = this.#rcl.QoS;
+    switch (name) {
+      case 'sensor_data':
+        return Q.profileSensorData;
+      case 'reliable':
+        return new Q(Q.HistoryPolicy.RMW_QOS_POLICY_HISTORY_KEEP_LAST, 10, Q.ReliabilityPolicy.RMW_QOS_POLICY_RELIABILITY_RELIABLE, Q.DurabilityPolicy.RMW_QOS_POLICY_DURABILITY_VOLATILE);
+      case 'latched':
+        return new Q(Q.HistoryPolicy.RMW_QOS_POLICY_HISTORY_KEEP_LAST, 1, Q.ReliabilityPolicy.RMW_QOS_POLICY_RELIABILITY_RELIABLE, Q.DurabilityPolicy.RMW_QOS_POLICY_DURABILITY_TRANSIENT_LOCAL);
+    }
+  }
+}
+
+/** The one place rclnodejs is imported. Without ROS 2 sourced it throws; we say what to do. */
+async function loadRclnodejs(): Promise<RclModule> {
+  const moduleName = 'rclnodejs';
+  try {
+    const mod = (await import(moduleName)) as { default?: RclModule } & RclModule;
+    return mod.default ?? mod;
+  } catch (err) {
+    throw new TransportError(
+      `cannot load rclnodejs (${(err as Error).message}). Source a ROS 2 install (Humble or Jazzy) and run \`npm install rclnodejs\`; see bridge/ros/README.md`,
+      { cause: err },
+    );
+  }
+}
+
+/** An action's result when it did not succeed: an empty plan (the status carries the reason). */
+function emptyResult(): PlanTaskResult {
+  return {
+    plan: {
+      header: { stamp: { sec: 0, nanosec: 0 }, frame_id: '' },
+      plan_id: '', goal: '', planner: '', source_width: 0, source_height: 0, subgoals: [],
+      complete: false, elapsed_ms: 0, first_subgoal_ms: -1, generated_tokens: 0, forward_passes: 0,
+    },
+  };
+}

@@ -1,0 +1,180 @@
+import type * as ort from 'onnxruntime-node';
+import { defer, Observable } from 'rxjs';
+import type { EmuBackend } from './EmuBackend.ts';
+import { InputError, ModelError, parseOrThrow, throwIfAborted } from './errors.ts';
+import type { GenerationEvent, Grid } from './generation/GenerationEvent.ts';
+import { generate } from './generation/generate.ts';
+import type { LoopIds } from './generation/GenerationLoop.ts';
+import { resolveImageSize } from './generation/resolveImageSize.ts';
+import { resolveSampling } from './generation/resolveSampling.ts';
+import { TaskRequestSchema, type ParsedTaskRequest, type RequestOptions, type TaskRequest } from './generation/TaskRequest.ts';
+import { loadManifest, resolveModelPath } from './model/loadManifest.ts';
+import { TASKS, type ModelManifest, type TaskName } from './model/ModelManifest.ts';
+import { multimodalDecode } from './output/multimodalDecode.ts';
+import { outputMarkersFor, type OutputMarkers } from './output/outputMarkers.ts';
+import { buildPrompts } from './prompt/buildPrompts.ts';
+import { DecoderSession } from './runtime/DecoderSession.ts';
+import type { SessionOptions } from './runtime/createSession.ts';
+import { VisionTokenizer } from './runtime/VisionTokenizer.ts';
+import { TiktokenTokenizer } from './tokenizer/TiktokenTokenizer.ts';
+
+export type OnnxBackendOptions = SessionOptions;
+
+/** Runs a model folder in-process on onnxruntime-node. One decoder session serves both CFG streams. */
+export class OnnxBackend implements EmuBackend {
+  readonly manifest: ModelManifest;
+  readonly tokenizer: TiktokenTokenizer;
+  readonly #decoder: ort.InferenceSession;
+  readonly #vision: VisionTokenizer;
+  readonly #ids: LoopIds;
+  readonly #markers: OutputMarkers;
+
+  private constructor(manifest: ModelManifest, tokenizer: TiktokenTokenizer, decoder: ort.InferenceSession, vision: VisionTokenizer) {
+    this.manifest = manifest;
+    this.tokenizer = tokenizer;
+    this.#decoder = decoder;
+    this.#vision = vision;
+    this.#ids = loopIds(manifest, tokenizer);
+    this.#markers = outputMarkersFor(manifest, tokenizer);
+  }
+
+  /** Loads and checks the manifest, tokenizer and the three graphs (ModelError when missing or mismatched). */
+  static async load(modelDir: string, options: OnnxBackendOptions = {}): Promise<OnnxBackend> {
+    const { manifest, dir } = await loadManifest(modelDir);
+    const tokenizer = await TiktokenTokenizer.fromManifest(manifest, dir);
+    const decoder = await DecoderSession.openSession(resolveModelPath(dir, manifest.decoder.file), manifest.decoder, manifest.vocab.size, options);
+    let vision: VisionTokenizer;
+    try {
+      vision = await VisionTokenizer.open(
+        resolveModelPath(dir, manifest.vision.encoder),
+        resolveModelPath(dir, manifest.vision.decoder),
+        manifest.vision,
+        manifest.vocab.codebookSize,
+        options,
+      );
+    } catch (err) {
+      await decoder.release();
+      throw err;
+    }
+    return new OnnxBackend(manifest, tokenizer, decoder, vision);
+  }
+
+  get modelName(): string {
+    return this.manifest.name;
+  }
+
+  get tasks(): readonly TaskName[] {
+    return TASKS.filter((t) => this.manifest.tasks[t] !== undefined);
+  }
+
+  get vision(): VisionTokenizer {
+    return this.#vision;
+  }
+
+  generate(request: TaskRequest, options: RequestOptions = {}): Observable<GenerationEvent> {
+    return defer(() => {
+      const controller = new AbortController();
+      const signal = options.signal ? AbortSignal.any([options.signal, controller.signal]) : controller.signal;
+      return new Observable<GenerationEvent>((subscriber) => {
+        const inner = { unsubscribe: () => {} };
+        this.#prepare(request, signal).then(
+          (params) => {
+            if (subscriber.closed) return;
+            const sub = generate(params, signal).subscribe(subscriber);
+            inner.unsubscribe = () => sub.unsubscribe();
+          },
+          (err: unknown) => subscriber.error(err),
+        );
+        return () => {
+          controller.abort();
+          inner.unsubscribe();
+        };
+      });
+    });
+  }
+
+  /** Validation, reference encoding, prompts, size rules and context check: everything before the loop. */
+  async #prepare(request: TaskRequest, signal: AbortSignal) {
+    throwIfAborted(signal);
+    const req = this.#validate(request);
+    const task = this.manifest.tasks[req.task]!;
+    const sampling = resolveSampling(task.sampling, req.sampling);
+    const refs = [];
+    for (const image of req.images) refs.push(await this.#vision.encode(image, sampling.imageArea, signal));
+    throwIfAborted(signal);
+    const prompts = buildPrompts({ manifest: this.manifest, tokenizer: this.tokenizer, task: req.task, question: req.prompt, images: refs });
+    const maxPositions = this.manifest.decoder.maxPositions;
+    const room = maxPositions - prompts.cond.length;
+    if (room < 1 || (req.sampling?.maxNewTokens !== undefined && req.sampling.maxNewTokens > room)) {
+      throw new InputError(
+        'context_overflow',
+        `prompt of ${prompts.cond.length} tokens + maxNewTokens ${sampling.maxNewTokens} exceeds the model's context of ${maxPositions} positions`,
+      );
+    }
+    // A preset budget (e.g. 32768 = the whole context) is clipped to what the context leaves.
+    sampling.maxNewTokens = Math.min(sampling.maxNewTokens, room);
+    const fixedGrid: Grid | undefined = req.grid
+      ? { rows: req.grid[0], cols: req.grid[1] }
+      : resolveImageSize({
+          aspect: req.aspect ?? (req.images.length === 0 ? task.defaultAspect : undefined),
+          aspectPresets: this.manifest.imageSizing.aspectPresets,
+          uncondIds: prompts.uncond,
+          ids: this.#ids,
+        });
+    const decoderSpec = this.manifest.decoder;
+    const vocab = this.manifest.vocab.size;
+    return {
+      task: req.task,
+      cond: new DecoderSession(this.#decoder, decoderSpec, vocab),
+      uncond: sampling.cfg === 1 ? undefined : new DecoderSession(this.#decoder, decoderSpec, vocab),
+      condPrompt: prompts.cond,
+      uncondPrompt: prompts.uncond,
+      ids: this.#ids,
+      sampling,
+      seed: req.seed ?? this.manifest.imageSizing.defaultSeed,
+      fixedGrid,
+      stopAtEoi: task.stopAtEoi,
+      decodeText: (ids: number[]) => this.tokenizer.decode(ids),
+      parseOutput: (text: string) => multimodalDecode(text, this.#markers),
+      decodeImage: req.decodeImages ? (grid: Grid, codes: number[], s: AbortSignal) => this.#vision.decode(grid, codes, s) : undefined,
+    };
+  }
+
+  #validate(request: TaskRequest): ParsedTaskRequest {
+    const task = (request as { task?: unknown })?.task;
+    if (typeof task === 'string' && !this.manifest.tasks[task as TaskName]) {
+      throw new InputError('unknown_task', `unknown task '${task}'; model '${this.manifest.name}' supports: ${this.tasks.join(', ')}`);
+    }
+    return parseOrThrow(TaskRequestSchema, request, 'task request');
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([this.#decoder.release(), this.#vision.close()]);
+  }
+}
+
+/** Grammar and streamer ids from the manifest; digits and '*' from the tokenizer (single-token by the BPE rules). */
+function loopIds(m: ModelManifest, tok: TiktokenTokenizer): LoopIds {
+  const single = (ch: string) => {
+    const ids = tok.encode(ch);
+    if (ids.length !== 1) throw new ModelError('model_mismatch', `tokenizer encodes '${ch}' as ${ids.length} tokens; the image header needs one`);
+    return ids[0]!;
+  };
+  const v = m.vocab.ids;
+  return {
+    boi: v.boi,
+    eoi: v.eoi,
+    img: v.img,
+    eol: v.eol,
+    eos: v.eos,
+    bog: v.bog,
+    eog: v.eog,
+    boc: v.boc,
+    eoc: v.eoc,
+    hidden: [v.ess, v.eos],
+    digits: [...'0123456789'].map(single),
+    star: single('*'),
+    visualOffset: m.vocab.visualOffset,
+    vocabSize: m.vocab.size,
+  };
+}

@@ -1,0 +1,63 @@
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { z } from 'zod';
+import { parseOrThrow } from '../../sdk/errors.ts';
+import { runJobs } from '../workers/runJobs.ts';
+import { EXPORT_TASKS } from '../tasks/taskExamples.ts';
+import type { ExportChunk, ExportChunkResult } from './exportJob.ts';
+
+export const ExportOptionsSchema = z.object({
+  task: z.enum(EXPORT_TASKS),
+  split: z.enum(['train', 'heldout']).default('train'),
+  count: z.number().int().positive(),
+  seed: z.number().int().nonnegative().default(0),
+  /** Frame width and height (multiples of 16). @default 128×128 */
+  width: z.number().int().positive().multipleOf(16).default(128),
+  height: z.number().int().positive().multipleOf(16).default(128),
+  /** @default out/export/<task>-<split> */
+  out: z.string().optional(),
+  workers: z.number().int().positive().default(1),
+  /** Re-run vla/howto plans in the rigid-body simulation (slower; same frames when nothing topples). */
+  physics: z.boolean().default(false),
+  /** Include per-frame perception ground truth. */
+  layouts: z.boolean().default(true),
+  chunkSize: z.number().int().positive().default(200),
+});
+export type ExportOptions = z.input<typeof ExportOptionsSchema>;
+
+export interface ExportSummary {
+  outDir: string;
+  count: number;
+  frames: number;
+  /** @unit ms */
+  elapsedMs: number;
+}
+
+/**
+ * Writes `count` examples of a task in the format of sim/EXPORT.md: meta.json, examples.jsonl (in
+ * index order) and frames/*.png. Deterministic for a seed, whatever the worker count.
+ */
+export async function exportTask(options: ExportOptions, onProgress?: (done: number, total: number) => void): Promise<ExportSummary> {
+  const o = parseOrThrow(ExportOptionsSchema, options, 'export options');
+  const started = performance.now();
+  const outDir = path.resolve(o.out ?? path.join('out', 'export', `${o.task}-${o.split}`));
+  rmSync(path.join(outDir, 'frames'), { recursive: true, force: true });
+  mkdirSync(path.join(outDir, 'frames'), { recursive: true });
+  const meta = { format: 'emu-sim-export', version: 1, task: o.task, split: o.split, count: o.count, seed: o.seed, frameSize: [o.width, o.height], grid: [8, 8] };
+  writeFileSync(path.join(outDir, 'meta.json'), JSON.stringify(meta, null, 2) + '\n');
+  const chunks: ExportChunk[] = [];
+  for (let start = 0; start < o.count; start += o.chunkSize) {
+    const end = Math.min(o.count, start + o.chunkSize);
+    chunks.push({ task: o.task, split: o.split, start, end, seed: o.seed, size: { width: o.width, height: o.height }, outDir, physics: o.physics, layouts: o.layouts });
+  }
+  let done = 0;
+  const job = new URL('./exportJob.ts', import.meta.url).href;
+  const results = await runJobs<ExportChunk, ExportChunkResult>(job, chunks, {
+    workers: o.workers,
+    onDone: (i) => onProgress?.((done += chunks[i]!.end - chunks[i]!.start), o.count),
+  });
+  const lines = results.flatMap((r) => r.lines);
+  writeFileSync(path.join(outDir, 'examples.jsonl'), lines.join('\n') + '\n');
+  const frames = results.reduce((n, r) => n + r.frames, 0);
+  return { outDir, count: lines.length, frames, elapsedMs: performance.now() - started };
+}
