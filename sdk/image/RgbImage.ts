@@ -14,7 +14,7 @@ export const RgbImageSchema = z
   .object({
     width: z.number().int().positive(),
     height: z.number().int().positive(),
-    data: z.instanceof(Uint8Array),
+    data: z.custom<Uint8Array>((v) => v instanceof Uint8Array, { message: "data must be a Uint8Array" }),
   })
   .refine((im) => im.data.length === im.width * im.height * 3, {
     message: 'data.length must equal width*height*3 (packed RGB8)',
