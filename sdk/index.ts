@@ -114,3 +114,6 @@ export { exportResult } from './output/exportFolder.ts';
 export type { ExportInput, ExportedFiles } from './output/exportFolder.ts';
 export { toStory, encodeStory, decodeStory, codesOf, IMAGE_FORMAT, CODES_FEATURE, GRID_FEATURE } from './output/storyProto.ts';
 export type { Story, StoryClip, StorySegment, StoryImageMeta, StoryImage, StoryTimeStamp } from './output/storyProto.ts';
+
+// The embedded default model
+export { DEFAULT_MODEL_DIR } from './model/defaultModel.ts';

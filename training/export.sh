@@ -10,7 +10,7 @@ for task in vla t2i x2i story howto explore; do
   for split in train heldout; do
     if [ "$split" = train ]; then n=${TRAIN[$task]}; else n=${HELD[$task]}; fi
     dir=$OUT/$task-$split
-    if [ -f "$dir/meta.json" ] && grep -q "\"count\":$n\b" "$dir/meta.json"; then continue; fi
+    if [ -f "$dir/meta.json" ] && grep -Eq "\"count\": *$n," "$dir/meta.json"; then continue; fi
     rm -rf "$dir"
     node bin/emu.js sim export --task "$task" --split "$split" --count "$n" --out "$dir" --workers "$WORKERS"
   done

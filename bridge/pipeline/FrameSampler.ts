@@ -1,4 +1,4 @@
-import { BehaviorSubject, filter, firstValueFrom, map, type Observable, timeout } from 'rxjs';
+import { BehaviorSubject, filter, firstValueFrom, type Observable, timeout } from 'rxjs';
 import { TimeoutError } from '../../sdk/errors.ts';
 import type { RgbImage } from '../../sdk/image/RgbImage.ts';
 import type { Stamp } from '../../planners/Plan.ts';
@@ -64,7 +64,6 @@ export class FrameSampler {
     return firstValueFrom(
       this.frames.pipe(
         timeout({ first: waitMs, with: () => { throw new TimeoutError(`no camera frame within ${waitMs} ms`); } }),
-        map((f) => f),
       ),
     );
   }

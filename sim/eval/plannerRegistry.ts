@@ -54,3 +54,14 @@ registerPlanner('oracle', async () => new OraclePlanner({ solve: simOracleSolver
 registerPlanner('trivial', async ({ arg }) =>
   arg === 'echo' ? new TrivialPlanner({ mode: 'echo' }) : new TrivialPlanner({ candidates: trivialCandidates }),
 );
+// The model-backed planner: `emu` (the embedded emu-nano) or `emu:/path/to/model`. Loaded lazily so
+// oracle/trivial runs never start onnxruntime.
+registerPlanner('emu', async ({ arg }) => {
+  const [{ OnnxBackend }, { EmuVlaPlanner }, { DEFAULT_MODEL_DIR }] = await Promise.all([
+    import('../../sdk/OnnxBackend.ts'),
+    import('../../planners/EmuVlaPlanner.ts'),
+    import('../../sdk/model/defaultModel.ts'),
+  ]);
+  const backend = await OnnxBackend.load(arg || DEFAULT_MODEL_DIR);
+  return new EmuVlaPlanner(backend);
+});

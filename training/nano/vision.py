@@ -29,17 +29,45 @@ def patches_u8(img):
     return x.reshape(h * w, 3 * P * P)
 
 
+TABLE = (200, 190, 175)
+PALETTE = {'red': (220, 40, 40), 'green': (40, 170, 60), 'blue': (40, 80, 220),
+           'yellow': (240, 220, 40), 'purple': (140, 60, 180), 'orange': (245, 140, 20)}
+
+
+def grammar_patches():
+    """Every slot patch sim/EXPORT.md allows (bowl ring or none, stacks of up to 3 blocks), so that
+    held-out frames with a combination absent from the training frames still encode exactly."""
+    import itertools
+    stacks = [()] + [s for n in (1, 2, 3) for s in itertools.product(PALETTE, repeat=n)]
+    out = []
+    for bowl in (None, 'red', 'green', 'blue'):
+        for stack in stacks:
+            x = np.empty((P, P, 3), np.uint8)
+            x[:] = TABLE
+            if bowl:
+                x[1:15, 1:15] = PALETTE[bowl]
+                x[3:13, 3:13] = TABLE
+            for lvl, b in enumerate(stack):
+                a = 3 + 2 * lvl
+                x[a:P - a, a:P - a] = PALETTE[b]
+            out.append(x.transpose(2, 0, 1).reshape(-1))
+    return out
+
+
 def learn_codebook(paths, max_codes, seed=0):
     counts = collections.Counter()
     for p in paths:
         for row in patches_u8(load_frame(p)):
             counts[row.tobytes()] += 1
+    seen = len(counts)
+    for g in grammar_patches():
+        counts.setdefault(g.tobytes(), 0)
     uniq = np.frombuffer(b''.join(counts.keys()), np.uint8).reshape(len(counts), -1)
     freq = np.asarray(list(counts.values()), np.float64)
     order = np.lexsort((np.arange(len(freq)), -freq))  # most frequent first, stable
     uniq, freq = uniq[order], freq[order]
     if len(uniq) <= max_codes:
-        return to_unit(uniq), {'uniquePatches': len(uniq), 'method': 'exact'}
+        return to_unit(uniq), {'uniquePatches': seen, 'withGrammar': len(uniq), 'method': 'exact'}
     return kmeans(to_unit(uniq), freq, max_codes, seed), {'uniquePatches': len(uniq), 'method': 'kmeans'}
 
 
@@ -131,7 +159,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--data', default='training/data/export')
     ap.add_argument('--out', default='training/data/vision')
-    ap.add_argument('--max-codes', type=int, default=512)
+    ap.add_argument('--max-codes', type=int, default=2048)
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
     train = all_frames(args.data, 'train')
