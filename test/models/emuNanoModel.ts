@@ -12,6 +12,10 @@ export function loadNanoManifest(): ModelManifest {
 
 export interface DecoderTrace {
   task: string;
+  /** Prompt as text (image strings inline), its question and input code grids. */
+  text: string;
+  question: string;
+  images: number[][][];
   prompt: number[];
   prefillTopIds: number[];
   prefillTopValues: number[];

@@ -4,6 +4,8 @@ import * as ort from 'onnxruntime-node';
 import sharp from 'sharp';
 import type { RgbImage } from '../../sdk/image/RgbImage.ts';
 import { TiktokenTokenizer } from '../../sdk/tokenizer/TiktokenTokenizer.ts';
+import { buildPrompts } from '../../sdk/prompt/buildPrompts.ts';
+import type { TaskName } from '../../sdk/model/ModelManifest.ts';
 import { perceiveLayout } from '../../sim/perception/perceiveLayout.ts';
 import { layoutAgreement } from '../../sim/perception/layoutAgreement.ts';
 import { psnr } from '../../sim/perception/psnr.ts';
@@ -79,6 +81,16 @@ describe('models/emu-nano parity with the python reference', () => {
     const tok = await TiktokenTokenizer.fromManifest(m, NANO_DIR);
     assert.ok(fx.tokenizer.length >= 8);
     for (const { text, ids: want } of fx.tokenizer) assert.deepEqual(tok.encode(text), want, JSON.stringify(text));
+  });
+
+  it('builds the training prompts exactly as the SDK prompt builder does', async () => {
+    const tok = await TiktokenTokenizer.fromManifest(m, NANO_DIR);
+    for (const t of fx.decoder) {
+      assert.deepEqual(tok.encode(t.text), t.prompt, `${t.task} prompt text`);
+      const images = t.images.map((g) => ({ rows: g.length, cols: g[0]!.length, codes: g.flat() }));
+      const { cond } = buildPrompts({ manifest: m, tokenizer: tok, task: t.task as TaskName, question: t.question, images });
+      assert.deepEqual(cond, t.prompt, `${t.task} buildPrompts`);
+    }
   });
 
   it('matches torch logits (1e-4) and greedy tokens with a KV cache starting from an empty past', async () => {

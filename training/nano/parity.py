@@ -72,7 +72,7 @@ def main():
         ids = tok.encode(text)
         texts += [ex['instruction']] + [o['text'] for o in ex['output'] if o['type'] == 'text']
         rec = greedy_trace(model, ids, args.steps, 10)
-        rec.update(task=task, id=ex['id'], text=text)
+        rec.update(task=task, id=ex['id'], text=text, question=ex['instruction'], images=[c.tolist() for c in codes])
         decoder.append(rec)
         for f, c in zip(frames[:1], codes[:1]):
             buf = io.BytesIO()
