@@ -21,6 +21,7 @@ import { MemoryTransport } from '../transports/MemoryTransport.ts';
 import { EmuVlaPlanner } from '../../planners/EmuVlaPlanner.ts';
 import { OnnxBackend } from '../../sdk/OnnxBackend.ts';
 import { buildTinyModel } from '../../sdk/testing/buildTinyModel.ts';
+import { machineLine, markdownTable, writeBenchmarkSection } from '../../sdk/bench/benchmarkDoc.ts';
 
 const { values } = parseArgs({
   options: {
@@ -122,6 +123,36 @@ async function main(): Promise<void> {
     memoryMb: { rssAt2s: mb(firstMem.rss), rssEnd: mb(lastMem.rss), rssMax: mb(maxRss), heapAt2s: mb(firstMem.heap), heapEnd: mb(lastMem.heap) },
   };
   console.log(JSON.stringify(report, null, 2));
+  writeSection(report);
+}
+
+function writeSection(r: {
+  setup: string;
+  frameOverheadMs: { p50: number; p99: number; max: number };
+  goalToFirstSubgoalMs: { p50: number; p99: number; n: number };
+  goalToCompletePlanMs: { p50: number; p99: number; n: number };
+  counters: { plans_completed: number; plans_cancelled: number; plans_failed: number };
+  memoryMb: { rssAt2s: string; rssEnd: string; rssMax: string; heapAt2s: string; heapEnd: string };
+}): void {
+  const args = process.argv.slice(2).join(' ');
+  const body = [
+    `Command: \`npm run bench:bridge${args ? ` -- ${args}` : ''}\` (bridge/bench/bridgeBench.ts). ${machineLine()}`,
+    `Setup: ${r.setup}; a synthetic camera, CDR-encoded once and decoded per frame (as from a bag or a DDS sample), fed through`,
+    'MemoryTransport → BridgePipeline → EmuVlaPlanner → OnnxBackend.',
+    '',
+    markdownTable(
+      ['measure', 'result'],
+      [
+        ['per-frame overhead (CDR decode + zod check + RGB copy + sampling), p50 / p99 / max', `${r.frameOverheadMs.p50} / ${r.frameOverheadMs.p99} / ${r.frameOverheadMs.max} ms`],
+        ['goal → first subgoal (includes keyframe PNG encode), p50 / p99', `${r.goalToFirstSubgoalMs.p50} / ${r.goalToFirstSubgoalMs.p99} ms (n=${r.goalToFirstSubgoalMs.n})`],
+        ['goal → complete plan, p50 / p99', `${r.goalToCompletePlanMs.p50} / ${r.goalToCompletePlanMs.p99} ms (n=${r.goalToCompletePlanMs.n})`],
+        ['plans completed / cancelled / failed', `${r.counters.plans_completed} / ${r.counters.plans_cancelled} / ${r.counters.plans_failed}`],
+        ['RSS at 2 s → end (max)', `${r.memoryMb.rssAt2s} → ${r.memoryMb.rssEnd} MB (${r.memoryMb.rssMax})`],
+        ['JS heap at 2 s → end', `${r.memoryMb.heapAt2s} → ${r.memoryMb.heapEnd} MB`],
+      ],
+    ),
+  ].join('\n');
+  writeBenchmarkSection('Bridge', body);
 }
 
 await main();

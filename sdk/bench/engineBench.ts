@@ -2,10 +2,9 @@
  * `npm run bench:engine`: engine vs a bare ORT loop, KV cache vs recompute, and the host cost of the
  * image-token sampling path at Emu3.5's vocabulary. Writes the `## Engine` section of docs/benchmarks.md.
  */
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import * as ort from 'onnxruntime-node';
 import type { CausalLm } from '../generation/CausalLm.ts';
 import { GenerationLoop, type LoopIds } from '../generation/GenerationLoop.ts';
@@ -15,9 +14,8 @@ import { mulberry32 } from '../generation/mulberry32.ts';
 import type { SamplingPreset } from '../model/ModelManifest.ts';
 import { DecoderSession } from '../runtime/DecoderSession.ts';
 import { buildTinyModel, emu35SpecialIds } from '../testing/index.ts';
+import { machineLine, markdownTable, writeBenchmarkSection } from './benchmarkDoc.ts';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const DOC = path.join(ROOT, 'docs/benchmarks.md');
 const SPECIAL_START = 280;
 
 interface Row {
@@ -36,7 +34,7 @@ async function main(): Promise<void> {
   } finally {
     await rm(tmp, { recursive: true, force: true });
   }
-  await writeSection(rows);
+  writeSection(rows);
   for (const r of rows) console.log(`${r.name}: ${r.value}${r.target ? `  (target ${r.target})` : ''}`);
 }
 
@@ -211,36 +209,18 @@ async function samplingPath(): Promise<Row[]> {
   ];
 }
 
-async function writeSection(rows: Row[]): Promise<void> {
-  const cpus = os.cpus();
+function writeSection(rows: Row[]): void {
   const body = [
-    '## Engine',
+    `Command: \`npm run bench:engine\` (sdk/bench/engineBench.ts). ${machineLine()} ORT intra-op threads: 1.`,
     '',
-    `Command: \`npm run bench:engine\` (sdk/bench/engineBench.ts). Machine: ${cpus[0]?.model.trim() ?? 'unknown CPU'}, ${cpus.length} cores, ${os.platform()} ${os.release()}, Node ${process.version}. Date: ${new Date().toISOString().slice(0, 10)}. ORT intra-op threads: 1.`,
-    '',
-    '| measure | result | target |',
-    '|---|---|---|',
-    ...rows.map((r) => `| ${r.name} | ${r.value} | ${r.target ?? ''} |`),
+    markdownTable(['measure', 'result', 'target'], rows.map((r) => [r.name, r.value, r.target ?? ''])),
     '',
     'Notes: the sampling-path row feeds precomputed random logits (no model), so it is pure host time: CFG over the',
     'visual range (the constant log-softmax normalisers are skipped: everything after CFG is shift-invariant), top-k by',
     'sampled lower bound + one collecting pass + quickselect, softmax over the survivors, one draw. Wall time depends on',
     'what else the 2 cores run; the CPU column is this process only.',
-    '',
   ].join('\n');
-  let doc = '';
-  try {
-    doc = await readFile(DOC, 'utf8');
-  } catch {
-    doc = '# Benchmarks\n\n';
-  }
-  const start = doc.indexOf('## Engine');
-  if (start < 0) doc = `${doc.trimEnd()}\n\n${body}`;
-  else {
-    const next = doc.indexOf('\n## ', start + 1);
-    doc = `${doc.slice(0, start).trimEnd()}\n\n${body}${next < 0 ? '' : `\n${doc.slice(next + 1)}`}`;
-  }
-  await writeFile(DOC, doc.endsWith('\n') ? doc : `${doc}\n`);
+  writeBenchmarkSection('Engine', body);
 }
 
 await main();

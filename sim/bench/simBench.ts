@@ -2,7 +2,8 @@
  * `npm run bench:sim`: rendering, perception, physics controller, closed-loop episodes and export
  * throughput; prints a table and writes the `## Simulator` section of docs/benchmarks.md.
  */
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { machineLine, markdownTable, writeBenchmarkSection } from '../../sdk/bench/benchmarkDoc.ts';
 import os from 'node:os';
 import path from 'node:path';
 import { OraclePlanner } from '../../planners/OraclePlanner.ts';
@@ -15,7 +16,6 @@ import { renderLayout } from '../render/renderLayout.ts';
 import { makeEpisode, SUITES } from '../tasks/suites.ts';
 import { PhysicsScene } from '../world/PhysicsScene.ts';
 
-const root = path.resolve(import.meta.dirname, '../..');
 const rows: [string, string][] = [];
 
 function rate(label: string, n: number, ms: number, unit: string): number {
@@ -83,29 +83,14 @@ rmSync(tmp, { recursive: true, force: true });
 rows.push(['→ 30k vla examples at the better rate', `${(30000 / vlaPerSec / 60).toFixed(1)} min`]);
 console.log(rows.at(-1)!.join(': '));
 
-const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
-const section = `## Simulator
+const section = `Command: \`npm run bench:sim\` (sim/bench/simBench.ts). ${machineLine()} Worker start-up (tsx in each thread, a few seconds) is included in the 2-worker export figure.
 
-Command: \`npm run bench:sim\` (sim/bench/simBench.ts). Machine: ${os.cpus().length} × ${cpu}, Node ${process.version}, ${os.platform()}; shared with other jobs at the time (5 other builds), so treat as a floor; worker start-up (tsx in each thread, a few seconds) is included in the 2-worker export figure. Date: ${new Date().toISOString().slice(0, 10)}.
-
-| measure | result |
-|---|---|
-${rows.map(([k, v]) => `| ${k} | ${v} |`).join('\n')}
+${markdownTable(['measure', 'result'], rows)}
 
 Rendering is a patch copy per slot (16×16 patches cached by slot contents); 640×480 adds a
 nearest-neighbour letterbox. Episodes with physics step Rapier through every gripper motion and
 until the scene settles; the export uses the exact logical transfer instead (same frames when
 nothing topples, which the oracle guarantees; \`--physics\` replays plans in Rapier).
 `;
-const doc = path.join(root, 'docs', 'benchmarks.md');
-mkdirSync(path.dirname(doc), { recursive: true });
-const current = existsSync(doc) ? readFileSync(doc, 'utf8') : '# Benchmarks\n';
-const start = current.indexOf('## Simulator');
-let next: string;
-if (start < 0) next = `${current.trimEnd()}\n\n${section}`;
-else {
-  const end = current.indexOf('\n## ', start + 1);
-  next = current.slice(0, start) + section + (end < 0 ? '' : current.slice(end + 1));
-}
-writeFileSync(doc, next);
-console.log(`wrote the Simulator section of ${path.relative(root, doc)}`);
+writeBenchmarkSection('Simulator', section);
+console.log('wrote the Simulator section of docs/benchmarks.md');
