@@ -1,6 +1,5 @@
 import { mkdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { ConfigError, ModelError, parseOrThrow } from '../errors.ts';
 import {
@@ -17,6 +16,7 @@ import { EMU35_SPECIAL_TOKENS, emu35SpecialIds, tinyRanksText } from './emu35Lay
 import { buildTinyDecoderGraph } from './tinyDecoderGraph.ts';
 import { TINY_ASPECT_PRESETS, tinyTaskConfigs } from './tinyTaskConfigs.ts';
 import { buildTinyVisionDecoder, buildTinyVisionEncoder, flatColourPalette } from './tinyVisionGraphs.ts';
+import { sharedEmu35Dir } from './sharedEmu35Dir.ts';
 
 /** Per-task override, merged field by field into the default (sampling.text / sampling.image too). */
 export type TinyTaskOverride = Partial<Omit<TaskConfig, 'sampling'>> & {
@@ -63,8 +63,7 @@ export interface TinyModel {
 }
 
 const EMU35_CODEBOOK = 131072;
-const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-export const DEFAULT_EMU35_RANKS = path.resolve(REPO_ROOT, '../shared/emu35/emu3.tiktoken');
+export const DEFAULT_EMU35_RANKS = path.join(sharedEmu35Dir(), 'emu3.tiktoken');
 
 const positiveInt = z.number().int().positive();
 const OptionsSchema = z

@@ -4,10 +4,11 @@ import { fileURLToPath } from 'node:url';
 import { loadManifest } from '../../../sdk/model/loadManifest.ts';
 import type { ModelManifest } from '../../../sdk/model/ModelManifest.ts';
 import { TiktokenTokenizer } from '../../../sdk/tokenizer/TiktokenTokenizer.ts';
+import { sharedEmu35Dir } from '../../../sdk/testing/sharedEmu35Dir.ts';
 
-/** Shared real data (never copied into the repo): `<repo>/../shared/emu35`. */
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
-export const SHARED_EMU35 = path.resolve(REPO_ROOT, '../shared/emu35');
+/** Shared real data (never copied into the repo): `<repo>/../shared/emu35` (see sharedEmu35Dir). */
+export const SHARED_EMU35 = sharedEmu35Dir();
 export const RANKS_PATH = path.join(SHARED_EMU35, 'emu3.tiktoken');
 export const EMU35_MODEL_DIR = path.join(REPO_ROOT, 'models/emu35');
 export const HAVE_SHARED = existsSync(RANKS_PATH);
