@@ -1,0 +1,61 @@
+/**
+ * `npm run bench:tasks [-- --count N] [--model DIR] [--tasks t2i,x2i,...]`
+ *
+ * The five generative tasks (t2i, x2i, story, howto, explore) of a model (emu-nano by default) on
+ * held-out examples, through the SDK engine, judged by the simulator (sim/eval/judgeTaskOutput.ts).
+ * Writes the `## Generative tasks` section of docs/benchmarks.md and, per task, the first examples
+ * as export folders (text, PNGs, story.pb, index.html) under out/bench-tasks/<task>/<seed>/.
+ */
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { machineLine, markdownTable, writeBenchmarkSection } from '../../sdk/bench/benchmarkDoc.ts';
+import { DEFAULT_MODEL_DIR } from '../../sdk/model/defaultModel.ts';
+import { OnnxBackend } from '../../sdk/OnnxBackend.ts';
+import { exportResult } from '../../sdk/output/exportFolder.ts';
+import { ProgressBar } from '../cli/ProgressBar.ts';
+import { evaluateTask, GENERATIVE_TASKS, type GenerativeTask } from '../eval/evaluateTasks.ts';
+import { renderLayout } from '../render/renderLayout.ts';
+import { makeTaskExample } from '../tasks/taskExamples.ts';
+
+const { values } = parseArgs({
+  options: {
+    count: { type: 'string', default: '20' },
+    model: { type: 'string' },
+    tasks: { type: 'string', default: GENERATIVE_TASKS.join(',') },
+    out: { type: 'string', default: 'out/bench-tasks' },
+    keep: { type: 'string', default: '3' },
+  },
+});
+const modelDir = values.model ?? DEFAULT_MODEL_DIR;
+const tasks = values.tasks!.split(',') as GenerativeTask[];
+const TARGETS: Record<GenerativeTask, string> = {
+  t2i: 'layout shown ≥ 90%',
+  x2i: 'edit right ≥ 85%',
+  story: 'well formed; images agree ≥ 80%',
+  howto: 'well formed; images agree ≥ 80%',
+  explore: 'well formed; images agree ≥ 80%',
+};
+
+const backend = await OnnxBackend.load(modelDir, { threads: 1 });
+const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
+const rows: (string | number)[][] = [];
+for (const task of tasks) {
+  const bar = new ProgressBar(`${task}`);
+  const report = await evaluateTask(backend, { task, count: Number(values.count), onProgress: (d, t) => bar.update(d, t) });
+  for (const r of report.results.slice(0, Number(values.keep))) {
+    const example = makeTaskExample(task, 'heldout', r.seed);
+    await exportResult(path.join(values.out!, task, String(r.seed)), { question: r.instruction, references: example.inputs.map((l) => renderLayout(l)), output: r.output });
+  }
+  rows.push([task, report.examples, pct(report.wellFormedRate), pct(report.imageAgreementRate), pct(report.exampleSuccessRate), report.latencyP50Ms.toFixed(0), TARGETS[task]]);
+}
+await backend.close();
+
+const body = [
+  `Command: \`npm run bench:tasks${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}\` (sim/bench/taskBench.ts). ${machineLine()} ORT threads: 1.`,
+  `Model \`${path.relative(process.cwd(), modelDir) || modelDir}\`, held-out examples (seeds 0…${Number(values.count) - 1}), the model's own sampling presets, judged by the`,
+  "simulator's perception and skill semantics (sim/eval/judgeTaskOutput.ts). Example outputs: `" + values.out + '/<task>/<seed>/index.html`.',
+  '',
+  markdownTable(['task', 'examples', 'well formed', 'images agreeing with their text', 'examples fully right', 'latency p50 (ms)', 'target'], rows),
+].join('\n');
+writeBenchmarkSection('Generative tasks', body);
+console.log(body);

@@ -1,0 +1,89 @@
+import type { EmuBackend } from '../../sdk/EmuBackend.ts';
+import type { OutputItem } from '../../sdk/generation/GenerationEvent.ts';
+import { collect } from '../../sdk/tasks.ts';
+import { renderLayout } from '../render/renderLayout.ts';
+import type { Split } from '../tasks/generateScene.ts';
+import { makeTaskExample, type ExportTask } from '../tasks/taskExamples.ts';
+import { judgeTaskOutput, type TaskJudgement } from './judgeTaskOutput.ts';
+
+export type GenerativeTask = Exclude<ExportTask, 'vla'>;
+export const GENERATIVE_TASKS: readonly GenerativeTask[] = ['t2i', 'x2i', 'story', 'howto', 'explore'];
+
+export interface TaskEvalOptions {
+  task: GenerativeTask;
+  split?: Split;
+  /** Examples (seeds `seed`…`seed+count−1`). @default 20 */
+  count?: number;
+  seed?: number;
+  signal?: AbortSignal;
+  onProgress?: (done: number, total: number) => void;
+}
+
+export interface TaskExampleResult {
+  seed: number;
+  instruction: string;
+  judgement: TaskJudgement;
+  generatedTokens: number;
+  /** @unit ms */
+  latencyMs: number;
+  output: OutputItem[];
+}
+
+export interface TaskEvalReport {
+  task: GenerativeTask;
+  split: Split;
+  examples: number;
+  wellFormedRate: number;
+  /** Generated images that agree with their text (t2i/x2i: with the instruction), over all generated images. */
+  imageAgreementRate: number;
+  /** Examples that are well formed and whose every image agrees. */
+  exampleSuccessRate: number;
+  latencyP50Ms: number;
+  results: TaskExampleResult[];
+}
+
+/**
+ * Runs held-out examples of a generative task through the SDK backend and judges each output with
+ * the simulator (perception + skill semantics, see judgeTaskOutput). Deterministic for a given seed.
+ */
+export async function evaluateTask(backend: EmuBackend, options: TaskEvalOptions): Promise<TaskEvalReport> {
+  const split = options.split ?? 'heldout';
+  const count = options.count ?? 20;
+  const seed0 = options.seed ?? 0;
+  const results: TaskExampleResult[] = [];
+  for (let i = 0; i < count; i++) {
+    const seed = seed0 + i;
+    const example = makeTaskExample(options.task, split, seed);
+    const started = performance.now();
+    const result = await collect(
+      backend.generate({ task: options.task, prompt: example.instruction, images: example.inputs.map((l) => renderLayout(l)), seed }, options.signal ? { signal: options.signal } : {}),
+    );
+    results.push({
+      seed,
+      instruction: example.instruction,
+      judgement: judgeTaskOutput(options.task, example, result.output),
+      generatedTokens: result.usage.generatedTokens,
+      latencyMs: performance.now() - started,
+      output: result.output,
+    });
+    options.onProgress?.(i + 1, count);
+  }
+  return summarise(options.task, split, results);
+}
+
+function summarise(task: GenerativeTask, split: Split, results: TaskExampleResult[]): TaskEvalReport {
+  const n = Math.max(1, results.length);
+  const images = results.reduce((s, r) => s + r.judgement.images, 0);
+  const agreeing = results.reduce((s, r) => s + r.judgement.imagesAgreeing, 0);
+  const latencies = results.map((r) => r.latencyMs).sort((a, b) => a - b);
+  return {
+    task,
+    split,
+    examples: results.length,
+    wellFormedRate: results.filter((r) => r.judgement.wellFormed).length / n,
+    imageAgreementRate: images ? agreeing / images : 0,
+    exampleSuccessRate: results.filter((r) => r.judgement.wellFormed && r.judgement.images > 0 && r.judgement.imagesAgreeing === r.judgement.images).length / n,
+    latencyP50Ms: latencies[Math.floor(latencies.length / 2)] ?? 0,
+    results,
+  };
+}

@@ -1,0 +1,122 @@
+import type { OutputItem } from '../../sdk/generation/GenerationEvent.ts';
+import type { RgbImage } from '../../sdk/image/RgbImage.ts';
+import { perceiveLayout } from '../perception/perceiveLayout.ts';
+import { parseSubgoal } from '../skills/parseSubgoal.ts';
+import { resolveAction } from '../skills/resolveAction.ts';
+import { describeScene } from '../tasks/describeScene.ts';
+import type { ExportTask, TaskExample } from '../tasks/taskExamples.ts';
+import { cellKey, layoutsEqual, moveTopBlock, type Layout } from '../world/Layout.ts';
+
+/** How one generated output reads against the world: its shape, and whether each image shows what its text says. */
+export interface TaskJudgement {
+  /** The output has the task's shape (t2i/x2i: one image; interleaved: text/image pairs, at least one). */
+  wellFormed: boolean;
+  images: number;
+  /** Images whose perceived layout is what the text (or, for t2i/x2i, the instruction) implies. */
+  imagesAgreeing: number;
+  /** Per image: agrees, and why not when it does not. */
+  details: { agrees: boolean; why?: string }[];
+}
+
+type Pair = { text: string; image: RgbImage };
+
+/**
+ * Judges a generated output for a non-VLA task with the simulator's perception and skill semantics:
+ * - t2i / x2i: the one image's layout equals the layout the instruction describes (the example's target);
+ * - story: the opening image is the scene its text describes; each later image is the previous one
+ *   after the narrated action;
+ * - howto: each step's image is the previous state (the input frame first) after that step's subgoal;
+ * - explore: after "look left/right/up/down" the part of the view that stays in sight has shifted by two slots.
+ */
+export function judgeTaskOutput(task: Exclude<ExportTask, 'vla'>, example: TaskExample, output: readonly OutputItem[]): TaskJudgement {
+  const items = output.filter((o) => o.type === 'text' || o.type === 'image');
+  const images = items.filter((o): o is Extract<OutputItem, { type: 'image' }> => o.type === 'image');
+  if (task === 't2i' || task === 'x2i') {
+    const target = example.output.find((o) => o.type === 'image');
+    const details = images.map((im) => single(im.image, target?.type === 'image' ? target.layout : undefined));
+    return summarise(images.length === 1 && details.length === 1, details);
+  }
+  const pairs = toPairs(items);
+  const details = pairs ? judgeSequence(task, example, pairs) : images.map(() => ({ agrees: false, why: 'not text/image pairs' }));
+  return summarise(!!pairs && pairs.length > 0, details);
+}
+
+function summarise(wellFormed: boolean, details: TaskJudgement['details']): TaskJudgement {
+  return { wellFormed, images: details.length, imagesAgreeing: details.filter((d) => d.agrees).length, details };
+}
+
+function single(image: RgbImage | undefined, target: Layout | undefined): { agrees: boolean; why?: string } {
+  if (!image || !target) return { agrees: false, why: 'no decoded image' };
+  return layoutsEqual(perceiveLayout(image), target) ? { agrees: true } : { agrees: false, why: 'layout differs from the instruction' };
+}
+
+/** Interleaved outputs as (text, image) pairs, or null when they do not alternate text → image. */
+function toPairs(items: readonly OutputItem[]): Pair[] | null {
+  const pairs: Pair[] = [];
+  for (let i = 0; i < items.length; i += 2) {
+    const text = items[i];
+    const image = items[i + 1];
+    if (text?.type !== 'text' || image?.type !== 'image' || !image.image) return null;
+    pairs.push({ text: text.text.trim(), image: image.image });
+  }
+  return pairs;
+}
+
+function judgeSequence(task: 'story' | 'howto' | 'explore', example: TaskExample, pairs: Pair[]): TaskJudgement['details'] {
+  let previous: Layout | undefined = example.inputs[0];
+  return pairs.map(({ text, image }, k) => {
+    const seen = perceiveLayout(image);
+    const verdict =
+      task === 'explore'
+        ? judgeLook(text, previous, seen)
+        : task === 'story' && k === 0
+          ? describeScene(seen) === text
+            ? { agrees: true }
+            : { agrees: false, why: 'opening image is not the described scene' }
+          : judgeAction(task === 'story' ? fromNarration(text) : fromStep(text), previous, seen);
+    previous = seen;
+    return verdict;
+  });
+}
+
+function judgeAction(subgoal: string, before: Layout | undefined, seen: Layout): { agrees: boolean; why?: string } {
+  const action = parseSubgoal(subgoal);
+  if (!action) return { agrees: false, why: `text is not a known action: "${subgoal.slice(0, 60)}"` };
+  if (!before) return { agrees: false, why: 'no previous state' };
+  const plan = resolveAction(before, action);
+  if (!plan.ok) return { agrees: false, why: `action impossible in the previous image: ${plan.reason}` };
+  const after = plan.noop ? before : moveTopBlock(before, plan.from, plan.to);
+  return layoutsEqual(after, seen) ? { agrees: true } : { agrees: false, why: 'image is not the state after the action' };
+}
+
+const LOOK_SHIFT: Record<string, [number, number]> = { 'look left': [0, -2], 'look right': [0, 2], 'look up': [-2, 0], 'look down': [2, 0] };
+
+function judgeLook(text: string, before: Layout | undefined, seen: Layout): { agrees: boolean; why?: string } {
+  const shift = LOOK_SHIFT[text.replace(/[.!]$/, '').toLowerCase()];
+  if (!shift) return { agrees: false, why: `not a camera command: "${text.slice(0, 40)}"` };
+  if (!before) return { agrees: false, why: 'no previous view' };
+  const [dr, dc] = shift;
+  for (let r = 0; r < seen.length; r++) {
+    for (let c = 0; c < seen[r]!.length; c++) {
+      const br = r + dr;
+      const bc = c + dc;
+      if (br < 0 || bc < 0 || br >= before.length || bc >= before[0]!.length) continue;
+      if (cellKey(seen[r]![c]!) !== cellKey(before[br]![bc]!)) return { agrees: false, why: 'the overlapping view does not match the shift' };
+    }
+  }
+  return { agrees: true };
+}
+
+/** "the robot stacked the red block on the blue block." → "stack the red block on the blue block". */
+function fromNarration(text: string): string {
+  return text
+    .replace(/^the robot /i, '')
+    .replace(/[.!]$/, '')
+    .replace(/^stacked /, 'stack ')
+    .replace(/^moved /, 'move ');
+}
+
+/** "step 2: put the red block in the blue bowl" → "put the red block in the blue bowl". */
+function fromStep(text: string): string {
+  return text.replace(/^step \d+:\s*/i, '');
+}

@@ -1,0 +1,61 @@
+import assert from 'node:assert/strict';
+import type { OutputItem } from '../../../sdk/generation/GenerationEvent.ts';
+import { judgeTaskOutput } from '../../../sim/eval/judgeTaskOutput.ts';
+import { GENERATIVE_TASKS } from '../../../sim/eval/evaluateTasks.ts';
+import { renderLayout } from '../../../sim/render/renderLayout.ts';
+import { makeTaskExample, type TaskExample } from '../../../sim/tasks/taskExamples.ts';
+import { emptyLayout } from '../../../sim/world/Layout.ts';
+
+/** The example's own target output, as the SDK would return it. */
+function groundTruth(example: TaskExample): OutputItem[] {
+  return example.output.map((o) =>
+    o.type === 'text' ? { type: 'text', text: o.text } : { type: 'image', grid: { rows: 8, cols: 8 }, codes: [], image: renderLayout(o.layout) },
+  );
+}
+
+describe('judgeTaskOutput', () => {
+  for (const task of GENERATIVE_TASKS) {
+    it(`accepts the simulator's own ${task} outputs as well formed and fully agreeing`, () => {
+      for (let seed = 0; seed < 8; seed++) {
+        const example = makeTaskExample(task, 'heldout', seed);
+        const j = judgeTaskOutput(task, example, groundTruth(example));
+        assert.ok(j.wellFormed, `${task} seed ${seed} well formed`);
+        assert.ok(j.images > 0);
+        assert.equal(j.imagesAgreeing, j.images, `${task} seed ${seed}: ${JSON.stringify(j.details)}`);
+      }
+    });
+
+    it(`rejects ${task} outputs whose last image is an empty table`, () => {
+      const example = makeTaskExample(task, 'heldout', 3);
+      const output = groundTruth(example);
+      const last = output.findLastIndex((o) => o.type === 'image');
+      output[last] = { type: 'image', grid: { rows: 8, cols: 8 }, codes: [], image: renderLayout(emptyLayout()) };
+      const j = judgeTaskOutput(task, example, output);
+      assert.equal(j.details.at(-1)!.agrees, false);
+      assert.ok(j.imagesAgreeing < j.images);
+    });
+  }
+
+  it('marks interleaved outputs that do not alternate text and image as malformed', () => {
+    const example = makeTaskExample('howto', 'heldout', 1);
+    const output = groundTruth(example).filter((o) => o.type === 'image');
+    const j = judgeTaskOutput('howto', example, output);
+    assert.equal(j.wellFormed, false);
+    assert.equal(j.imagesAgreeing, 0);
+  });
+
+  it('requires exactly one image for t2i', () => {
+    const example = makeTaskExample('t2i', 'heldout', 2);
+    const output = [...groundTruth(example), ...groundTruth(example)];
+    assert.equal(judgeTaskOutput('t2i', example, output).wellFormed, false);
+  });
+
+  it('flags a story step whose text is not an action', () => {
+    const example = makeTaskExample('story', 'heldout', 4);
+    const output = groundTruth(example);
+    output[2] = { type: 'text', text: 'the robot danced.' };
+    const j = judgeTaskOutput('story', example, output);
+    assert.equal(j.details[1]!.agrees, false);
+    assert.match(j.details[1]!.why ?? '', /not a known action/);
+  });
+});
