@@ -21,4 +21,5 @@ stage onnx;       $PY -m training.nano.export_onnx --ckpt "$RUN/ckpt.pt" --out $
 stage eval;       [ -f "$RUN/eval.json" ] || $PY -m training.nano.evaluate --tokens $D/tokens --ranks $D/nano.tiktoken --vision $D/vision --ckpt "$RUN/ckpt.pt" --out "$RUN/eval.json"
 stage parity;     $PY -m training.nano.parity --data $D/export --vision $D/vision --ranks $D/nano.tiktoken --ckpt "$RUN/ckpt.pt" --out models/emu-nano/parity.json
 stage package;    $PY -m training.nano.package --vision $D/vision --ranks $D/nano.tiktoken --tokens $D/tokens --decoder $D/decoder.onnx --ckpt "$RUN/ckpt.pt" --eval "$RUN/eval.json" --out models/emu-nano
+stage check;      node --import tsx training/checkVision.ts training/data/export models/emu-nano
 stage test;       node test/run.mjs 'test/models/**/*.test.ts'

@@ -34,4 +34,15 @@ describe('main job: closed loop through the in-memory bridge', function () {
     const initial = await decodeImage(readFileSync(path.join(dir, 'report', 'initial.png')));
     assert.deepEqual([initial.width, initial.height], [128, 128]);
   });
+
+  it('completes a held-out long-horizon episode on the embedded emu-nano (the main job)', async () => {
+    const quiet = { info() {}, warn() {} };
+    const result = await runClosedLoop({ suite: 'long', split: 'heldout', seed: 1, log: quiet });
+    assert.equal(result.success, true, JSON.stringify(result.steps.map((s) => [s.instruction, s.ok, s.reason])));
+    assert.ok(result.steps.length >= 2, 'a multi-step chain');
+    assert.ok(result.steps.every((s) => s.ok));
+    const agreements = result.steps.map((s) => s.layoutAgreement ?? 0);
+    assert.ok(Math.min(...agreements) >= 0.9, `keyframes agree with the frames reached: ${agreements}`);
+    assert.notDeepEqual(result.finalFrame.data, result.initialFrame.data);
+  });
 });

@@ -125,9 +125,10 @@ def main():
     ap.add_argument('--vision', default='training/data/vision')
     ap.add_argument('--ckpt', default='training/runs/nano/ckpt.pt')
     ap.add_argument('--out', default='training/runs/nano/eval.json')
-    ap.add_argument('--per-task', type=int, default=40)
+    ap.add_argument('--per-task', type=int, default=30)
     ap.add_argument('--vla', type=int, default=100)
     ap.add_argument('--batch', type=int, default=20)
+    ap.add_argument('--tasks', default='', help='comma-separated subset (default: all)')
     args = ap.parse_args()
     torch.set_num_threads(2)
     codebook = np.load(os.path.join(args.vision, 'codebook.npy'))
@@ -135,13 +136,15 @@ def main():
     model, _ = load_model(args.ckpt)
     z = np.load(os.path.join(args.tokens, 'heldout.npz'))
     off, plen, task = z['offsets'], z['prompt_len'], z['task']
-    report, t0 = {}, time.time()
+    report, t0 = (json.load(open(args.out)) if args.tasks and os.path.exists(args.out) else {}), time.time()
     for k, name in enumerate(TASKS):
+        if args.tasks and name not in args.tasks.split(','):
+            continue
         idx = np.nonzero(task == k)[0][:args.vla if name == 'vla' else args.per_task]
         if len(idx) == 0:
             continue
         agg = {'n': 0, 'exact': 0, 'textItems': 0, 'textExact': 0, 'images': 0, 'imagesExact': 0, 'cells': 0, 'cellsRight': 0,
-               'itemCountRight': 0}
+               'itemCountRight': 0, 'planExact': 0}
         for s in range(0, len(idx), args.batch):
             chunk = idx[s:s + args.batch]
             prompts = [z['ids'][off[i]:off[i] + plen[i]].tolist() for i in chunk]
@@ -152,6 +155,7 @@ def main():
                 agg['n'] += 1
                 agg['exact'] += got == ref
                 agg['itemCountRight'] += len(got) == len(ref)
+                agg['planExact'] += [x for x in got if x[0] == 'text'] == [x for x in ref if x[0] == 'text']
                 for a, b in zip(ref, got + [None] * len(ref)):
                     if a[0] == 'text':
                         agg['textItems'] += 1
@@ -166,6 +170,7 @@ def main():
         report[name] = {
             'episodes': agg['n'], 'exactOutput': round(agg['exact'] / agg['n'], 3),
             'rightItemCount': round(agg['itemCountRight'] / agg['n'], 3),
+            'textPlanExact': round(agg['planExact'] / agg['n'], 3),
             'textItemExact': round(agg['textExact'] / agg['textItems'], 3) if agg['textItems'] else None,
             'keyframeExact': round(agg['imagesExact'] / agg['images'], 3) if agg['images'] else None,
             'cellAccuracy': round(agg['cellsRight'] / agg['cells'], 4) if agg['cells'] else None,
