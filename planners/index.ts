@@ -10,7 +10,7 @@ export type { ControllerFeedback, ExecutorEvent, ExecutionInput, PlanExecutorOpt
 export { parseVlaOutput } from './parseVlaOutput.ts';
 export { frameDistance } from './frameDistance.ts';
 export type { FrameComparator } from './frameDistance.ts';
-export { encodeKeyframe, decodeKeyframe, encodePng, decodeEncodedImage } from './keyframeCodec.ts';
+export { encodeKeyframe, decodeKeyframe } from './keyframeCodec.ts';
 export {
   PlanSchema, SubgoalSchema, SubgoalStatusSchema, KeyframeSchema, SourceFrameSchema, StampSchema, PlanTimingSchema, PlanUsageSchema,
   SUBGOAL_STATUSES, stampFromMs, stampToMs,

@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { readFile } from 'node:fs/promises';
 import { ConfigError } from '../../sdk/errors.ts';
-import { decodeEncodedImage } from '../../planners/keyframeCodec.ts';
+import { decodeImage } from '../../sdk/image/codec.ts';
 import { createBridge } from '../createBridge.ts';
 import { loadBridgeConfigFile, mergeConfig, parseBridgeConfig, type BridgeConfig } from '../pipeline/BridgeConfig.ts';
 import { consoleLogger } from '../pipeline/StatusReporter.ts';
@@ -98,7 +98,7 @@ async function runMcap(config: BridgeConfig): Promise<number> {
 
 async function runMemory(config: BridgeConfig, framePath: string | undefined, goal: string | undefined): Promise<number> {
   if (!framePath || !goal) throw new ConfigError('the memory transport runs one plan: pass --frame IMAGE and --goal TEXT');
-  const image = await decodeEncodedImage(await readFile(framePath), framePath, config.frames.maxPixels);
+  const image = await decodeImage(await readFile(framePath), { what: framePath, maxPixels: config.frames.maxPixels });
   const transport = new MemoryTransport();
   const bridge = await createBridge(config, { transport, log: consoleLogger });
   try {

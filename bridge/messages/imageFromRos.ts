@@ -1,6 +1,6 @@
 import { InputError } from '../../sdk/errors.ts';
 import type { RgbImage } from '../../sdk/image/RgbImage.ts';
-import { decodeEncodedImage } from '../../planners/keyframeCodec.ts';
+import { decodeImage } from '../../sdk/image/codec.ts';
 import type { CompressedImageMsg, ImageMsg } from './rosTypes.ts';
 
 export interface FrameLimits {
@@ -57,7 +57,7 @@ export async function imageFromCompressedRos(msg: CompressedImageMsg, limits: Fr
   if (!kind) {
     throw new InputError('image_invalid', `compressed image (format '${msg.format}', ${data.length} bytes) is neither JPEG nor PNG`);
   }
-  const image = await decodeEncodedImage(data, `${kind} compressed image`, limits.maxPixels);
+  const image = await decodeImage(data, { what: `${kind} compressed image`, maxPixels: limits.maxPixels });
   checkSize(image.width, image.height, limits);
   return image;
 }

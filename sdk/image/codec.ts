@@ -6,13 +6,20 @@ import type { RgbImage } from './RgbImage.ts';
 
 export { fromPixelValues } from './preprocess.ts';
 
+export interface DecodeImageOptions {
+  /** Refuse images with more pixels than this before decoding them (decompression bombs). @default 7680*4320 */
+  maxPixels?: number;
+  /** What the bytes are, for the error message (e.g. a file name or a topic). */
+  what?: string;
+}
+
 /**
  * Decodes PNG / JPEG / WebP (anything libvips reads) to packed RGB8: alpha dropped, grey expanded,
  * no EXIF rotation (the reference's `Image.open(...).convert('RGB')` does not rotate either).
  */
-export async function decodeImage(bytes: Uint8Array): Promise<RgbImage> {
+export async function decodeImage(bytes: Uint8Array, options: DecodeImageOptions = {}): Promise<RgbImage> {
   try {
-    const { data, info } = await sharp(bytes, { failOn: 'error' })
+    const { data, info } = await sharp(bytes, { failOn: 'error', limitInputPixels: options.maxPixels ?? 7680 * 4320 })
       .toColourspace('srgb')
       .removeAlpha()
       .raw()
@@ -21,7 +28,8 @@ export async function decodeImage(bytes: Uint8Array): Promise<RgbImage> {
     return { width: info.width, height: info.height, data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) };
   } catch (err) {
     const head = Buffer.from(bytes.subarray(0, 8)).toString('hex');
-    throw new InputError('image_invalid', `Cannot decode image (${bytes.length} bytes, starts 0x${head}): ${(err as Error).message}`, { cause: err });
+    const what = options.what ? `${options.what}: ` : '';
+    throw new InputError('image_invalid', `${what}Cannot decode image (${bytes.length} bytes, starts 0x${head}): ${(err as Error).message}`, { cause: err });
   }
 }
 
