@@ -24,16 +24,16 @@ def ids_of(tok):
             'bog': s('<|extra_60|>'), 'eog': s('<|extra_61|>')}
 
 
-def task_config(task, max_new):
-    # cfg 1: the nano model is not trained on unconditional prompts (all its compute went to the six
-    # conditional tasks), and its world is deterministic, so guidance has nothing to sharpen.
+def task_config(task, max_new, cfg=1.0):
+    # Only t2i/x2i are trained on the unconditional stream (training/nano/sequences.py), so only they
+    # may guide with cfg > 1; the interleaved tasks and VLA keep cfg 1 (no unconditional stream at all).
     single = task in ('t2i', 'x2i')
     return {
         'conditional': (CONDITIONAL_X2I if task == 'x2i' else CONDITIONAL).replace('{extra}', '{extra}'),
         'unconditional': UNCONDITIONAL,
         'unconditionalNoImage': UNCONDITIONAL_NO_IMAGE,
         'extra': extra_for(task),
-        'sampling': {'cfg': 1.0, 'text': NARRATE if task == 'story' else GREEDY, 'image': GREEDY,
+        'sampling': {'cfg': cfg, 'text': NARRATE if task == 'story' else GREEDY, 'image': GREEDY,
                      'maxNewTokens': max_new, 'imageArea': FRAME_AREA},
         'singleImage': single,
         'stopAtEoi': single,
@@ -51,6 +51,7 @@ def main():
     ap.add_argument('--ckpt', default='training/runs/nano/ckpt.pt')
     ap.add_argument('--eval', default='training/runs/nano/eval.json')
     ap.add_argument('--out', default='models/emu-nano')
+    ap.add_argument('--cfg', type=json.loads, default={}, help='JSON {task: guidance scale}; t2i/x2i only (the tasks trained unconditionally)')
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
     codebook = np.load(os.path.join(args.vision, 'codebook.npy'))
@@ -66,7 +67,7 @@ def main():
         m = task == k
         if m.any():
             out_max = int((lens[m] - plen[m]).max())
-            tasks[t] = task_config(t, int(-(-out_max * 3 // 2 // 64) * 64))
+            tasks[t] = task_config(t, int(-(-out_max * 3 // 2 // 64) * 64), args.cfg.get(t, 1.0))
     manifest = {
         'name': 'emu-nano',
         'version': '1',

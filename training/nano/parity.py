@@ -12,7 +12,7 @@ from PIL import Image
 
 from .dataset import TASKS, export_dirs, load_examples, load_frame
 from .export_onnx import load_model
-from .sequences import prompt
+from .sequences import image_string, prompt, unconditional_prompt
 from .tokenizer import NanoTokenizer
 from .vision import encode_np
 
@@ -67,12 +67,12 @@ def main():
             continue
         frames = [load_frame(os.path.join(ex['dir'], p)) for p in ex['inputs']]
         codes = [encode_np(f, codebook) for f in frames]
-        from .sequences import image_string
         text = prompt(task, ex['instruction'], [image_string(c) for c in codes])
         ids = tok.encode(text)
         texts += [ex['instruction']] + [o['text'] for o in ex['output'] if o['type'] == 'text']
         rec = greedy_trace(model, ids, args.steps, 10)
-        rec.update(task=task, id=ex['id'], text=text, question=ex['instruction'], images=[c.tolist() for c in codes])
+        rec.update(task=task, id=ex['id'], text=text, question=ex['instruction'], images=[c.tolist() for c in codes],
+                   uncondPrompt=tok.encode(unconditional_prompt([image_string(c) for c in codes])))
         decoder.append(rec)
         for f, c in zip(frames[:1], codes[:1]):
             buf = io.BytesIO()

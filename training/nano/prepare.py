@@ -6,14 +6,23 @@ import os
 import numpy as np
 
 from .dataset import TASKS, export_dirs, load_examples
-from .sequences import build
+import zlib
+
+from .sequences import build, build_unconditional
 from .tokenizer import NanoTokenizer
 
 
 def codes_lookup(vision_dir, data_dir):
+    """path of an exported frame -> its [h, w] code grid, read from codes.npz on first use."""
     z = np.load(os.path.join(vision_dir, 'codes.npz'))
-    table = {k.replace('|', '/'): z[k] for k in z.files}
-    return lambda path: table[os.path.relpath(path, data_dir)]
+    cache = {}
+
+    def codes_of(path):
+        key = os.path.relpath(path, data_dir).replace('/', '|')
+        if key not in cache:
+            cache[key] = z[key]
+        return cache[key]
+    return codes_of
 
 
 def main():
@@ -22,6 +31,7 @@ def main():
     ap.add_argument('--vision', default='training/data/vision')
     ap.add_argument('--ranks', default='training/data/nano.tiktoken')
     ap.add_argument('--out', default='training/data/tokens')
+    ap.add_argument('--uncond', type=float, default=0.15, help='share of t2i/x2i training examples also given as an unconditional-stream example')
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
     codebook = np.load(os.path.join(args.vision, 'codebook.npy'))
@@ -29,20 +39,24 @@ def main():
     codes_of = codes_lookup(args.vision, args.data)
     stats = {}
     for split in ('train', 'heldout'):
-        ids, wts, offs, task, plen, nimg, names = [], [], [0], [], [], [], []
+        ids, wts, offs, task, plen, nimg, names, suites = [], [], [0], [], [], [], [], []
         for d in export_dirs(args.data, split):
             for ex in load_examples(d):
-                i, w, p = build(ex, codes_of, tok)
-                ids.append(i)
-                wts.append(w)
-                offs.append(offs[-1] + len(i))
-                task.append(TASKS.index(ex['task']))
-                plen.append(p)
-                nimg.append(sum(o['type'] == 'image' for o in ex['output']))
-                names.append(ex['id'])
+                variants = [(ex['id'], build(ex, codes_of, tok))]
+                if split == 'train' and ex['task'] in ('t2i', 'x2i') and zlib.crc32(ex['id'].encode()) % 1000 < args.uncond * 1000:
+                    variants.append((ex['id'] + '-uncond', build_unconditional(ex, codes_of, tok)))
+                for name, (i, w, p) in variants:
+                    ids.append(i)
+                    wts.append(w)
+                    offs.append(offs[-1] + len(i))
+                    task.append(TASKS.index(ex['task']))
+                    plen.append(p)
+                    nimg.append(sum(o['type'] == 'image' for o in ex['output']))
+                    names.append(name)
+                    suites.append(ex.get('suite') or '')
         np.savez(os.path.join(args.out, f'{split}.npz'), ids=np.concatenate(ids), weights=np.concatenate(wts),
                  offsets=np.asarray(offs, np.int64), task=np.asarray(task, np.int8), prompt_len=np.asarray(plen, np.int32),
-                 n_images=np.asarray(nimg, np.int32), names=np.asarray(names))
+                 n_images=np.asarray(nimg, np.int32), names=np.asarray(names), suite=np.asarray(suites))
         lens = np.diff(offs)
         stats[split] = {'examples': len(task), 'tokens': int(lens.sum()), 'maxLen': int(lens.max()),
                         'perTask': {t: int((np.asarray(task) == k).sum()) for k, t in enumerate(TASKS)}}

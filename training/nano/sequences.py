@@ -52,6 +52,26 @@ def image_ids(codes, tok):
     return ids, forced
 
 
+def unconditional_prompt(images):
+    """The reference's "no_text" unconditional prompt: the input images kept, the question dropped."""
+    return UNCONDITIONAL.format(images=''.join(images)) if images else UNCONDITIONAL_NO_IMAGE
+
+
+def build_unconditional(ex, codes_of, tok):
+    """The unconditional stream classifier-free guidance runs beside a t2i/x2i prompt: the reference's
+    unconditional template (reference images kept, question dropped), then the target image fed from BOI.
+    Training on it lets the engine guide images with cfg > 1, as Emu3.5 does."""
+    import os
+    ins = [image_string(codes_of(os.path.join(ex['dir'], p))) for p in ex['inputs']]
+    p_ids = tok.encode(unconditional_prompt(ins))
+    target = next(o for o in ex['output'] if o['type'] == 'image')
+    im, forced = image_ids(codes_of(os.path.join(ex['dir'], target['path'])), tok)
+    ids = list(p_ids) + im
+    # BOI is fed to the unconditional stream, never predicted by it.
+    wts = [0.0] * (len(p_ids) + 1) + [W_FORCED if f else W_IMAGE for f in forced[1:]]
+    return np.asarray(ids, np.int32), np.asarray(wts, np.float32), len(p_ids)
+
+
 def build(ex, codes_of, tok):
     """(ids int32, weights float32, prompt_len). `codes_of(path)` gives the [h,w] code grid of a frame."""
     import os

@@ -15,11 +15,15 @@ from .dataset import TASKS
 from .model import NanoConfig, NanoLM, count_params
 from .sequences import W_IMAGE, W_TEXT
 
-MIX = {'vla': 0.5, 't2i': 0.1, 'x2i': 0.1, 'story': 0.1, 'howto': 0.1, 'explore': 0.1}
+# Share of each batch per task. Composing whole frames from text (t2i, story openings) and edits (x2i)
+# are the hardest to learn, so they get more than their share of examples.
+MIX = {'vla': 0.3, 't2i': 0.25, 'x2i': 0.14, 'story': 0.13, 'howto': 0.09, 'explore': 0.09}
+# VLA suites sampled more often than their share; spatial relations ("left of the blue block") are the rarest phrasing.
+SUITE_WEIGHT = {'spatial': 2.5}
 
 
 class Data:
-    def __init__(self, path):
+    def __init__(self, path, mix=MIX, suite_weight=SUITE_WEIGHT):
         z = np.load(path)
         self.ids, self.w, self.off = z['ids'], z['weights'], z['offsets']
         self.task, self.nimg = z['task'], z['n_images']
@@ -31,8 +35,12 @@ class Data:
                 continue
             # long-horizon VLA chains are oversampled in proportion to their number of keyframes
             p = self.nimg[idx].astype(np.float64) if t == 'vla' else np.ones(len(idx))
+            if 'suite' in z.files:
+                p = p * np.asarray([suite_weight.get(str(s), 1.0) for s in z['suite'][idx]])
+            if 'sample_weight' in z.files:
+                p = p * z['sample_weight'][idx]
             self.pools[t] = (idx, p / p.sum())
-        mix = {t: MIX[t] for t in self.pools}
+        mix = {t: mix[t] for t in self.pools}
         tot = sum(mix.values())
         self.mix = {t: v / tot for t, v in mix.items()}
 
@@ -91,9 +99,10 @@ def loss_fn(model, ids, pos, seg, wts):
     return loss, parts
 
 
-def lr_at(progress, step, base, warmup, decay_from):
-    if step < warmup:
-        return base * (step + 1) / warmup
+def lr_at(progress, step, base, warmup, decay_from, start_step=0):
+    """Linear warmup (again after a resume, from the resumed step), constant, then cosine to 10%."""
+    if step - start_step < warmup:
+        return base * (step - start_step + 1) / warmup
     if progress < decay_from:
         return base
     f = min(1.0, (progress - decay_from) / (1 - decay_from))
@@ -116,11 +125,13 @@ def main():
     ap.add_argument('--threads', type=int, default=1, help='1 beat 2 on the shared 2-core box (OpenBLAS threads contend)')
     ap.add_argument('--ckpt-every', type=float, default=180, help='seconds')
     ap.add_argument('--seed', type=int, default=0)
+    ap.add_argument('--mix', type=json.loads, default=MIX, help='JSON {task: share}')
+    ap.add_argument('--suite-weight', type=json.loads, default=SUITE_WEIGHT, help='JSON {vla suite: sampling weight}')
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     os.makedirs(args.run, exist_ok=True)
     stats = json.load(open(os.path.join(args.tokens, 'stats.json')))
-    data = Data(os.path.join(args.tokens, 'train.npz'))
+    data = Data(os.path.join(args.tokens, 'train.npz'), args.mix, args.suite_weight)
     cap = max(args.row, int(data.lens.max()))
     ckpt_path = os.path.join(args.run, 'ckpt.pt')
     log = open(os.path.join(args.run, 'train.log'), 'a')
@@ -141,18 +152,20 @@ def main():
         model.load_state_dict(ck['model'])
         opt.load_state_dict(ck['opt'])
         step, elapsed, seen, hist = ck['step'], ck['elapsed'], ck['tokens'], ck['hist']
-        print(f'resumed at step {step}, {elapsed / 60:.1f} min', file=log, flush=True)
+        print(json.dumps({'resumed': step, 'min': round(elapsed / 60, 2), 'budget': args.minutes, 'mix': data.mix,
+                          'suiteWeight': args.suite_weight, 'trainExamples': len(data.lens)}), file=log, flush=True)
     else:
         print(json.dumps({'config': dataclasses.asdict(cfg), 'params': count_params(model), 'args': vars(args),
                           'mix': data.mix}), file=log, flush=True)
     budget = args.minutes * 60
+    start_step = step
     t0, last_ck = time.time() - elapsed, time.time()
     acc = {'text': 0.0, 'nText': 0, 'img': 0.0, 'nImg': 0, 'loss': 0.0, 'n': 0}
     model.train()
     while elapsed < budget and step < args.max_steps:
         rng = np.random.default_rng([args.seed, step])
         ids, pos, seg, wts = data.pack(data.sample(rng, args.batch_tokens), cap)
-        lr = lr_at(elapsed / budget, step, args.lr, args.warmup, args.decay_from)
+        lr = lr_at(elapsed / budget, step, args.lr, args.warmup, args.decay_from, start_step)
         for g in opt.param_groups:
             g['lr'] = lr
         loss, parts = loss_fn(model, ids, pos, seg, wts)

@@ -160,10 +160,16 @@ def main():
     ap.add_argument('--data', default='training/data/export')
     ap.add_argument('--out', default='training/data/vision')
     ap.add_argument('--max-codes', type=int, default=2048)
+    ap.add_argument('--keep-codebook', action='store_true',
+                    help='re-encode every frame with the existing OUT/codebook.npy (more data for a model already trained on it)')
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
     train = all_frames(args.data, 'train')
-    codebook, info = learn_codebook(train, args.max_codes)
+    if args.keep_codebook:
+        codebook = np.load(os.path.join(args.out, 'codebook.npy'))
+        info = json.load(open(os.path.join(args.out, 'vision.json')))
+    else:
+        codebook, info = learn_codebook(train, args.max_codes)
     np.save(os.path.join(args.out, 'codebook.npy'), codebook)
     codes = {}
     for split in ('train', 'heldout'):

@@ -1,0 +1,154 @@
+"""t2i curriculum in token space: scenes cut down to 1-3 of their objects.
+
+A t2i frame must be composed from "row R column C: ..." sentences, which means binding the
+position being drawn to numbers in the text. On full scenes a small model settles for the prior
+("every slot is empty") for a long time. Scenes with one to three objects give the same binding
+problem with one clean answer per sentence. The vision tokenizer maps each slot's content to one
+code and the empty table to code 0 (checked below), so a cut-down scene is an exact frame: the
+sentences kept and their slots' codes, every other slot empty.
+"""
+import argparse
+import json
+import os
+import re
+import shutil
+
+import numpy as np
+
+from .dataset import TASKS, export_dirs, load_examples
+from .prepare import codes_lookup
+from .sequences import build
+from .tokenizer import NanoTokenizer
+
+SENTENCE = re.compile(r'^row (\d+) column (\d+): ')
+EMPTY_CODE = 0
+
+
+def sentences(instruction):
+    """'a table seen from above. row 2 column 3: a yellow block. ...' -> (opening, [(row, col, sentence)])."""
+    parts = [p for p in instruction.rstrip('.').split('. ')]
+    placed = []
+    for p in parts[1:]:
+        m = SENTENCE.match(p)
+        if not m:
+            return None
+        placed.append((int(m.group(1)), int(m.group(2)), p))
+    return parts[0], placed
+
+
+def cut_down(ex, grid, rng, max_objects):
+    parsed = sentences(ex['instruction'])
+    if not parsed or not parsed[1]:
+        return None
+    opening, placed = parsed
+    n = int(rng.integers(1, min(max_objects, len(placed)) + 1))
+    keep = sorted(rng.choice(len(placed), n, replace=False))
+    out = np.full_like(grid, EMPTY_CODE)
+    for k in keep:
+        r, c, _ = placed[k]
+        out[r, c] = grid[r, c]
+    text = '. '.join([opening] + [placed[k][2] for k in keep]) + '.'
+    return text, out
+
+
+def check_empty_code(ex, grid):
+    layout = ex['layouts'][ex['output'][0]['path']]
+    for r, row in enumerate(layout):
+        for c, cell in enumerate(row):
+            if (cell is None) != (int(grid[r, c]) == EMPTY_CODE):
+                raise ValueError(f'{ex["id"]}: slot ({r},{c}) breaks the one-code-per-slot assumption')
+
+
+BOWL_COLOURS = ('red', 'green', 'blue')
+SPATIAL_REFERENCE = re.compile(r'(?:above|below|left of|right of) the (\w+) (block|bowl)$')
+
+
+def confusable_spatial(data_dir):
+    """Ids of spatial VLA examples whose reference is a block in a bowl colour ("... left of the green block").
+    The subgoal copies the goal, but bowls are twice as common as blocks after "green"/"blue"/"red", and
+    the model's language prior wins over copying; these examples are sampled more often."""
+    out = set()
+    for d in export_dirs(data_dir, 'train'):
+        for ex in load_examples(d):
+            m = SPATIAL_REFERENCE.search(ex['instruction']) if ex.get('suite') == 'spatial' else None
+            if m and m.group(2) == 'block' and m.group(1) in BOWL_COLOURS:
+                out.add(ex['id'])
+    return out
+
+
+def sample_weights(names, data_dir, weight):
+    hard = confusable_spatial(data_dir)
+    return np.asarray([weight if str(n) in hard else 1.0 for n in names], np.float32)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument('--data', default='training/data/export')
+    ap.add_argument('--vision', default='training/data/vision')
+    ap.add_argument('--ranks', default='training/data/nano.tiktoken')
+    ap.add_argument('--tokens', default='training/data/tokens')
+    ap.add_argument('--out', default='training/data/tokens-aug')
+    ap.add_argument('--per-example', type=int, default=1)
+    ap.add_argument('--max-objects', type=int, default=3)
+    ap.add_argument('--seed', type=int, default=0)
+    ap.add_argument('--confusable-weight', type=float, default=3.0,
+                    help='sampling weight of spatial goals that name a block in a bowl colour')
+    ap.add_argument('--weights-only', action='store_true', help='only (re)write sample_weight into OUT/train.npz')
+    args = ap.parse_args()
+    if args.weights_only:
+        path = os.path.join(args.out, 'train.npz')
+        z = dict(np.load(path))
+        z['sample_weight'] = sample_weights(z['names'], args.data, args.confusable_weight)
+        np.savez(path, **z)
+        print(json.dumps({'upweighted': int((z['sample_weight'] > 1).sum())}))
+        return
+    os.makedirs(args.out, exist_ok=True)
+    codebook = np.load(os.path.join(args.vision, 'codebook.npy'))
+    tok = NanoTokenizer.load(args.ranks, codebook.shape[0])
+    codes_of = codes_lookup(args.vision, args.data)
+    z = dict(np.load(os.path.join(args.tokens, 'train.npz')))
+    ids, wts, lens, plen, names = [], [], [], [], []
+    for d in export_dirs(args.data, 'train'):
+        for ex in load_examples(d):
+            if ex['task'] != 't2i':
+                continue
+            target = os.path.join(ex['dir'], ex['output'][0]['path'])
+            grid = codes_of(target)
+            check_empty_code(ex, grid)
+            rng = np.random.default_rng([args.seed, int(ex['seed'])])
+            for k in range(args.per_example):
+                cut = cut_down(ex, grid, rng, args.max_objects)
+                if cut is None:
+                    continue
+                text, small = cut
+                i, w, p = build(dict(ex, instruction=text), lambda path, small=small: small, tok)
+                ids.append(i)
+                wts.append(w)
+                lens.append(len(i))
+                plen.append(p)
+                names.append(f'{ex["id"]}-part{k}')
+    n = len(ids)
+    offs = z['offsets'][-1] + np.concatenate([[0], np.cumsum(lens)])
+    out = {
+        'ids': np.concatenate([z['ids']] + ids), 'weights': np.concatenate([z['weights']] + wts),
+        'offsets': np.concatenate([z['offsets'], offs[1:]]).astype(np.int64),
+        'task': np.concatenate([z['task'], np.full(n, TASKS.index('t2i'), np.int8)]),
+        'prompt_len': np.concatenate([z['prompt_len'], np.asarray(plen, np.int32)]),
+        'n_images': np.concatenate([z['n_images'], np.ones(n, np.int32)]),
+        'names': np.concatenate([z['names'], np.asarray(names)]),
+        'suite': np.concatenate([z['suite'], np.asarray([''] * n)]),
+    }
+    out['sample_weight'] = sample_weights(out['names'], args.data, args.confusable_weight)
+    np.savez(os.path.join(args.out, 'train.npz'), **out)
+    shutil.copy(os.path.join(args.tokens, 'heldout.npz'), os.path.join(args.out, 'heldout.npz'))
+    stats = json.load(open(os.path.join(args.tokens, 'stats.json')))
+    stats['train'].update(examples=int(len(out['task'])), tokens=int(out['offsets'][-1]))
+    stats['train']['perTask']['t2i'] += n
+    stats['augment'] = {'t2iCutDown': n, 'maxObjects': args.max_objects, 'perExample': args.per_example}
+    with open(os.path.join(args.out, 'stats.json'), 'w') as f:
+        json.dump(stats, f, indent=1)
+    print(json.dumps(stats['augment'] | {'trainExamples': int(len(out['task']))}))
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,105 @@
+"""Teacher-forced diagnosis of the image tasks on held-out examples.
+
+For every visual token of the reference frame it scores the model's guided prediction
+`logp_u + s * (logp_c - logp_u)` (s = 1 is plain conditional decoding) and sorts the errors:
+an object drawn as empty table, an object drawn where the table is empty, or the wrong object.
+For object slots it also reports the log-probability and rank of the right code: a mean rank near
+the number of object codes in use means the model does not know where objects go at all.
+"""
+import argparse
+import collections
+import json
+
+import numpy as np
+import torch
+
+from .dataset import TASKS
+from .export_onnx import load_model
+from .sequences import unconditional_prompt
+from .tokenizer import NanoTokenizer
+
+EMPTY_CODE = 0
+
+
+@torch.no_grad()
+def log_probs(model, ids):
+    x = torch.tensor([ids])
+    h = model.hidden_packed(x, torch.arange(len(ids)).unsqueeze(0), torch.zeros_like(x))
+    return torch.log_softmax(model.lm_head(h[0]).float(), -1)
+
+
+def split_images(ids, tok):
+    """Image spans BOI..EOI (inclusive) inside a token list."""
+    boi, eoi, spans, j = tok.sid('<|image start|>'), tok.sid('<|image end|>'), [], 0
+    while boi in ids[j:]:
+        s = ids.index(boi, j)
+        e = ids.index(eoi, s)
+        spans.append(ids[s:e + 1])
+        j = e + 1
+    return spans
+
+
+def diagnose(model, tok, z, index, scales):
+    v = tok.visual_offset
+    a, b = z['offsets'][index], z['offsets'][index + 1]
+    ids, plen = z['ids'][a:b].tolist(), int(z['prompt_len'][index])
+    boi = ids.index(tok.sid('<|image start|>'), plen)
+    eoi = ids.index(tok.sid('<|image end|>'), boi)
+    frame = ids[boi:eoi + 1]
+    refs = [tok.decode(span) for span in split_images(ids[:plen], tok)]
+    uncond = tok.encode(unconditional_prompt(refs))
+    lc = log_probs(model, ids)[boi - 1:eoi]
+    lu = log_probs(model, uncond + frame)[len(uncond) - 1:len(uncond) + len(frame) - 1]
+    target = torch.tensor(frame)
+    visual = target >= v
+    out = {}
+    for s in scales:
+        guided = (lu + s * (lc - lu))[visual][:, v:]
+        want = target[visual] - v
+        got = guided.argmax(-1)
+        obj = want != EMPTY_CODE
+        right = guided.gather(1, want[:, None])[:, 0]
+        out[s] = {
+            'cells': int(visual.sum()), 'right': int((got == want).sum()), 'exact': bool((got == want).all()),
+            'objectAsEmpty': int((obj & (got == EMPTY_CODE)).sum()),
+            'emptyAsObject': int((~obj & (got != EMPTY_CODE)).sum()),
+            'wrongObject': int((obj & (got != EMPTY_CODE) & (got != want)).sum()),
+            'objectCells': int(obj.sum()),
+            'objectLogp': float(torch.log_softmax(guided, -1).gather(1, want[:, None])[:, 0][obj].sum()),
+            'objectRank': int((guided[obj] > right[obj][:, None]).sum()),
+        }
+    return out
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument('--tokens', default='training/data/tokens')
+    ap.add_argument('--ranks', default='training/data/nano.tiktoken')
+    ap.add_argument('--vision', default='training/data/vision')
+    ap.add_argument('--ckpt', default='training/runs/nano/ckpt.pt')
+    ap.add_argument('--tasks', default='t2i,x2i')
+    ap.add_argument('--cfg', default='1,1.5,2,3')
+    ap.add_argument('--count', type=int, default=60)
+    args = ap.parse_args()
+    torch.set_num_threads(1)
+    model, _ = load_model(args.ckpt)
+    model.eval()
+    tok = NanoTokenizer.load(args.ranks, np.load(f'{args.vision}/codebook.npy').shape[0])
+    z = np.load(f'{args.tokens}/heldout.npz')
+    scales = [float(s) for s in args.cfg.split(',')]
+    report = {}
+    for task in args.tasks.split(','):
+        totals = {s: collections.Counter() for s in scales}
+        for i in np.nonzero(z['task'] == TASKS.index(task))[0][:args.count]:
+            for s, r in diagnose(model, tok, z, int(i), scales).items():
+                totals[s].update({k: float(v) for k, v in r.items()} | {'frames': 1})
+        report[task] = {str(s): {
+            'frames': int(t['frames']), 'framesExact': int(t['exact']), 'cellAccuracy': round(t['right'] / t['cells'], 4),
+            'objectAsEmpty': int(t['objectAsEmpty']), 'emptyAsObject': int(t['emptyAsObject']), 'wrongObject': int(t['wrongObject']),
+            'objectCells': int(t['objectCells']), 'objectLogpMean': round(t['objectLogp'] / t['objectCells'], 3),
+            'objectRankMean': round(t['objectRank'] / t['objectCells'], 2)} for s, t in totals.items()}
+    print(json.dumps(report, indent=1))
+
+
+if __name__ == '__main__':
+    main()
