@@ -17,6 +17,8 @@ export interface DecoderTrace {
   question: string;
   images: number[][][];
   prompt: number[];
+  /** The unconditional-stream prompt the t2i/x2i unconditional training examples start with. */
+  uncondPrompt: number[];
   prefillTopIds: number[];
   prefillTopValues: number[];
   prefillArgmax: number;

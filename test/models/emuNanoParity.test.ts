@@ -88,8 +88,9 @@ describe('models/emu-nano parity with the python reference', () => {
     for (const t of fx.decoder) {
       assert.deepEqual(tok.encode(t.text), t.prompt, `${t.task} prompt text`);
       const images = t.images.map((g) => ({ rows: g.length, cols: g[0]!.length, codes: g.flat() }));
-      const { cond } = buildPrompts({ manifest: m, tokenizer: tok, task: t.task as TaskName, question: t.question, images });
+      const { cond, uncond } = buildPrompts({ manifest: m, tokenizer: tok, task: t.task as TaskName, question: t.question, images });
       assert.deepEqual(cond, t.prompt, `${t.task} buildPrompts`);
+      assert.deepEqual(uncond, t.uncondPrompt, `${t.task} unconditional prompt (classifier-free guidance)`);
     }
   });
 
