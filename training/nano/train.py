@@ -5,6 +5,7 @@ import json
 import math
 import os
 import random
+import signal
 import time
 
 import numpy as np
@@ -162,7 +163,11 @@ def main():
     t0, last_ck = time.time() - elapsed, time.time()
     acc = {'text': 0.0, 'nText': 0, 'img': 0.0, 'nImg': 0, 'loss': 0.0, 'n': 0}
     model.train()
-    while elapsed < budget and step < args.max_steps:
+    # SIGTERM/SIGINT end the loop after the current step; the checkpoint below is then written, so a stop loses nothing.
+    stop = []
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.append(True))
+    while elapsed < budget and step < args.max_steps and not stop:
         rng = np.random.default_rng([args.seed, step])
         ids, pos, seg, wts = data.pack(data.sample(rng, args.batch_tokens), cap)
         lr = lr_at(elapsed / budget, step, args.lr, args.warmup, args.decay_from, start_step)
@@ -191,6 +196,9 @@ def main():
             save(ckpt_path, model, opt, cfg, step, elapsed, seen, hist)
             last_ck = time.time()
     save(ckpt_path, model, opt, cfg, step, elapsed, seen, hist)
+    if stop:
+        print(json.dumps({'stopped': step, 'min': round(elapsed / 60, 2)}), file=log, flush=True)
+        return
     print(json.dumps({'done': True, 'step': step, 'min': round(elapsed / 60, 2), 'tokens': seen}), file=log, flush=True)
 
 
