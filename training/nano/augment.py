@@ -26,7 +26,7 @@ EMPTY_CODE = 0
 
 def sentences(instruction):
     """'a table seen from above. row 2 column 3: a yellow block. ...' -> (opening, [(row, col, sentence)])."""
-    parts = [p for p in instruction.rstrip('.').split('. ')]
+    parts = instruction.rstrip('.').split('. ')
     placed = []
     for p in parts[1:]:
         m = SENTENCE.match(p)
@@ -93,15 +93,7 @@ def main():
     ap.add_argument('--seed', type=int, default=0)
     ap.add_argument('--confusable-weight', type=float, default=3.0,
                     help='sampling weight of spatial goals that name a block in a bowl colour')
-    ap.add_argument('--weights-only', action='store_true', help='only (re)write sample_weight into OUT/train.npz')
     args = ap.parse_args()
-    if args.weights_only:
-        path = os.path.join(args.out, 'train.npz')
-        z = dict(np.load(path))
-        z['sample_weight'] = sample_weights(z['names'], args.data, args.confusable_weight)
-        np.savez(path, **z)
-        print(json.dumps({'upweighted': int((z['sample_weight'] > 1).sum())}))
-        return
     os.makedirs(args.out, exist_ok=True)
     codebook = np.load(os.path.join(args.vision, 'codebook.npy'))
     tok = NanoTokenizer.load(args.ranks, codebook.shape[0])

@@ -13,12 +13,11 @@ import json
 import numpy as np
 import torch
 
+from .augment import EMPTY_CODE
 from .dataset import TASKS
 from .export_onnx import load_model
 from .sequences import unconditional_prompt
 from .tokenizer import NanoTokenizer
-
-EMPTY_CODE = 0
 
 
 @torch.no_grad()

@@ -2,12 +2,11 @@
 import argparse
 import json
 import os
+import zlib
 
 import numpy as np
 
 from .dataset import TASKS, export_dirs, load_examples
-import zlib
-
 from .sequences import build, build_unconditional
 from .tokenizer import NanoTokenizer
 

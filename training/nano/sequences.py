@@ -1,4 +1,6 @@
 """Emu3.5 prompt templates and output grammar as token sequences, with per-token loss weights."""
+import os
+
 import numpy as np
 
 SYSTEM = '<|extra_203|>You are a helpful assistant for {task} task.{extra} USER: '
@@ -61,7 +63,6 @@ def build_unconditional(ex, codes_of, tok):
     """The unconditional stream classifier-free guidance runs beside a t2i/x2i prompt: the reference's
     unconditional template (reference images kept, question dropped), then the target image fed from BOI.
     Training on it lets the engine guide images with cfg > 1, as Emu3.5 does."""
-    import os
     ins = [image_string(codes_of(os.path.join(ex['dir'], p))) for p in ex['inputs']]
     p_ids = tok.encode(unconditional_prompt(ins))
     target = next(o for o in ex['output'] if o['type'] == 'image')
@@ -74,7 +75,6 @@ def build_unconditional(ex, codes_of, tok):
 
 def build(ex, codes_of, tok):
     """(ids int32, weights float32, prompt_len). `codes_of(path)` gives the [h,w] code grid of a frame."""
-    import os
     ins = [codes_of(os.path.join(ex['dir'], p)) for p in ex['inputs']]
     p_ids = tok.encode(prompt(ex['task'], ex['instruction'], [image_string(c) for c in ins]))
     ids, wts = list(p_ids), [0.0] * len(p_ids)
