@@ -6,6 +6,11 @@ import numpy as np
 from PIL import Image
 
 TASKS = ('vla', 't2i', 'x2i', 'story', 'howto', 'explore')
+# Training-only tasks, built in token space by augment.py; their ids follow TASKS in the task column.
+# describe: a frame in, its "row R column C: ..." caption out. It teaches image tokens where they are,
+# which t2i needs to draw "row R column C" at the right slot.
+AUX_TASKS = ('describe',)
+TRAIN_TASKS = TASKS + AUX_TASKS
 
 
 def export_dirs(data_dir, split):

@@ -5,6 +5,10 @@ For every visual token of the reference frame it scores the model's guided predi
 an object drawn as empty table, an object drawn where the table is empty, or the wrong object.
 For object slots it also reports the log-probability and rank of the right code: a mean rank near
 the number of object codes in use means the model does not know where objects go at all.
+
+`--tasks describe` runs the training-only describe task on held-out t2i frames (frame in, caption out)
+and reports teacher-forced accuracy on the caption, and on its row/column digits alone: whether image
+tokens know which slot they are.
 """
 import argparse
 import collections
@@ -13,8 +17,11 @@ import json
 import numpy as np
 import torch
 
-from .augment import EMPTY_CODE
-from .dataset import TASKS
+import os
+
+from .augment import EMPTY_CODE, describe
+from .dataset import TASKS, load_examples
+from .prepare import codes_lookup
 from .export_onnx import load_model
 from .sequences import unconditional_prompt
 from .tokenizer import NanoTokenizer
@@ -70,9 +77,26 @@ def diagnose(model, tok, z, index, scales):
     return out
 
 
+def diagnose_describe(model, tok, data_dir, vision_dir, count):
+    codes_of = codes_lookup(vision_dir, data_dir)
+    digits = {tok.encode_ordinary(str(d))[0] for d in range(10)}
+    t = collections.Counter()
+    for ex in load_examples(os.path.join(data_dir, 't2i-heldout'))[:count]:
+        ids, w, _ = describe(ex, ex['instruction'], codes_of(os.path.join(ex['dir'], ex['output'][0]['path'])), tok)
+        ids = ids.tolist()
+        got = log_probs(model, ids).argmax(-1)[:-1].tolist()
+        scored = [k for k in range(1, len(ids)) if w[k] > 0]
+        ok = [got[k - 1] == ids[k] for k in scored]
+        dig = [got[k - 1] == ids[k] for k in scored if ids[k] in digits]
+        t.update({'frames': 1, 'exact': all(ok), 'tokens': len(ok), 'right': sum(ok), 'digits': len(dig), 'digitsRight': sum(dig)})
+    return {'frames': t['frames'], 'captionsExact': t['exact'], 'tokenAccuracy': round(t['right'] / t['tokens'], 4),
+            'digitAccuracy': round(t['digitsRight'] / max(1, t['digits']), 4), 'digits': t['digits']}
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--tokens', default='training/data/tokens')
+    ap.add_argument('--data', default='training/data/export')
     ap.add_argument('--ranks', default='training/data/nano.tiktoken')
     ap.add_argument('--vision', default='training/data/vision')
     ap.add_argument('--ckpt', default='training/runs/nano/ckpt.pt')
@@ -88,6 +112,9 @@ def main():
     scales = [float(s) for s in args.cfg.split(',')]
     report = {}
     for task in args.tasks.split(','):
+        if task == 'describe':
+            report[task] = diagnose_describe(model, tok, args.data, args.vision, args.count)
+            continue
         totals = {s: collections.Counter() for s in scales}
         for i in np.nonzero(z['task'] == TASKS.index(task))[0][:args.count]:
             for s, r in diagnose(model, tok, z, int(i), scales).items():

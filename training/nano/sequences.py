@@ -21,7 +21,7 @@ def extra_for(task):
 
 
 def prompt(task, question, images):
-    tpl = CONDITIONAL_X2I if task == 'x2i' else CONDITIONAL
+    tpl = CONDITIONAL_X2I if task in ('x2i', 'describe') else CONDITIONAL
     return tpl.format(task=task, extra=extra_for(task), question=question, images=''.join(images))
 
 

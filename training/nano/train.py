@@ -12,13 +12,14 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .dataset import TASKS
+from .dataset import TRAIN_TASKS
 from .model import NanoConfig, NanoLM, count_params
 from .sequences import W_IMAGE, W_TEXT
 
 # Share of each batch per task. Composing whole frames from text (t2i, story openings) and edits (x2i)
-# are the hardest to learn, so they get more than their share of examples.
-MIX = {'vla': 0.3, 't2i': 0.25, 'x2i': 0.14, 'story': 0.13, 'howto': 0.09, 'explore': 0.09}
+# are the hardest to learn, so they get more than their share of examples; describe (t2i backwards,
+# training-only) teaches image tokens their slot.
+MIX = {'vla': 0.2, 't2i': 0.25, 'describe': 0.2, 'x2i': 0.12, 'story': 0.08, 'howto': 0.1, 'explore': 0.05}
 # VLA suites sampled more often than their share; spatial relations ("left of the blue block") are the rarest phrasing.
 SUITE_WEIGHT = {'spatial': 2.5}
 
@@ -30,7 +31,7 @@ class Data:
         self.task, self.nimg = z['task'], z['n_images']
         self.lens = np.diff(self.off)
         self.pools = {}
-        for k, t in enumerate(TASKS):
+        for k, t in enumerate(TRAIN_TASKS):
             idx = np.nonzero(self.task == k)[0]
             if len(idx) == 0:
                 continue
@@ -41,7 +42,7 @@ class Data:
             if 'sample_weight' in z.files:
                 p = p * z['sample_weight'][idx]
             self.pools[t] = (idx, p / p.sum())
-        mix = {t: mix[t] for t in self.pools}
+        mix = {t: mix.get(t, 0.0) for t in self.pools if mix.get(t, 0.0) > 0}
         tot = sum(mix.values())
         self.mix = {t: v / tot for t, v in mix.items()}
 
