@@ -4,8 +4,10 @@
  * The five generative tasks (t2i, x2i, story, howto, explore) of a model (emu-nano by default) on
  * held-out examples, through the SDK engine, judged by the simulator (sim/eval/judgeTaskOutput.ts).
  * Writes the `## Generative tasks` section of docs/benchmarks.md and, per task, the first examples
- * as export folders (text, PNGs, story.pb, index.html) under out/bench-tasks/<task>/<seed>/.
+ * as export folders (text, PNGs, story.pb, index.html) under out/bench-tasks/<task>/<seed>/, and every
+ * example's judgement in out/bench-tasks/<task>/results.json.
  */
+import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { machineLine, markdownTable, writeBenchmarkSection } from '../../sdk/bench/benchmarkDoc.ts';
@@ -13,7 +15,7 @@ import { DEFAULT_MODEL_DIR } from '../../sdk/model/defaultModel.ts';
 import { OnnxBackend } from '../../sdk/OnnxBackend.ts';
 import { exportResult } from '../../sdk/output/exportFolder.ts';
 import { ProgressBar } from '../cli/ProgressBar.ts';
-import { evaluateTask, GENERATIVE_TASKS, type GenerativeTask } from '../eval/evaluateTasks.ts';
+import { agreementByKind, disagreementReasons, evaluateTask, GENERATIVE_TASKS, x2iEditKind, type GenerativeTask } from '../eval/evaluateTasks.ts';
 import { renderLayout } from '../render/renderLayout.ts';
 import { makeTaskExample } from '../tasks/taskExamples.ts';
 
@@ -39,12 +41,22 @@ const TARGETS: Record<GenerativeTask, string> = {
 const backend = await OnnxBackend.load(modelDir, { threads: 1 });
 const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
 const rows: (string | number)[][] = [];
+const reasonRows: (string | number)[][] = [];
+const kindRows: (string | number)[][] = [];
 for (const task of tasks) {
   const bar = new ProgressBar(`${task}`);
   const report = await evaluateTask(backend, { task, count: Number(values.count), onProgress: (d, t) => bar.update(d, t) });
   for (const r of report.results.slice(0, Number(values.keep))) {
     const example = makeTaskExample(task, 'heldout', r.seed);
     await exportResult(path.join(values.out!, task, String(r.seed)), { question: r.instruction, references: example.inputs.map((l) => renderLayout(l)), output: r.output });
+  }
+  mkdirSync(path.join(values.out!, task), { recursive: true });
+  const judged = report.results.map(({ output: _output, ...rest }) => rest);
+  writeFileSync(path.join(values.out!, task, 'results.json'), JSON.stringify(judged, null, 1));
+  for (const [why, n] of Object.entries(disagreementReasons(report))) reasonRows.push([task, why, n]);
+  if (task === 't2i' || task === 'x2i') {
+    const kinds = agreementByKind(report, task === 'x2i' ? x2iEditKind : () => 'all');
+    for (const [kind, k] of Object.entries(kinds)) kindRows.push([task, kind, k.examples, `${k.agreeing}/${k.images}`, (k.slotsWrong / Math.max(1, k.images)).toFixed(2)]);
   }
   rows.push([task, report.examples, pct(report.wellFormedRate), pct(report.imageAgreementRate), pct(report.exampleSuccessRate), report.latencyP50Ms.toFixed(0), TARGETS[task]]);
 }
@@ -56,6 +68,8 @@ const body = [
   "simulator's perception and skill semantics (sim/eval/judgeTaskOutput.ts). Example outputs: `" + values.out + '/<task>/<seed>/index.html`.',
   '',
   markdownTable(['task', 'examples', 'well formed', 'images agreeing with their text', 'examples fully right', 'latency p50 (ms)', 'target'], rows),
+  ...(reasonRows.length ? ['', 'Why images disagree (per image, the judge\'s reason):', '', markdownTable(['task', 'reason', 'images'], reasonRows)] : []),
+  ...(kindRows.length ? ['', 't2i and x2i (by edit kind), with the slots of 64 the image gets wrong:', '', markdownTable(['task', 'kind', 'examples', 'images right', 'slots wrong per image'], kindRows)] : []),
 ].join('\n');
 writeBenchmarkSection('Generative tasks', body);
 console.log(body);

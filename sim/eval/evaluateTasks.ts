@@ -87,3 +87,46 @@ function summarise(task: GenerativeTask, split: Split, results: TaskExampleResul
     results,
   };
 }
+
+/** Why images disagree, counted over a report: the judge's reasons, with any quoted model text cut off. */
+export function disagreementReasons(report: Pick<TaskEvalReport, 'results'>): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const r of report.results) {
+    for (const d of r.judgement.details) {
+      if (d.agrees) continue;
+      const why = (d.why ?? 'unknown').replace(/:\s*".*$/, '');
+      counts[why] = (counts[why] ?? 0) + 1;
+    }
+  }
+  return counts;
+}
+
+/** x2i's edit kinds, read off the instruction the simulator writes (sim/tasks/taskExamples.ts randomEdit). */
+export function x2iEditKind(instruction: string): string {
+  const add = /^add an? \w+ (block|bowl)\b/.exec(instruction);
+  return add ? `add ${add[1]}` : (instruction.split(' ')[0] ?? '');
+}
+
+export interface KindAgreement {
+  examples: number;
+  images: number;
+  agreeing: number;
+  /** Slots wrong, summed over the kind's images (t2i/x2i judgements count them). */
+  slotsWrong: number;
+}
+
+/** Image agreement per kind of instruction (e.g. x2i's add / remove / move / recolour edits). */
+export function agreementByKind(
+  report: Pick<TaskEvalReport, 'results'>,
+  kindOf: (instruction: string) => string,
+): Record<string, KindAgreement> {
+  const out: Record<string, KindAgreement> = {};
+  for (const r of report.results) {
+    const k = (out[kindOf(r.instruction)] ??= { examples: 0, images: 0, agreeing: 0, slotsWrong: 0 });
+    k.examples += 1;
+    k.images += r.judgement.images;
+    k.agreeing += r.judgement.imagesAgreeing;
+    k.slotsWrong += r.judgement.details.reduce((s, d) => s + (d.slotsWrong ?? 0), 0);
+  }
+  return out;
+}

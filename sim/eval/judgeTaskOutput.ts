@@ -14,8 +14,8 @@ export interface TaskJudgement {
   images: number;
   /** Images whose perceived layout is what the text (or, for t2i/x2i, the instruction) implies. */
   imagesAgreeing: number;
-  /** Per image: agrees, and why not when it does not. */
-  details: { agrees: boolean; why?: string }[];
+  /** Per image: agrees, why not when it does not, and (t2i/x2i) how many of its slots differ from the target. */
+  details: { agrees: boolean; why?: string; slotsWrong?: number }[];
 }
 
 type Pair = { text: string; image: RgbImage };
@@ -45,9 +45,11 @@ function summarise(wellFormed: boolean, details: TaskJudgement['details']): Task
   return { wellFormed, images: details.length, imagesAgreeing: details.filter((d) => d.agrees).length, details };
 }
 
-function single(image: RgbImage | undefined, target: Layout | undefined): { agrees: boolean; why?: string } {
+function single(image: RgbImage | undefined, target: Layout | undefined): { agrees: boolean; why?: string; slotsWrong?: number } {
   if (!image || !target) return { agrees: false, why: 'no decoded image' };
-  return layoutsEqual(perceiveLayout(image), target) ? { agrees: true } : { agrees: false, why: 'layout differs from the instruction' };
+  const seen = perceiveLayout(image);
+  const slotsWrong = seen.flatMap((row, r) => row.filter((cell, c) => cellKey(cell) !== cellKey(target[r]?.[c] ?? null))).length;
+  return slotsWrong === 0 ? { agrees: true, slotsWrong } : { agrees: false, why: 'layout differs from the instruction', slotsWrong };
 }
 
 /** Interleaved outputs as (text, image) pairs, or null when they do not alternate text → image. */

@@ -44,6 +44,17 @@ describe('judgeTaskOutput', () => {
     assert.equal(j.imagesAgreeing, 0);
   });
 
+  it('counts the slots a wrong t2i image gets wrong', () => {
+    const example = makeTaskExample('t2i', 'heldout', 5);
+    const target = example.output[0]!;
+    assert.equal(target.type, 'image');
+    const occupied = target.type === 'image' ? target.layout.flat().filter((cell) => cell !== null).length : 0;
+    const empty: OutputItem[] = [{ type: 'image', grid: { rows: 8, cols: 8 }, codes: [], image: renderLayout(emptyLayout()) }];
+    assert.ok(occupied > 0);
+    assert.deepEqual(judgeTaskOutput('t2i', example, empty).details, [{ agrees: false, why: 'layout differs from the instruction', slotsWrong: occupied }]);
+    assert.equal(judgeTaskOutput('t2i', example, groundTruth(example)).details[0]!.slotsWrong, 0);
+  });
+
   it('requires exactly one image for t2i', () => {
     const example = makeTaskExample('t2i', 'heldout', 2);
     const output = [...groundTruth(example), ...groundTruth(example)];

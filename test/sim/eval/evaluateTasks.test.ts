@@ -1,0 +1,41 @@
+import assert from 'node:assert/strict';
+import { agreementByKind, disagreementReasons, x2iEditKind, type TaskExampleResult } from '../../../sim/eval/evaluateTasks.ts';
+import type { TaskJudgement } from '../../../sim/eval/judgeTaskOutput.ts';
+import { makeTaskExample } from '../../../sim/tasks/taskExamples.ts';
+
+function result(instruction: string, details: TaskJudgement['details']): TaskExampleResult {
+  const judgement = { wellFormed: true, images: details.length, imagesAgreeing: details.filter((d) => d.agrees).length, details };
+  return { seed: 0, instruction, judgement, generatedTokens: 0, latencyMs: 0, output: [] };
+}
+
+describe('task evaluation breakdowns', () => {
+  it('counts disagreement reasons without the quoted model text', () => {
+    const report = {
+      results: [
+        result('a', [{ agrees: true }, { agrees: false, why: 'text is not a known action: "the robot danced"' }]),
+        result('b', [{ agrees: false, why: 'text is not a known action: "jump"' }, { agrees: false, why: 'image is not the state after the action' }]),
+      ],
+    };
+    assert.deepEqual(disagreementReasons(report), { 'text is not a known action': 2, 'image is not the state after the action': 1 });
+  });
+
+  it("names every x2i edit the simulator writes by its kind", () => {
+    const kinds = new Set<string>();
+    for (let seed = 0; seed < 60; seed++) kinds.add(x2iEditKind(makeTaskExample('x2i', 'heldout', seed).instruction));
+    assert.deepEqual([...kinds].sort(), ['add block', 'add bowl', 'move', 'recolour', 'remove']);
+  });
+
+  it('sums images and agreeing images per kind', () => {
+    const report = {
+      results: [
+        result('remove the red block', [{ agrees: true }]),
+        result('add a red bowl at row 1 column 2', [{ agrees: false, why: 'layout differs from the instruction', slotsWrong: 2 }]),
+        result('remove the blue block', [{ agrees: false }]),
+      ],
+    };
+    assert.deepEqual(agreementByKind(report, x2iEditKind), {
+      remove: { examples: 2, images: 2, agreeing: 1, slotsWrong: 0 },
+      'add bowl': { examples: 1, images: 1, agreeing: 0, slotsWrong: 2 },
+    });
+  });
+});
