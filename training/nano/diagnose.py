@@ -7,8 +7,8 @@ For object slots it also reports the log-probability and rank of the right code:
 the number of object codes in use means the model does not know where objects go at all.
 
 `--tasks describe` runs the training-only describe task on held-out t2i frames (frame in, caption out)
-and reports teacher-forced accuracy on the caption, and on its row/column digits alone: whether image
-tokens know which slot they are.
+and reports teacher-forced accuracy on the caption, and on its row and column digits alone: whether
+image tokens know which slot they are.
 """
 import argparse
 import collections
@@ -78,8 +78,10 @@ def diagnose(model, tok, z, index, scales):
 
 
 def diagnose_describe(model, tok, data_dir, vision_dir, count):
+    """Teacher-forced caption accuracy, and accuracy on the row and on the column digits of "row R column C"."""
     codes_of = codes_lookup(vision_dir, data_dir)
     digits = {tok.encode_ordinary(str(d))[0] for d in range(10)}
+    column = tok.encode_ordinary(' column')[0]
     t = collections.Counter()
     for ex in load_examples(os.path.join(data_dir, 't2i-heldout'))[:count]:
         ids, w, _ = describe(ex, ex['instruction'], codes_of(os.path.join(ex['dir'], ex['output'][0]['path'])), tok)
@@ -87,10 +89,14 @@ def diagnose_describe(model, tok, data_dir, vision_dir, count):
         got = log_probs(model, ids).argmax(-1)[:-1].tolist()
         scored = [k for k in range(1, len(ids)) if w[k] > 0]
         ok = [got[k - 1] == ids[k] for k in scored]
-        dig = [got[k - 1] == ids[k] for k in scored if ids[k] in digits]
-        t.update({'frames': 1, 'exact': all(ok), 'tokens': len(ok), 'right': sum(ok), 'digits': len(dig), 'digitsRight': sum(dig)})
+        t.update({'frames': 1, 'exact': all(ok), 'tokens': len(ok), 'right': sum(ok)})
+        for k in scored:
+            if ids[k] in digits:  # "row" / " column", " ", digit
+                kind = 'col' if ids[k - 2] == column else 'row'
+                t.update({kind: 1, kind + 'Right': got[k - 1] == ids[k]})
     return {'frames': t['frames'], 'captionsExact': t['exact'], 'tokenAccuracy': round(t['right'] / t['tokens'], 4),
-            'digitAccuracy': round(t['digitsRight'] / max(1, t['digits']), 4), 'digits': t['digits']}
+            'rowDigitAccuracy': round(t['rowRight'] / max(1, t['row']), 4),
+            'columnDigitAccuracy': round(t['colRight'] / max(1, t['col']), 4), 'objects': t['row']}
 
 
 def main():
