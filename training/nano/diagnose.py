@@ -13,11 +13,10 @@ image tokens know which slot they are.
 import argparse
 import collections
 import json
+import os
 
 import numpy as np
 import torch
-
-import os
 
 from .augment import EMPTY_CODE, describe
 from .dataset import TASKS, load_examples
