@@ -15,7 +15,7 @@ import { DEFAULT_MODEL_DIR } from '../../sdk/model/defaultModel.ts';
 import { OnnxBackend } from '../../sdk/OnnxBackend.ts';
 import { exportResult } from '../../sdk/output/exportFolder.ts';
 import { ProgressBar } from '../cli/ProgressBar.ts';
-import { agreementByKind, disagreementReasons, evaluateTask, GENERATIVE_TASKS, x2iEditKind, type GenerativeTask } from '../eval/evaluateTasks.ts';
+import { agreementByImageKind, agreementByKind, disagreementReasons, evaluateTask, GENERATIVE_TASKS, x2iEditKind, type GenerativeTask } from '../eval/evaluateTasks.ts';
 import { renderLayout } from '../render/renderLayout.ts';
 import { makeTaskExample } from '../tasks/taskExamples.ts';
 
@@ -43,6 +43,7 @@ const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
 const rows: (string | number)[][] = [];
 const reasonRows: (string | number)[][] = [];
 const kindRows: (string | number)[][] = [];
+const lookRows: (string | number)[][] = [];
 for (const task of tasks) {
   const bar = new ProgressBar(`${task}`);
   const report = await evaluateTask(backend, { task, count: Number(values.count), onProgress: (d, t) => bar.update(d, t) });
@@ -58,6 +59,9 @@ for (const task of tasks) {
     const kinds = agreementByKind(report, task === 'x2i' ? x2iEditKind : () => 'all');
     for (const [kind, k] of Object.entries(kinds)) kindRows.push([task, kind, k.examples, `${k.agreeing}/${k.images}`, (k.slotsWrong / Math.max(1, k.images)).toFixed(2)]);
   }
+  if (task === 'explore') {
+    for (const [kind, k] of Object.entries(agreementByImageKind(report))) lookRows.push([kind, `${k.agreeing}/${k.images}`, (k.slotsWrong / Math.max(1, k.images)).toFixed(2)]);
+  }
   rows.push([task, report.examples, pct(report.wellFormedRate), pct(report.imageAgreementRate), pct(report.exampleSuccessRate), report.latencyP50Ms.toFixed(0), TARGETS[task]]);
 }
 await backend.close();
@@ -70,6 +74,7 @@ const body = [
   markdownTable(['task', 'examples', 'well formed', 'images agreeing with their text', 'examples fully right', 'latency p50 (ms)', 'target'], rows),
   ...(reasonRows.length ? ['', 'Why images disagree (per image, the judge\'s reason):', '', markdownTable(['task', 'reason', 'images'], reasonRows)] : []),
   ...(kindRows.length ? ['', 't2i and x2i (by edit kind), with the slots of 64 the image gets wrong:', '', markdownTable(['task', 'kind', 'examples', 'images right', 'slots wrong per image'], kindRows)] : []),
+  ...(lookRows.length ? ['', 'explore by camera command, with the slots of the 48 that stay in view the image gets wrong:', '', markdownTable(['command', 'images right', 'slots wrong per image'], lookRows)] : []),
 ].join('\n');
 writeBenchmarkSection('Generative tasks', body);
 console.log(body);

@@ -130,3 +130,21 @@ export function agreementByKind(
   }
   return out;
 }
+
+/** Image agreement per kind of image (explore: per camera command), for judgements that name one. */
+export function agreementByImageKind(report: Pick<TaskEvalReport, 'results'>): Record<string, KindAgreement> {
+  const out: Record<string, KindAgreement> = {};
+  for (const r of report.results) {
+    const kinds = new Set<string>();
+    for (const d of r.judgement.details) {
+      if (d.kind === undefined) continue;
+      const k = (out[d.kind] ??= { examples: 0, images: 0, agreeing: 0, slotsWrong: 0 });
+      if (!kinds.has(d.kind)) k.examples += 1;
+      kinds.add(d.kind);
+      k.images += 1;
+      k.agreeing += d.agrees ? 1 : 0;
+      k.slotsWrong += d.slotsWrong ?? 0;
+    }
+  }
+  return out;
+}

@@ -14,8 +14,17 @@ export interface TaskJudgement {
   images: number;
   /** Images whose perceived layout is what the text (or, for t2i/x2i, the instruction) implies. */
   imagesAgreeing: number;
-  /** Per image: agrees, why not when it does not, and (t2i/x2i) how many of its slots differ from the target. */
-  details: { agrees: boolean; why?: string; slotsWrong?: number }[];
+  /** Per image: agrees, why not when it does not, and how many of its slots differ from what the judge expects. */
+  details: ImageVerdict[];
+}
+
+export interface ImageVerdict {
+  agrees: boolean;
+  why?: string;
+  /** Slots that differ from the target (t2i/x2i: of 64; explore: of the slots that stay in view). */
+  slotsWrong?: number;
+  /** What the image was asked to show, where images of one output differ (explore: the camera command). */
+  kind?: string;
 }
 
 type Pair = { text: string; image: RgbImage };
@@ -45,7 +54,7 @@ function summarise(wellFormed: boolean, details: TaskJudgement['details']): Task
   return { wellFormed, images: details.length, imagesAgreeing: details.filter((d) => d.agrees).length, details };
 }
 
-function single(image: RgbImage | undefined, target: Layout | undefined): { agrees: boolean; why?: string; slotsWrong?: number } {
+function single(image: RgbImage | undefined, target: Layout | undefined): ImageVerdict {
   if (!image || !target) return { agrees: false, why: 'no decoded image' };
   const seen = perceiveLayout(image);
   const slotsWrong = seen.flatMap((row, r) => row.filter((cell, c) => cellKey(cell) !== cellKey(target[r]?.[c] ?? null))).length;
@@ -81,7 +90,7 @@ function judgeSequence(task: 'story' | 'howto' | 'explore', example: TaskExample
   });
 }
 
-function judgeAction(subgoal: string, before: Layout | undefined, seen: Layout): { agrees: boolean; why?: string } {
+function judgeAction(subgoal: string, before: Layout | undefined, seen: Layout): ImageVerdict {
   const action = parseSubgoal(subgoal);
   if (!action) return { agrees: false, why: `text is not a known action: "${subgoal.slice(0, 60)}"` };
   if (!before) return { agrees: false, why: 'no previous state' };
@@ -93,20 +102,24 @@ function judgeAction(subgoal: string, before: Layout | undefined, seen: Layout):
 
 const LOOK_SHIFT: Record<string, [number, number]> = { 'look left': [0, -2], 'look right': [0, 2], 'look up': [-2, 0], 'look down': [2, 0] };
 
-function judgeLook(text: string, before: Layout | undefined, seen: Layout): { agrees: boolean; why?: string } {
-  const shift = LOOK_SHIFT[text.replace(/[.!]$/, '').toLowerCase()];
+function judgeLook(text: string, before: Layout | undefined, seen: Layout): ImageVerdict {
+  const command = text.replace(/[.!]$/, '').toLowerCase();
+  const shift = LOOK_SHIFT[command];
   if (!shift) return { agrees: false, why: `not a camera command: "${text.slice(0, 40)}"` };
-  if (!before) return { agrees: false, why: 'no previous view' };
+  if (!before) return { agrees: false, why: 'no previous view', kind: command };
   const [dr, dc] = shift;
+  let slotsWrong = 0;
   for (let r = 0; r < seen.length; r++) {
     for (let c = 0; c < seen[r]!.length; c++) {
       const br = r + dr;
       const bc = c + dc;
       if (br < 0 || bc < 0 || br >= before.length || bc >= before[0]!.length) continue;
-      if (cellKey(seen[r]![c]!) !== cellKey(before[br]![bc]!)) return { agrees: false, why: 'the overlapping view does not match the shift' };
+      if (cellKey(seen[r]![c]!) !== cellKey(before[br]![bc]!)) slotsWrong++;
     }
   }
-  return { agrees: true };
+  return slotsWrong === 0
+    ? { agrees: true, slotsWrong, kind: command }
+    : { agrees: false, why: 'the overlapping view does not match the shift', slotsWrong, kind: command };
 }
 
 /** "the robot stacked the red block on the blue block." → "stack the red block on the blue block". */

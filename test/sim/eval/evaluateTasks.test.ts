@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { agreementByKind, disagreementReasons, x2iEditKind, type TaskExampleResult } from '../../../sim/eval/evaluateTasks.ts';
+import { agreementByImageKind, agreementByKind, disagreementReasons, x2iEditKind, type TaskExampleResult } from '../../../sim/eval/evaluateTasks.ts';
 import type { TaskJudgement } from '../../../sim/eval/judgeTaskOutput.ts';
 import { makeTaskExample } from '../../../sim/tasks/taskExamples.ts';
 
@@ -36,6 +36,19 @@ describe('task evaluation breakdowns', () => {
     assert.deepEqual(agreementByKind(report, x2iEditKind), {
       remove: { examples: 2, images: 2, agreeing: 1, slotsWrong: 0 },
       'add bowl': { examples: 1, images: 1, agreeing: 0, slotsWrong: 2 },
+    });
+  });
+
+  it('sums images per image kind across examples (explore: per camera command)', () => {
+    const report = {
+      results: [
+        result('explore the table', [{ agrees: true, slotsWrong: 0, kind: 'look left' }, { agrees: false, slotsWrong: 2, kind: 'look left' }, { agrees: false, slotsWrong: 1, kind: 'look up' }]),
+        result('explore the table', [{ agrees: true, slotsWrong: 0, kind: 'look up' }, { agrees: false, why: 'not a camera command' }]),
+      ],
+    };
+    assert.deepEqual(agreementByImageKind(report), {
+      'look left': { examples: 1, images: 2, agreeing: 1, slotsWrong: 2 },
+      'look up': { examples: 2, images: 2, agreeing: 1, slotsWrong: 1 },
     });
   });
 });

@@ -69,4 +69,21 @@ describe('judgeTaskOutput', () => {
     assert.equal(j.details[1]!.agrees, false);
     assert.match(j.details[1]!.why ?? '', /not a known action/);
   });
+
+  it('counts the in-view slots an explore image gets wrong, and names its camera command', () => {
+    const example = makeTaskExample('explore', 'heldout', 2);
+    const output = groundTruth(example);
+    const first = example.output[0]!;
+    assert.equal(first.type, 'text');
+    const before = example.inputs[0]!;
+    const command = first.type === 'text' ? first.text : '';
+    const [dr, dc] = ({ 'look left': [0, -2], 'look right': [0, 2], 'look up': [-2, 0], 'look down': [2, 0] } as Record<string, [number, number]>)[command]!;
+    let stayingOccupied = 0;
+    for (let r = 0; r < 8; r++) for (let c = 0; c < 8; c++) if (before[r + dr]?.[c + dc] !== undefined && before[r + dr]![c + dc] !== null) stayingOccupied++;
+    output[1] = { type: 'image', grid: { rows: 8, cols: 8 }, codes: [], image: renderLayout(emptyLayout()) };
+    const wrong = judgeTaskOutput('explore', example, output).details[0]!;
+    assert.ok(stayingOccupied > 0);
+    assert.deepEqual(wrong, { agrees: false, why: 'the overlapping view does not match the shift', slotsWrong: stayingOccupied, kind: command });
+    assert.deepEqual(judgeTaskOutput('explore', example, groundTruth(example)).details[0], { agrees: true, slotsWrong: 0, kind: command });
+  });
 });
