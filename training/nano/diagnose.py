@@ -9,11 +9,15 @@ the number of object codes in use means the model does not know where objects go
 `--tasks describe` runs the training-only describe task on held-out t2i frames (frame in, caption out)
 and reports teacher-forced accuracy on the caption, and on its row and column digits alone: whether
 image tokens know which slot they are.
+
+For explore it also scores the cells that stay in view after the camera command (`inViewAccuracy`,
+`inViewExact`): those must be copied from the previous view; the cells that come into view are new.
 """
 import argparse
 import collections
 import json
 import os
+import re
 
 import numpy as np
 import torch
@@ -44,7 +48,18 @@ def split_images(ids, tok):
     return spans
 
 
-def diagnose(model, tok, z, index, scales):
+LOOK_SHIFT = {'left': (0, -2), 'right': (0, 2), 'up': (-2, 0), 'down': (2, 0)}
+
+
+def in_view(command_text, cells, width=8):
+    """explore: which of the first frame's cells stay in view after the camera command (they must be copied)."""
+    m = re.search(r'look (left|right|up|down)', command_text)
+    dr, dc = LOOK_SHIFT[m.group(1)] if m else (0, 0)
+    rows = cells // width
+    return torch.tensor([0 <= k // width + dr < rows and 0 <= k % width + dc < width for k in range(cells)])
+
+
+def diagnose(model, tok, z, index, scales, task=''):
     v = tok.visual_offset
     a, b = z['offsets'][index], z['offsets'][index + 1]
     ids, plen = z['ids'][a:b].tolist(), int(z['prompt_len'][index])
@@ -73,6 +88,9 @@ def diagnose(model, tok, z, index, scales):
             'objectLogp': float(torch.log_softmax(guided, -1).gather(1, want[:, None])[:, 0][obj].sum()),
             'objectRank': int((guided[obj] > right[obj][:, None]).sum()),
         }
+        if task == 'explore':
+            keep = in_view(tok.decode(ids[plen:boi]), len(want))
+            out[s] |= {'inViewCells': int(keep.sum()), 'inViewRight': int((got == want)[keep].sum()), 'inViewExact': bool((got == want)[keep].all())}
     return out
 
 
@@ -122,13 +140,15 @@ def main():
             continue
         totals = {s: collections.Counter() for s in scales}
         for i in np.nonzero(z['task'] == TASKS.index(task))[0][:args.count]:
-            for s, r in diagnose(model, tok, z, int(i), scales).items():
+            for s, r in diagnose(model, tok, z, int(i), scales, task).items():
                 totals[s].update({k: float(v) for k, v in r.items()} | {'frames': 1})
         report[task] = {str(s): {
             'frames': int(t['frames']), 'framesExact': int(t['exact']), 'cellAccuracy': round(t['right'] / t['cells'], 4),
             'objectAsEmpty': int(t['objectAsEmpty']), 'emptyAsObject': int(t['emptyAsObject']), 'wrongObject': int(t['wrongObject']),
             'objectCells': int(t['objectCells']), 'objectLogpMean': round(t['objectLogp'] / t['objectCells'], 3),
-            'objectRankMean': round(t['objectRank'] / t['objectCells'], 2)} for s, t in totals.items()}
+            'objectRankMean': round(t['objectRank'] / t['objectCells'], 2)}
+            | ({'inViewAccuracy': round(t['inViewRight'] / t['inViewCells'], 4), 'inViewExact': int(t['inViewExact'])} if t['inViewCells'] else {})
+            for s, t in totals.items()}
     print(json.dumps(report, indent=1))
 
 
