@@ -52,11 +52,12 @@ LOOK_SHIFT = {'left': (0, -2), 'right': (0, 2), 'up': (-2, 0), 'down': (2, 0)}
 
 
 def in_view(command_text, cells, width=8):
-    """explore: which of the first frame's cells stay in view after the camera command (they must be copied)."""
+    """explore: the camera command, and which of the first frame's cells stay in view after it (they must be copied)."""
     m = re.search(r'look (left|right|up|down)', command_text)
-    dr, dc = LOOK_SHIFT[m.group(1)] if m else (0, 0)
+    command = m.group(1) if m else 'none'
+    dr, dc = LOOK_SHIFT.get(command, (0, 0))
     rows = cells // width
-    return torch.tensor([0 <= k // width + dr < rows and 0 <= k % width + dc < width for k in range(cells)])
+    return command, torch.tensor([0 <= k // width + dr < rows and 0 <= k % width + dc < width for k in range(cells)])
 
 
 def diagnose(model, tok, z, index, scales, task=''):
@@ -89,8 +90,9 @@ def diagnose(model, tok, z, index, scales, task=''):
             'objectRank': int((guided[obj] > right[obj][:, None]).sum()),
         }
         if task == 'explore':
-            keep = in_view(tok.decode(ids[plen:boi]), len(want))
-            out[s] |= {'inViewCells': int(keep.sum()), 'inViewRight': int((got == want)[keep].sum()), 'inViewExact': bool((got == want)[keep].all())}
+            command, keep = in_view(tok.decode(ids[plen:boi]), len(want))
+            scores = {'inViewCells': int(keep.sum()), 'inViewRight': int((got == want)[keep].sum()), 'inViewExact': bool((got == want)[keep].all())}
+            out[s] |= scores | {f'{k}.{command}': v for k, v in scores.items()} | {f'frames.{command}': 1}
     return out
 
 
@@ -114,6 +116,13 @@ def diagnose_describe(model, tok, data_dir, vision_dir, count):
     return {'frames': t['frames'], 'captionsExact': t['exact'], 'tokenAccuracy': round(t['right'] / t['tokens'], 4),
             'rowDigitAccuracy': round(t['rowRight'] / max(1, t['row']), 4),
             'columnDigitAccuracy': round(t['colRight'] / max(1, t['col']), 4), 'objects': t['row']}
+
+
+def in_view_report(t):
+    """explore's copy scores, overall and per camera command."""
+    by = {c: {'frames': int(t[f'frames.{c}']), 'inViewAccuracy': round(t[f'inViewRight.{c}'] / t[f'inViewCells.{c}'], 4),
+              'inViewExact': int(t[f'inViewExact.{c}'])} for c in sorted({k.split('.')[1] for k in t if k.startswith('frames.')})}
+    return {'inViewAccuracy': round(t['inViewRight'] / t['inViewCells'], 4), 'inViewExact': int(t['inViewExact']), 'byCommand': by}
 
 
 def main():
@@ -147,7 +156,7 @@ def main():
             'objectAsEmpty': int(t['objectAsEmpty']), 'emptyAsObject': int(t['emptyAsObject']), 'wrongObject': int(t['wrongObject']),
             'objectCells': int(t['objectCells']), 'objectLogpMean': round(t['objectLogp'] / t['objectCells'], 3),
             'objectRankMean': round(t['objectRank'] / t['objectCells'], 2)}
-            | ({'inViewAccuracy': round(t['inViewRight'] / t['inViewCells'], 4), 'inViewExact': int(t['inViewExact'])} if t['inViewCells'] else {})
+            | (in_view_report(t) if t['inViewCells'] else {})
             for s, t in totals.items()}
     print(json.dumps(report, indent=1))
 
