@@ -1,5 +1,5 @@
 /**
- * `npm run bench:tasks [-- --count N] [--model DIR] [--tasks t2i,x2i,...]`
+ * `npm run bench:tasks [-- --count N (default 40)] [--model DIR] [--tasks t2i,x2i,...]`
  *
  * The five generative tasks (t2i, x2i, story, howto, explore) of a model (emu-nano by default) on
  * held-out examples, through the SDK engine, judged by the simulator (sim/eval/judgeTaskOutput.ts).
@@ -21,7 +21,7 @@ import { makeTaskExample } from '../tasks/taskExamples.ts';
 
 const { values } = parseArgs({
   options: {
-    count: { type: 'string', default: '20' },
+    count: { type: 'string', default: '40' },
     model: { type: 'string' },
     tasks: { type: 'string', default: GENERATIVE_TASKS.join(',') },
     out: { type: 'string', default: 'out/bench-tasks' },
