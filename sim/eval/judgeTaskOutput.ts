@@ -4,7 +4,7 @@ import { perceiveLayout } from '../perception/perceiveLayout.ts';
 import { parseSubgoal } from '../skills/parseSubgoal.ts';
 import { resolveAction } from '../skills/resolveAction.ts';
 import { describeScene } from '../tasks/describeScene.ts';
-import type { ExportTask, TaskExample } from '../tasks/taskExamples.ts';
+import { CAMERA_MOVES, type ExportTask, type TaskExample } from '../tasks/taskExamples.ts';
 import { cellKey, layoutsEqual, moveTopBlock, type Layout } from '../world/Layout.ts';
 
 /** How one generated output reads against the world: its shape, and whether each image shows what its text says. */
@@ -100,11 +100,11 @@ function judgeAction(subgoal: string, before: Layout | undefined, seen: Layout):
   return layoutsEqual(after, seen) ? { agrees: true } : { agrees: false, why: 'image is not the state after the action' };
 }
 
-const LOOK_SHIFT: Record<string, [number, number]> = { 'look left': [0, -2], 'look right': [0, 2], 'look up': [-2, 0], 'look down': [2, 0] };
+const LOOK_SHIFT = new Map(CAMERA_MOVES.map((m) => [m.text, [m.dr, m.dc] as const]));
 
 function judgeLook(text: string, before: Layout | undefined, seen: Layout): ImageVerdict {
   const command = text.replace(/[.!]$/, '').toLowerCase();
-  const shift = LOOK_SHIFT[command];
+  const shift = LOOK_SHIFT.get(command);
   if (!shift) return { agrees: false, why: `not a camera command: "${text.slice(0, 40)}"` };
   if (!before) return { agrees: false, why: 'no previous view', kind: command };
   const [dr, dc] = shift;

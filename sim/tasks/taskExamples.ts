@@ -92,7 +92,7 @@ const SCENE_TASKS: Record<Exclude<ExportTask, 'vla' | 'howto'>, SceneTask> = {
     const output: ExampleItem[] = [];
     const steps = 2 + rng.int(4);
     for (let k = 0; k < steps; k++) {
-      const moves = LOOKS.filter((m) => inWorld({ r: origin.r + m.dr, c: origin.c + m.dc }));
+      const moves = CAMERA_MOVES.filter((m) => inWorld({ r: origin.r + m.dr, c: origin.c + m.dc }));
       const move = rng.pick(moves);
       origin = { r: origin.r + move.dr, c: origin.c + move.dc };
       output.push({ type: 'text', text: move.text }, { type: 'image', layout: windowOf(scene, origin) });
@@ -101,7 +101,8 @@ const SCENE_TASKS: Record<Exclude<ExportTask, 'vla' | 'howto'>, SceneTask> = {
   },
 };
 
-const LOOKS = [
+/** explore's camera commands and how far each shifts the view (rows, columns). */
+export const CAMERA_MOVES = [
   { text: 'look left', dr: 0, dc: -2 },
   { text: 'look right', dr: 0, dc: 2 },
   { text: 'look up', dr: -2, dc: 0 },

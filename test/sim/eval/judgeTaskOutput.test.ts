@@ -3,7 +3,7 @@ import type { OutputItem } from '../../../sdk/generation/GenerationEvent.ts';
 import { judgeTaskOutput } from '../../../sim/eval/judgeTaskOutput.ts';
 import { GENERATIVE_TASKS } from '../../../sim/eval/evaluateTasks.ts';
 import { renderLayout } from '../../../sim/render/renderLayout.ts';
-import { makeTaskExample, type TaskExample } from '../../../sim/tasks/taskExamples.ts';
+import { CAMERA_MOVES, makeTaskExample, type TaskExample } from '../../../sim/tasks/taskExamples.ts';
 import { emptyLayout } from '../../../sim/world/Layout.ts';
 
 /** The example's own target output, as the SDK would return it. */
@@ -77,7 +77,7 @@ describe('judgeTaskOutput', () => {
     assert.equal(first.type, 'text');
     const before = example.inputs[0]!;
     const command = first.type === 'text' ? first.text : '';
-    const [dr, dc] = ({ 'look left': [0, -2], 'look right': [0, 2], 'look up': [-2, 0], 'look down': [2, 0] } as Record<string, [number, number]>)[command]!;
+    const { dr, dc } = CAMERA_MOVES.find((m) => m.text === command)!;
     let stayingOccupied = 0;
     for (let r = 0; r < 8; r++) for (let c = 0; c < 8; c++) if (before[r + dr]?.[c + dc] !== undefined && before[r + dr]![c + dc] !== null) stayingOccupied++;
     output[1] = { type: 'image', grid: { rows: 8, cols: 8 }, codes: [], image: renderLayout(emptyLayout()) };
