@@ -48,6 +48,7 @@ def split_images(ids, tok):
     return spans
 
 
+# explore's camera moves (rows, columns); the same table as CAMERA_MOVES in sim/tasks/taskExamples.ts.
 LOOK_SHIFT = {'left': (0, -2), 'right': (0, 2), 'up': (-2, 0), 'down': (2, 0)}
 
 
