@@ -2,14 +2,14 @@
 # Rebuilds models/emu-nano from scratch: setup → sim export → vision tokenizer → BPE → tokenize →
 # t2i curriculum and describe task → train (resumes from its checkpoint) → ONNX export → held-out eval → parity
 # fixture → model folder. Each stage is skipped when its output exists; delete the output to redo it.
-# Training runs in the foreground (MINUTES, default 558, on 2 cores); tail training/runs/nano/train.log.
+# Training runs in the foreground (MINUTES, default 678, on 2 cores); tail training/runs/nano/train.log.
 # CFG sets the guidance scales written into the manifest (JSON {task: scale}; t2i/x2i only).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=/usr/bin/python3
 D=training/data
 RUN=${RUN:-training/runs/nano}
-MINUTES=${MINUTES:-558}
+MINUTES=${MINUTES:-678}
 CFG=${CFG:-'{"t2i": 1.0, "x2i": 1.0}'}
 stage() { echo "== $1 ($(date +%T))"; }
 
