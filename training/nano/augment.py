@@ -90,6 +90,39 @@ def confusable_spatial(data_dir):
     return out
 
 
+class Added:
+    """Sequences built in token space, to be appended to a tokenized train split (prepare.py's npz layout)."""
+
+    def __init__(self):
+        self.ids, self.wts, self.lens, self.plen, self.names, self.tasks, self.images = [], [], [], [], [], [], []
+
+    def add(self, seq, name, task, output_images):
+        i, w, p = seq
+        self.images.append(output_images)
+        self.ids.append(i)
+        self.wts.append(w)
+        self.lens.append(len(i))
+        self.plen.append(p)
+        self.names.append(name)
+        self.tasks.append(TRAIN_TASKS.index(task))
+
+    def merged_with(self, z):
+        n, tasks = len(self.ids), self.tasks
+        offs = z['offsets'][-1] + np.concatenate([[0], np.cumsum(self.lens)])
+        out = {
+            'ids': np.concatenate([z['ids']] + self.ids), 'weights': np.concatenate([z['weights']] + self.wts),
+            'offsets': np.concatenate([z['offsets'], offs[1:]]).astype(np.int64),
+            'task': np.concatenate([z['task'], np.asarray(tasks, np.int8)]),
+            'prompt_len': np.concatenate([z['prompt_len'], np.asarray(self.plen, np.int32)]),
+            'n_images': np.concatenate([z['n_images'], np.asarray(self.images, np.int32)]),
+            'names': np.concatenate([z['names'], np.asarray(self.names)]),
+            'suite': np.concatenate([z['suite'], np.asarray([''] * n)]),
+        }
+        if 'sample_weight' in z:
+            out['sample_weight'] = np.concatenate([z['sample_weight'], np.ones(n, np.float32)])
+        return out
+
+
 def sample_weights(names, data_dir, weight):
     hard = confusable_spatial(data_dir)
     return np.asarray([weight if str(n) in hard else 1.0 for n in names], np.float32)
@@ -114,16 +147,7 @@ def main():
     tok = NanoTokenizer.load(args.ranks, codebook.shape[0])
     codes_of = codes_lookup(args.vision, args.data)
     z = dict(np.load(os.path.join(args.tokens, 'train.npz')))
-    ids, wts, lens, plen, names, tasks = [], [], [], [], [], []
-
-    def add(seq, name, task):
-        i, w, p = seq
-        ids.append(i)
-        wts.append(w)
-        lens.append(len(i))
-        plen.append(p)
-        names.append(name)
-        tasks.append(TRAIN_TASKS.index(task))
+    added = Added()
     for d in export_dirs(args.data, 'train'):
         for ex in load_examples(d):
             if ex['task'] != 't2i':
@@ -132,27 +156,18 @@ def main():
             grid = codes_of(target)
             check_empty_code(ex, grid)
             if args.describe:
-                add(describe(ex, ex['instruction'], grid, tok), f'{ex["id"]}-describe', 'describe')
+                added.add(describe(ex, ex['instruction'], grid, tok), f'{ex["id"]}-describe', 'describe', 0)
             rng = np.random.default_rng([args.seed, int(ex['seed'])])
             for k in range(args.per_example):
                 cut = cut_down(ex, grid, rng, args.max_objects)
                 if cut is None:
                     continue
                 text, small = cut
-                add(build(dict(ex, instruction=text), lambda path, small=small: small, tok), f'{ex["id"]}-part{k}', 't2i')
+                added.add(build(dict(ex, instruction=text), lambda path, small=small: small, tok), f'{ex["id"]}-part{k}', 't2i', 1)
                 if args.describe:
-                    add(describe(ex, text, small, tok), f'{ex["id"]}-part{k}-describe', 'describe')
-    n = len(ids)
-    offs = z['offsets'][-1] + np.concatenate([[0], np.cumsum(lens)])
-    out = {
-        'ids': np.concatenate([z['ids']] + ids), 'weights': np.concatenate([z['weights']] + wts),
-        'offsets': np.concatenate([z['offsets'], offs[1:]]).astype(np.int64),
-        'task': np.concatenate([z['task'], np.asarray(tasks, np.int8)]),
-        'prompt_len': np.concatenate([z['prompt_len'], np.asarray(plen, np.int32)]),
-        'n_images': np.concatenate([z['n_images'], np.asarray([int(TRAIN_TASKS[t] == 't2i') for t in tasks], np.int32)]),
-        'names': np.concatenate([z['names'], np.asarray(names)]),
-        'suite': np.concatenate([z['suite'], np.asarray([''] * n)]),
-    }
+                    added.add(describe(ex, text, small, tok), f'{ex["id"]}-part{k}-describe', 'describe', 0)
+    out = added.merged_with(z)
+    tasks = added.tasks
     out['sample_weight'] = sample_weights(out['names'], args.data, args.confusable_weight)
     np.savez(os.path.join(args.out, 'train.npz'), **out)
     shutil.copy(os.path.join(args.tokens, 'heldout.npz'), os.path.join(args.out, 'heldout.npz'))

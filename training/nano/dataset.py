@@ -9,7 +9,9 @@ TASKS = ('vla', 't2i', 'x2i', 'story', 'howto', 'explore')
 # Training-only tasks, built in token space by augment.py; their ids follow TASKS in the task column.
 # describe: a frame in, its "row R column C: ..." caption out. It teaches image tokens where they are,
 # which t2i needs to draw "row R column C" at the right slot.
-AUX_TASKS = ('describe',)
+# cells: t2i, describe and x2i on synthetic scenes in which every slot content the world allows is
+# equally common (cells.py): a slot's code names a whole bowl-and-stack, and the rare ones were drawn wrong.
+AUX_TASKS = ('describe', 'cells')
 TRAIN_TASKS = TASKS + AUX_TASKS
 
 

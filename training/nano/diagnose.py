@@ -10,6 +10,11 @@ the number of object codes in use means the model does not know where objects go
 and reports teacher-forced accuracy on the caption, and on its row and column digits alone: whether
 image tokens know which slot they are.
 
+For t2i and x2i, object slots are also split by how often their code is a scored target in the
+training data (`--bands`; the balanced `cells` task is left out): a slot's code names its whole content
+(bowl and stack), and the codes of rare combinations are the ones drawn wrong. For x2i the errors are
+also split into slots the edit changes and slots that only have to be copied from the input image.
+
 For explore it also scores the cells that stay in view after the camera command (`inViewAccuracy`,
 `inViewExact`): those must be copied from the previous view; the cells that come into view are new.
 """
@@ -23,7 +28,7 @@ import numpy as np
 import torch
 
 from .augment import EMPTY_CODE, describe
-from .dataset import TASKS, load_examples
+from .dataset import TASKS, TRAIN_TASKS, load_examples
 from .prepare import codes_lookup
 from .export_onnx import load_model
 from .sequences import unconditional_prompt
@@ -61,7 +66,22 @@ def in_view(command_text, cells, width=8):
     return command, torch.tensor([0 <= k // width + dr < rows and 0 <= k % width + dc < width for k in range(cells)])
 
 
-def diagnose(model, tok, z, index, scales, task=''):
+def target_counts(train_npz, tok):
+    """How often each visual code is a scored image target in the training data (the cells task left out)."""
+    z = np.load(train_npz)
+    task = np.repeat(z['task'], np.diff(z['offsets']))
+    scored = (z['weights'] == 1.0) & (z['ids'] >= tok.visual_offset)
+    if 'cells' in TRAIN_TASKS:
+        scored &= task != TRAIN_TASKS.index('cells')
+    return np.bincount(z['ids'][scored] - tok.visual_offset, minlength=tok.codebook_size)
+
+
+def band_names(bands):
+    edges = [0] + list(bands) + [None]
+    return [f'{a}-{b - 1}' if b else f'{a}+' for a, b in zip(edges, edges[1:])]
+
+
+def diagnose(model, tok, z, index, scales, task='', counts=None, bands=()):
     v = tok.visual_offset
     a, b = z['offsets'][index], z['offsets'][index + 1]
     ids, plen = z['ids'][a:b].tolist(), int(z['prompt_len'][index])
@@ -90,6 +110,16 @@ def diagnose(model, tok, z, index, scales, task=''):
             'objectLogp': float(torch.log_softmax(guided, -1).gather(1, want[:, None])[:, 0][obj].sum()),
             'objectRank': int((guided[obj] > right[obj][:, None]).sum()),
         }
+        if counts is not None:
+            band = np.searchsorted(np.asarray(bands), counts[want.numpy()], side='right')
+            for k, name in enumerate(band_names(bands)):
+                here = obj & torch.from_numpy(band == k)
+                out[s] |= {f'band.{name}.objects': int(here.sum()), f'band.{name}.wrong': int((here & (got != want)).sum())}
+        if task == 'x2i':
+            source = torch.tensor([t for t in split_images(ids[:plen], tok)[0] if t >= v]) - v
+            copy = source == want
+            out[s] |= {'copySlots': int(copy.sum()), 'copySlotsWrong': int((copy & (got != want)).sum()),
+                       'editSlots': int((~copy).sum()), 'editSlotsWrong': int((~copy & (got != want)).sum())}
         if task == 'explore':
             command, keep = in_view(tok.decode(ids[plen:boi]), len(want))
             scores = {'inViewCells': int(keep.sum()), 'inViewRight': int((got == want)[keep].sum()), 'inViewExact': bool((got == want)[keep].all())}
@@ -119,6 +149,21 @@ def diagnose_describe(model, tok, data_dir, vision_dir, count):
             'columnDigitAccuracy': round(t['colRight'] / max(1, t['col']), 4), 'objects': t['row']}
 
 
+def band_report(t, bands):
+    """Object slots and wrong ones per band of training-target count, e.g. {'0-299': [31, 9], ...}."""
+    names = band_names(bands)
+    if not any(t[f'band.{n}.objects'] for n in names):
+        return {}
+    return {'objectsByTrainingCount': {n: [int(t[f'band.{n}.objects']), int(t[f'band.{n}.wrong'])] for n in names}}
+
+
+def copy_report(t):
+    """x2i: wrong slots among those the edit changes and among those to copy from the input."""
+    if not t['copySlots']:
+        return {}
+    return {'editSlotsWrong': [int(t['editSlotsWrong']), int(t['editSlots'])], 'copySlotsWrong': [int(t['copySlotsWrong']), int(t['copySlots'])]}
+
+
 def in_view_report(t):
     """explore's copy scores, overall and per camera command."""
     by = {c: {'frames': int(t[f'frames.{c}']), 'inViewAccuracy': round(t[f'inViewRight.{c}'] / t[f'inViewCells.{c}'], 4),
@@ -136,6 +181,7 @@ def main():
     ap.add_argument('--tasks', default='t2i,x2i')
     ap.add_argument('--cfg', default='1,1.5,2,3')
     ap.add_argument('--count', type=int, default=60)
+    ap.add_argument('--bands', default='300,3000', help='training-target counts that split object slots into bands')
     args = ap.parse_args()
     torch.set_num_threads(1)
     model, _ = load_model(args.ckpt)
@@ -143,6 +189,8 @@ def main():
     tok = NanoTokenizer.load(args.ranks, np.load(f'{args.vision}/codebook.npy').shape[0])
     z = np.load(f'{args.tokens}/heldout.npz')
     scales = [float(s) for s in args.cfg.split(',')]
+    bands = [int(b) for b in args.bands.split(',')]
+    counts = target_counts(f'{args.tokens}/train.npz', tok)
     report = {}
     for task in args.tasks.split(','):
         if task == 'describe':
@@ -150,13 +198,14 @@ def main():
             continue
         totals = {s: collections.Counter() for s in scales}
         for i in np.nonzero(z['task'] == TASKS.index(task))[0][:args.count]:
-            for s, r in diagnose(model, tok, z, int(i), scales, task).items():
+            for s, r in diagnose(model, tok, z, int(i), scales, task, counts, bands).items():
                 totals[s].update({k: float(v) for k, v in r.items()} | {'frames': 1})
         report[task] = {str(s): {
             'frames': int(t['frames']), 'framesExact': int(t['exact']), 'cellAccuracy': round(t['right'] / t['cells'], 4),
             'objectAsEmpty': int(t['objectAsEmpty']), 'emptyAsObject': int(t['emptyAsObject']), 'wrongObject': int(t['wrongObject']),
             'objectCells': int(t['objectCells']), 'objectLogpMean': round(t['objectLogp'] / t['objectCells'], 3),
             'objectRankMean': round(t['objectRank'] / t['objectCells'], 2)}
+            | band_report(t, bands) | copy_report(t)
             | (in_view_report(t) if t['inViewCells'] else {})
             for s, t in totals.items()}
     print(json.dumps(report, indent=1))

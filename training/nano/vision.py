@@ -34,24 +34,41 @@ PALETTE = {'red': (220, 40, 40), 'green': (40, 170, 60), 'blue': (40, 80, 220),
            'yellow': (240, 220, 40), 'purple': (140, 60, 180), 'orange': (245, 140, 20)}
 
 
-def grammar_patches():
-    """Every slot patch sim/EXPORT.md allows (bowl ring or none, stacks of up to 3 blocks), so that
-    held-out frames with a combination absent from the training frames still encode exactly."""
+BOWLS = ('red', 'green', 'blue')
+
+
+def grammar_cells():
+    """Every slot sim/EXPORT.md allows, as (bowl or None, stack bottom-up): bowl ring or none, stacks of up to 3 blocks."""
     import itertools
     stacks = [()] + [s for n in (1, 2, 3) for s in itertools.product(PALETTE, repeat=n)]
-    out = []
-    for bowl in (None, 'red', 'green', 'blue'):
-        for stack in stacks:
-            x = np.empty((P, P, 3), np.uint8)
-            x[:] = TABLE
-            if bowl:
-                x[1:15, 1:15] = PALETTE[bowl]
-                x[3:13, 3:13] = TABLE
-            for lvl, b in enumerate(stack):
-                a = 3 + 2 * lvl
-                x[a:P - a, a:P - a] = PALETTE[b]
-            out.append(x.transpose(2, 0, 1).reshape(-1))
-    return out
+    return [(bowl, stack) for bowl in (None,) + BOWLS for stack in stacks]
+
+
+LEVEL_SQUARES = ((3, 13), (5, 11), (7, 9))
+
+
+def cell_patch(bowl, stack):
+    """The 16x16 patch of one slot, flattened in (channel, y, x) order like `patches_u8`. Drawn as
+    sim/render/slotPatch.ts draws it: the bowl ring, then each level as the ring between its square and
+    the next level's (the table shows inside the top block)."""
+    x = np.empty((P, P, 3), np.uint8)
+    x[:] = TABLE
+    if bowl:
+        x[1:15, 1:15] = PALETTE[bowl]
+        x[3:13, 3:13] = TABLE
+    for lvl, b in enumerate(stack):
+        a, e = LEVEL_SQUARES[lvl]
+        x[a:e, a:e] = PALETTE[b]
+        if lvl + 1 < len(LEVEL_SQUARES):
+            a, e = LEVEL_SQUARES[lvl + 1]
+            x[a:e, a:e] = TABLE
+    return x.transpose(2, 0, 1).reshape(-1)
+
+
+def grammar_patches():
+    """Every allowed slot's patch, so that held-out frames with a combination absent from the training
+    frames still encode exactly."""
+    return [cell_patch(bowl, stack) for bowl, stack in grammar_cells()]
 
 
 def learn_codebook(paths, max_codes, seed=0):
