@@ -190,7 +190,8 @@ def main():
     z = np.load(f'{args.tokens}/heldout.npz')
     scales = [float(s) for s in args.cfg.split(',')]
     bands = [int(b) for b in args.bands.split(',')]
-    counts = target_counts(f'{args.tokens}/train.npz', tok)
+    image_tasks = set(args.tasks.split(',')) - {'describe'}
+    counts = target_counts(f'{args.tokens}/train.npz', tok) if image_tasks else None
     report = {}
     for task in args.tasks.split(','):
         if task == 'describe':
