@@ -23,7 +23,7 @@ def load_model(ckpt_path):
     ck = torch.load(ckpt_path)
     model = NanoLM(NanoConfig(**ck['config']))
     model.load_state_dict(ck['model'])
-    return model.eval(), ck
+    return model.folded().eval(), ck
 
 
 def io_names(n_layers):

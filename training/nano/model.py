@@ -23,6 +23,10 @@ class NanoConfig:
     hidden: int = 688
     rope_theta: float = 10000.0
     eps: float = 1e-6
+    # Columns of the visual codes' attribute matrix (bowl, then each stack level's colour, one-hot). With
+    # it, a code's embedding and head rows are shared attribute vectors plus the code's own rest, so the
+    # rare slot contents borrow from the common ones; `folded()` turns it back into plain rows.
+    code_factors: int = 0
 
 
 class RMSNorm(nn.Module):
@@ -104,6 +108,10 @@ class NanoLM(nn.Module):
         self.layers = nn.ModuleList(Block(c) for _ in range(c.n_layers))
         self.norm = RMSNorm(c.d_model, c.eps)
         self.lm_head = nn.Linear(c.d_model, c.vocab_size, bias=False)
+        if c.code_factors:
+            self.register_buffer('code_attrs', torch.zeros(c.vocab_size, c.code_factors))
+            self.embed_code_factors = nn.Parameter(torch.zeros(c.code_factors, c.d_model))
+            self.head_code_factors = nn.Parameter(torch.zeros(c.code_factors, c.d_model))
         self.apply(self._init)
         for l in self.layers:  # scaled residual projections
             nn.init.normal_(l.self_attn.o_proj.weight, std=0.02 / math.sqrt(2 * c.n_layers))
@@ -114,6 +122,32 @@ class NanoLM(nn.Module):
         if isinstance(m, (nn.Linear, nn.Embedding)):
             nn.init.normal_(m.weight, std=0.02)
 
+    def embed_weight(self):
+        w = self.embed_tokens.weight
+        return w + self.code_attrs @ self.embed_code_factors if self.c.code_factors else w
+
+    def head_weight(self):
+        w = self.lm_head.weight
+        return w + self.code_attrs @ self.head_code_factors if self.c.code_factors else w
+
+    def embed(self, ids):
+        return F.embedding(ids, self.embed_weight())
+
+    def head(self, h):
+        return F.linear(h, self.head_weight())
+
+    def folded(self):
+        """The same function as a plain model (no attribute factors): the ONNX export's shape."""
+        if not self.c.code_factors:
+            return self
+        plain = NanoLM(dataclasses.replace(self.c, code_factors=0))
+        state = {k: v for k, v in self.state_dict().items() if 'code_' not in k}
+        with torch.no_grad():
+            state['embed_tokens.weight'] = self.embed_weight().detach().clone()
+            state['lm_head.weight'] = self.head_weight().detach().clone()
+        plain.load_state_dict(state)
+        return plain.train(self.training)
+
     def hidden_packed(self, ids, pos, seg):
         """Packed training forward: tokens attend causally within their own segment."""
         s = ids.shape[1]
@@ -121,7 +155,7 @@ class NanoLM(nn.Module):
         allowed = (seg.unsqueeze(2) == seg.unsqueeze(1)) & causal
         bias = torch.zeros(allowed.shape).masked_fill(~allowed, NEG)[:, None, None]
         cos, sin = rope_cos_sin(pos, self.c.head_dim, self.c.rope_theta)
-        x = self.embed_tokens(ids)
+        x = self.embed(ids)
         for l in self.layers:
             x, _, _ = l(x, cos, sin, bias)
         return self.norm(x)
@@ -136,12 +170,12 @@ class NanoLM(nn.Module):
         allowed = (k_pos <= q_pos).unsqueeze(0) & (attention_mask.unsqueeze(1) > 0)
         bias = torch.zeros(allowed.shape).masked_fill(~allowed, NEG)[:, None, None]
         cos, sin = rope_cos_sin(position_ids, self.c.head_dim, self.c.rope_theta)
-        x = self.embed_tokens(input_ids)
+        x = self.embed(input_ids)
         presents = []
         for l, (pk, pv) in zip(self.layers, past):
             x, k, v = l(x, cos, sin, bias, pk, pv)
             presents.append((k, v))
-        return self.lm_head(self.norm(x)), presents
+        return self.head(self.norm(x)), presents
 
     def empty_past(self, b=1):
         z = torch.zeros(b, self.c.n_kv_heads, 0, self.c.head_dim)

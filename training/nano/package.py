@@ -1,13 +1,15 @@
 """Assembles models/emu-nano/: manifest, ranks, ONNX files, training summary."""
 import argparse
+import dataclasses
 import json
 import os
 import shutil
 
 import numpy as np
-import torch
 
 from .dataset import TASKS
+from .export_onnx import load_model
+from .model import count_params
 from .sequences import CONDITIONAL, CONDITIONAL_X2I, UNCONDITIONAL, UNCONDITIONAL_NO_IMAGE, extra_for
 from .tokenizer import SPECIAL_TOKENS, NanoTokenizer, VISUAL_FORMAT
 
@@ -56,8 +58,8 @@ def main():
     os.makedirs(args.out, exist_ok=True)
     codebook = np.load(os.path.join(args.vision, 'codebook.npy'))
     tok = NanoTokenizer.load(args.ranks, codebook.shape[0])
-    ck = torch.load(args.ckpt)
-    cfg = ck['config']
+    model, ck = load_model(args.ckpt)  # folded: the parameters the ONNX decoder holds
+    cfg = dataclasses.asdict(model.c)
     z = np.load(os.path.join(args.tokens, 'train.npz'))
     lens, plen, task = np.diff(z['offsets']), z['prompt_len'], z['task']
     longest = int(lens.max())
@@ -92,8 +94,9 @@ def main():
     hist = ck['hist']
     tail = hist[-5:] if hist else []
     summary = {
-        'params': sum(v.numel() for v in ck['model'].values()),
+        'params': count_params(model),
         'config': cfg,
+        'trainedWithCodeFactors': ck['config'].get('code_factors', 0),
         'steps': ck['step'], 'tokensSeen': ck['tokens'], 'wallMinutes': round(ck['elapsed'] / 60, 2),
         'finalLoss': {k: round(float(np.mean([h[k] for h in tail])), 4) for k in ('loss', 'text', 'img')} if tail else None,
         'imgLossBelow0.1AtMinute': next((h['min'] for h in hist if h['img'] < 0.1), None),

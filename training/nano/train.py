@@ -91,7 +91,7 @@ def loss_fn(model, ids, pos, seg, wts):
     h = model.hidden_packed(ids, pos, seg)
     tgt = torch.roll(ids, -1, 1)
     m = wts > 0
-    logits = model.lm_head(h[m])
+    logits = model.head(h[m])
     ce = F.cross_entropy(logits, tgt[m], reduction='none')
     w = wts[m]
     loss = (ce * w).sum() / w.sum()
@@ -152,7 +152,8 @@ def main():
     step, elapsed, seen, hist = 0, 0.0, 0, []
     if ck:
         model.load_state_dict(ck['model'])
-        opt.load_state_dict(ck['opt'])
+        if ck.get('opt'):  # absent after factor_codes: the new parameters start with fresh moments
+            opt.load_state_dict(ck['opt'])
         step, elapsed, seen, hist = ck['step'], ck['elapsed'], ck['tokens'], ck['hist']
         print(json.dumps({'resumed': step, 'min': round(elapsed / 60, 2), 'budget': args.minutes, 'mix': data.mix,
                           'suiteWeight': args.suite_weight, 'trainExamples': len(data.lens)}), file=log, flush=True)
