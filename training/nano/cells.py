@@ -21,7 +21,7 @@ from .augment import Added, EMPTY_CODE, describe
 from .dataset import export_dirs, load_examples
 from .sequences import build
 from .tokenizer import NanoTokenizer
-from .vision import BOWLS, PALETTE, assign, cell_patch, grammar_cells, to_unit
+from .vision import BOWLS, PALETTE, cell_codes, grammar_cells
 
 BLOCKS = tuple(PALETTE)
 SIZE = 8
@@ -30,15 +30,6 @@ SIZE = 8
 def world_cells():
     """Every slot content one scene can hold: a bowl or none, and a stack of up to 3 distinct colours."""
     return [(bowl, stack) for bowl, stack in grammar_cells() if (bowl or stack) and len(set(stack)) == len(stack)]
-
-
-def code_table(codebook, cells):
-    """The code the tokenizer gives each cell's patch (an exact codebook entry)."""
-    patches = to_unit(np.stack([cell_patch(b, s) for b, s in cells]))
-    codes = assign(patches, codebook)
-    if np.abs(codebook[codes] - patches).max() > 1e-6:
-        raise ValueError('the codebook lacks a slot content the world allows: cells needs the vision tokenizer vision.py builds from the simulator export')
-    return codes
 
 
 def colour_masks(cells):
@@ -146,7 +137,7 @@ class Grids:
 
     def __init__(self, codebook):
         cells = [(b, tuple(s)) for b, s in world_cells()]
-        self.code = dict(zip(cells, code_table(codebook, cells).tolist()))
+        self.code = dict(zip(cells, cell_codes(codebook, cells).tolist()))
 
     def __call__(self, layout):
         return np.asarray([[self.code[(cell['bowl'], tuple(cell['stack']))] if cell else EMPTY_CODE for cell in row]

@@ -18,9 +18,10 @@ import json
 import numpy as np
 import torch
 
-from .model import NanoConfig, NanoLM
+from .export_onnx import load_model
+from .model import NanoLM
 from .tokenizer import NanoTokenizer
-from .vision import BOWLS, PALETTE, assign, cell_patch, grammar_cells, to_unit
+from .vision import BOWLS, PALETTE, cell_codes, grammar_cells
 
 LEVELS = 3
 BOWL_VALUES = (None,) + BOWLS
@@ -40,10 +41,9 @@ def cell_attributes(bowl, stack):
 def code_attributes(codebook, visual_offset, vocab_size):
     """[vocab, N_ATTRIBUTES]: the attribute row of each visual token (zeros for text and special tokens)."""
     cells = grammar_cells()
-    patches = to_unit(np.stack([cell_patch(b, s) for b, s in cells]))
-    codes = assign(patches, codebook)
-    if np.abs(codebook[codes] - patches).max() > 1e-6 or len(set(codes.tolist())) != len(cells):
-        raise ValueError('the codebook does not hold every slot content exactly once: factor_codes needs the vision tokenizer vision.py builds')
+    codes = cell_codes(codebook, cells)
+    if len(set(codes.tolist())) != len(cells):
+        raise ValueError('two slot contents share a code: factor_codes needs one code per content')
     attrs = np.zeros((vocab_size, N_ATTRIBUTES), np.float32)
     for (bowl, stack), code in zip(cells, codes):
         attrs[visual_offset + code] = cell_attributes(bowl, stack)
@@ -55,9 +55,10 @@ def split_rows(weight, attrs):
     rows = attrs.abs().sum(1) > 0
     a, w = attrs[rows].double(), weight[rows].double()
     factors = torch.linalg.lstsq(a, w).solution
+    residual = w - a @ factors
     rest = weight.clone()
-    rest[rows] = (w - a @ factors).to(weight.dtype)
-    r2 = 1 - (w - a @ factors).pow(2).sum() / (w - w.mean(0)).pow(2).sum()
+    rest[rows] = residual.to(weight.dtype)
+    r2 = 1 - residual.pow(2).sum() / (w - w.mean(0)).pow(2).sum()
     return factors.to(weight.dtype), rest, float(r2)
 
 
@@ -95,13 +96,10 @@ def main():
     ap.add_argument('--vision', default='training/data/vision')
     ap.add_argument('--ranks', default='training/data/nano.tiktoken')
     args = ap.parse_args()
-    ck = torch.load(args.ckpt)
-    cfg = NanoConfig(**ck['config'])
-    if cfg.code_factors:
+    plain, ck = load_model(args.ckpt)
+    if ck['config'].get('code_factors'):
         raise SystemExit(f'{args.ckpt} is already factored')
-    plain = NanoLM(cfg)
-    plain.load_state_dict(ck['model'])
-    plain.eval()
+    cfg = plain.c
     codebook = np.load(f'{args.vision}/codebook.npy')
     tok = NanoTokenizer.load(args.ranks, codebook.shape[0])
     model, fit = factored(plain, code_attributes(codebook, tok.visual_offset, cfg.vocab_size))

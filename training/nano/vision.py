@@ -71,6 +71,15 @@ def grammar_patches():
     return [cell_patch(bowl, stack) for bowl, stack in grammar_cells()]
 
 
+def cell_codes(codebook, cells):
+    """The code the tokenizer gives each (bowl, stack) cell's patch; each must be an exact codebook entry."""
+    patches = to_unit(np.stack([cell_patch(b, s) for b, s in cells]))
+    codes = assign(patches, codebook)
+    if np.abs(codebook[codes] - patches).max() > 1e-6:
+        raise ValueError('the codebook lacks a slot content the world allows: this needs the vision tokenizer vision.py builds from the simulator export')
+    return codes
+
+
 def learn_codebook(paths, max_codes, seed=0):
     counts = collections.Counter()
     for p in paths:
