@@ -54,7 +54,9 @@ def split_rows(weight, attrs):
     """Least-squares factors of the attributed rows, and the rows less their fitted part."""
     rows = attrs.abs().sum(1) > 0
     a, w = attrs[rows].double(), weight[rows].double()
-    factors = torch.linalg.lstsq(a, w).solution
+    # The one-hot groups each sum to 1, so `a` has rank 22 of 25. The default CPU driver (gelsy) then
+    # returns a different, sometimes worse, fit from run to run; the SVD driver gives the least-squares fit every time.
+    factors = torch.linalg.lstsq(a, w, driver='gelsd').solution
     residual = w - a @ factors
     rest = weight.clone()
     rest[rows] = residual.to(weight.dtype)
