@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
 # Rebuilds models/emu-nano from scratch: setup → sim export → vision tokenizer → BPE → tokenize →
-# t2i curriculum and describe task → train (resumes from its checkpoint) → ONNX export → held-out eval → parity
-# fixture → model folder. Each stage is skipped when its output exists; delete the output to redo it.
-# Training runs in the foreground (MINUTES, default 678, on 2 cores); tail training/runs/nano/train.log.
+# t2i curriculum and describe task → balanced cells → train (replays training/recipe.json, resuming from the
+# run's checkpoint) → ONNX export → held-out eval → parity fixture → model folder. Each stage is skipped when
+# its output exists; delete the output to redo it.
+# Training runs in the foreground (818 min on 2 cores; SCALE=0.1 rehearses the whole schedule in a tenth of
+# the time); tail training/runs/nano/train.log.
 # CFG sets the guidance scales written into the manifest (JSON {task: scale}; t2i/x2i only).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=/usr/bin/python3
 D=training/data
 RUN=${RUN:-training/runs/nano}
-MINUTES=${MINUTES:-678}
+SCALE=${SCALE:-1}
 CFG=${CFG:-'{"t2i": 1.0, "x2i": 1.0}'}
 stage() { echo "== $1 ($(date +%T))"; }
 
@@ -19,10 +21,11 @@ stage vision;     [ -f $D/vision/codes.npz ] || $PY -m training.nano.vision --da
 stage bpe;        [ -f $D/nano.tiktoken ] || $PY -m training.nano.bpe_train --data $D/export --out $D/nano.tiktoken
 stage tokenize;   [ -f $D/tokens/heldout.npz ] || $PY -m training.nano.prepare --data $D/export --vision $D/vision --ranks $D/nano.tiktoken --out $D/tokens
 stage augment;    [ -f $D/tokens-aug/train.npz ] || $PY -m training.nano.augment --tokens $D/tokens --out $D/tokens-aug
-stage train;      $PY -m training.nano.train --tokens $D/tokens-aug --run "$RUN" --minutes "$MINUTES"
+stage cells;      [ -f $D/tokens-cells/train.npz ] || $PY -m training.nano.cells --tokens $D/tokens-aug --out $D/tokens-cells --dense-cells 0
+stage train;      $PY -m training.nano.recipe --recipe training/recipe.json --run "$RUN" --data $D --scale "$SCALE"
 stage onnx;       $PY -m training.nano.export_onnx --ckpt "$RUN/ckpt.pt" --out $D/decoder.onnx
 stage eval;       [ -f "$RUN/eval.json" ] || $PY -m training.nano.evaluate --tokens $D/tokens --ranks $D/nano.tiktoken --vision $D/vision --ckpt "$RUN/ckpt.pt" --out "$RUN/eval.json"
 stage parity;     $PY -m training.nano.parity --data $D/export --vision $D/vision --ranks $D/nano.tiktoken --ckpt "$RUN/ckpt.pt" --out models/emu-nano/parity.json
-stage package;    $PY -m training.nano.package --vision $D/vision --ranks $D/nano.tiktoken --tokens $D/tokens-aug --decoder $D/decoder.onnx --ckpt "$RUN/ckpt.pt" --eval "$RUN/eval.json" --out models/emu-nano --cfg "$CFG"
+stage package;    $PY -m training.nano.package --vision $D/vision --ranks $D/nano.tiktoken --tokens $D/tokens-cells --decoder $D/decoder.onnx --ckpt "$RUN/ckpt.pt" --eval "$RUN/eval.json" --out models/emu-nano --cfg "$CFG"
 stage check;      node --import tsx training/checkVision.ts training/data/export models/emu-nano
 stage test;       node test/run.mjs 'test/models/**/*.test.ts'

@@ -115,7 +115,8 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--tokens', default='training/data/tokens')
     ap.add_argument('--run', default='training/runs/nano')
-    ap.add_argument('--minutes', type=float, default=60)
+    ap.add_argument('--minutes', type=float, default=60, help='the schedule\'s total budget (cumulative wall-clock minutes)')
+    ap.add_argument('--until', type=float, default=None, help='stop at this cumulative minute (default: --minutes)')
     ap.add_argument('--max-steps', type=int, default=10 ** 9)
     ap.add_argument('--batch-tokens', type=int, default=4096)
     ap.add_argument('--row', type=int, default=600)
@@ -155,12 +156,14 @@ def main():
         if ck.get('opt'):  # absent after factor_codes: the new parameters start with fresh moments
             opt.load_state_dict(ck['opt'])
         step, elapsed, seen, hist = ck['step'], ck['elapsed'], ck['tokens'], ck['hist']
-        print(json.dumps({'resumed': step, 'min': round(elapsed / 60, 2), 'budget': args.minutes, 'mix': data.mix,
+        print(json.dumps({'resumed': step, 'min': round(elapsed / 60, 2), 'budget': args.minutes, 'until': args.until,
+                          'lr': args.lr, 'warmup': args.warmup, 'decayFrom': args.decay_from, 'tokensDir': args.tokens, 'mix': data.mix,
                           'suiteWeight': args.suite_weight, 'trainExamples': len(data.lens)}), file=log, flush=True)
     else:
         print(json.dumps({'config': dataclasses.asdict(cfg), 'params': count_params(model), 'args': vars(args),
                           'mix': data.mix}), file=log, flush=True)
     budget = args.minutes * 60
+    stop_at = budget if args.until is None else min(budget, args.until * 60)
     start_step = step
     t0, last_ck = time.time() - elapsed, time.time()
     acc = {'text': 0.0, 'nText': 0, 'img': 0.0, 'nImg': 0, 'loss': 0.0, 'n': 0}
@@ -169,7 +172,7 @@ def main():
     stop = []
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.append(True))
-    while elapsed < budget and step < args.max_steps and not stop:
+    while elapsed < stop_at and step < args.max_steps and not stop:
         rng = np.random.default_rng([args.seed, step])
         ids, pos, seg, wts = data.pack(data.sample(rng, args.batch_tokens), cap)
         lr = lr_at(elapsed / budget, step, args.lr, args.warmup, args.decay_from, start_step)
@@ -198,7 +201,7 @@ def main():
             save(ckpt_path, model, opt, cfg, step, elapsed, seen, hist)
             last_ck = time.time()
     save(ckpt_path, model, opt, cfg, step, elapsed, seen, hist)
-    if stop:
+    if stop or stop_at < budget:
         print(json.dumps({'stopped': step, 'min': round(elapsed / 60, 2)}), file=log, flush=True)
         return
     print(json.dumps({'done': True, 'step': step, 'min': round(elapsed / 60, 2), 'tokens': seen}), file=log, flush=True)
