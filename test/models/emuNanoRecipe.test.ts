@@ -1,0 +1,56 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+import { NANO_DIR } from './emuNanoModel.ts';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+// training/nano/dataset.py TRAIN_TASKS: the six tasks plus the training-only describe and cells forms.
+const TRAIN_TASKS = ['vla', 't2i', 'x2i', 'story', 'howto', 'explore', 'describe', 'cells'] as const;
+
+const SegmentSchema = z.strictObject({
+  phase: z.string(),
+  factorCodes: z.boolean().optional(),
+  until: z.number().positive(),
+  minutes: z.number().positive(),
+  lr: z.number().positive().max(1e-2),
+  warmup: z.number().int().nonnegative(),
+  decayFrom: z.number().min(0).lt(1),
+  tokens: z.enum(['tokens-aug', 'tokens-cells']),
+  mix: z.partialRecord(z.enum(TRAIN_TASKS), z.number().positive()),
+});
+const RecipeSchema = z.object({ about: z.string(), segments: z.array(SegmentSchema).min(1) });
+
+const recipe = RecipeSchema.parse(JSON.parse(readFileSync(path.join(ROOT, 'training/recipe.json'), 'utf8')));
+const summary = JSON.parse(readFileSync(path.join(NANO_DIR, 'training-summary.json'), 'utf8')) as {
+  wallMinutes: number;
+  trainedWithCodeFactors?: number;
+};
+
+describe('training/recipe.json (the schedule reproduce.sh replays)', () => {
+  it('orders its segments in time, each inside its own budget', () => {
+    let last = 0;
+    for (const [i, s] of recipe.segments.entries()) {
+      assert.ok(last < s.until && s.until <= s.minutes, `segment ${i}: ${last} < ${s.until} <= ${s.minutes}`);
+      last = s.until;
+    }
+  });
+
+  it('gives every segment a mix of shares that sum to 1, with cells only where the cells data is', () => {
+    for (const [i, s] of recipe.segments.entries()) {
+      const total = Object.values(s.mix).reduce((a, b) => a + b, 0);
+      assert.ok(Math.abs(total - 1) < 1e-9, `segment ${i} sums to ${total}`);
+      if (s.mix.cells) assert.equal(s.tokens, 'tokens-cells', `segment ${i}`);
+    }
+  });
+
+  it('ends where the shipped model ended, factored exactly when the shipped model is', () => {
+    const end = recipe.segments.at(-1)!.until;
+    assert.ok(Math.abs(end - summary.wallMinutes) < 1, `recipe ends at ${end} min, the shipped run at ${summary.wallMinutes}`);
+    const factoredAt = recipe.segments.findIndex((s) => s.factorCodes);
+    assert.equal(factoredAt >= 0, Boolean(summary.trainedWithCodeFactors));
+    assert.equal(recipe.segments.filter((s) => s.factorCodes).length, factoredAt >= 0 ? 1 : 0, 'one conversion');
+    for (const s of recipe.segments.slice(factoredAt >= 0 ? factoredAt : recipe.segments.length)) assert.equal(s.tokens, 'tokens-cells');
+  });
+});
