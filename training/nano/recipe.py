@@ -65,8 +65,8 @@ def main():
     ap.add_argument('--scale', type=float, default=1.0, help='multiplies every minute figure')
     args = ap.parse_args()
     ckpt = os.path.join(args.run, 'ckpt.pt')
+    done, factored = checkpoint_state(ckpt)
     for i, seg in enumerate(load_recipe(args.recipe)):
-        done, factored = checkpoint_state(ckpt)
         until = seg['until'] * args.scale
         if done >= until - 1e-3:
             continue
@@ -76,8 +76,9 @@ def main():
                  '--vision', args.vision, '--ranks', args.ranks])
             os.replace(ckpt + '.factored', ckpt)
         run(train_command(seg, args))
-        if checkpoint_state(ckpt)[0] < until - 1e-3:
-            raise SystemExit(f'segment {i} stopped at minute {checkpoint_state(ckpt)[0]:.2f} of {until:g}; rerun to resume')
+        done, factored = checkpoint_state(ckpt)
+        if done < until - 1e-3:
+            raise SystemExit(f'segment {i} stopped at minute {done:.2f} of {until:g}; rerun to resume')
 
 
 if __name__ == '__main__':
