@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Rebuilds models/emu-nano from scratch: setup → sim export → vision tokenizer → BPE → tokenize →
-# t2i curriculum and describe task → balanced cells → train (replays training/recipe.json, resuming from the
+# t2i curriculum and describe task → balanced cells → synthetic explore worlds → train (replays training/recipe.json, resuming from the
 # run's checkpoint) → ONNX export → held-out eval → parity fixture → model folder. Each stage is skipped when
 # its output exists; delete the output to redo it.
 # Training runs in the foreground (818 min on 2 cores; SCALE=0.1 rehearses the whole schedule in a tenth of
@@ -22,6 +22,7 @@ stage bpe;        [ -f $D/nano.tiktoken ] || $PY -m training.nano.bpe_train --da
 stage tokenize;   [ -f $D/tokens/heldout.npz ] || $PY -m training.nano.prepare --data $D/export --vision $D/vision --ranks $D/nano.tiktoken --out $D/tokens
 stage augment;    [ -f $D/tokens-aug/train.npz ] || $PY -m training.nano.augment --tokens $D/tokens --out $D/tokens-aug
 stage cells;      [ -f $D/tokens-cells/train.npz ] || $PY -m training.nano.cells --tokens $D/tokens-aug --out $D/tokens-cells --dense-cells 0
+stage worlds;     [ -f $D/tokens-worlds/train.npz ] || $PY -m training.nano.worlds --tokens $D/tokens-cells --out $D/tokens-worlds
 stage train;      $PY -m training.nano.recipe --recipe training/recipe.json --run "$RUN" --data $D --scale "$SCALE"
 stage onnx;       $PY -m training.nano.export_onnx --ckpt "$RUN/ckpt.pt" --out $D/decoder.onnx
 stage eval;       [ -f "$RUN/eval.json" ] || $PY -m training.nano.evaluate --tokens $D/tokens --ranks $D/nano.tiktoken --vision $D/vision --ckpt "$RUN/ckpt.pt" --out "$RUN/eval.json"

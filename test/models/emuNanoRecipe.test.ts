@@ -6,8 +6,11 @@ import { z } from 'zod';
 import { NANO_DIR } from './emuNanoModel.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-// training/nano/dataset.py TRAIN_TASKS: the six tasks plus the training-only describe and cells forms.
-const TRAIN_TASKS = ['vla', 't2i', 'x2i', 'story', 'howto', 'explore', 'describe', 'cells'] as const;
+// training/nano/dataset.py TRAIN_TASKS: the six tasks plus the training-only describe, cells and worlds forms.
+const TRAIN_TASKS = ['vla', 't2i', 'x2i', 'story', 'howto', 'explore', 'describe', 'cells', 'worlds'] as const;
+// Each token folder reproduce.sh builds holds the one before it plus one training-only form.
+const TOKENS = ['tokens-aug', 'tokens-cells', 'tokens-worlds'] as const;
+const FIRST_FOLDER_WITH = { cells: 'tokens-cells', worlds: 'tokens-worlds' } as const;
 
 const SegmentSchema = z.strictObject({
   phase: z.string(),
@@ -17,7 +20,7 @@ const SegmentSchema = z.strictObject({
   lr: z.number().positive().max(1e-2),
   warmup: z.number().int().nonnegative(),
   decayFrom: z.number().min(0).lt(1),
-  tokens: z.enum(['tokens-aug', 'tokens-cells']),
+  tokens: z.enum(TOKENS),
   mix: z.partialRecord(z.enum(TRAIN_TASKS), z.number().positive()),
 });
 const RecipeSchema = z.object({ about: z.string(), segments: z.array(SegmentSchema).min(1) });
@@ -37,11 +40,14 @@ describe('training/recipe.json (the schedule reproduce.sh replays)', () => {
     }
   });
 
-  it('gives every segment a mix of shares that sum to 1, with cells only where the cells data is', () => {
+  it('gives every segment a mix of shares that sum to 1, each form only where its data is', () => {
     for (const [i, s] of recipe.segments.entries()) {
       const total = Object.values(s.mix).reduce((a, b) => a + b, 0);
       assert.ok(Math.abs(total - 1) < 1e-9, `segment ${i} sums to ${total}`);
-      if (s.mix.cells) assert.equal(s.tokens, 'tokens-cells', `segment ${i}`);
+      for (const [form, folder] of Object.entries(FIRST_FOLDER_WITH)) {
+        if (s.mix[form as keyof typeof FIRST_FOLDER_WITH])
+          assert.ok(TOKENS.indexOf(s.tokens) >= TOKENS.indexOf(folder), `segment ${i}: ${form} needs ${folder} or later`);
+      }
     }
   });
 
@@ -51,6 +57,7 @@ describe('training/recipe.json (the schedule reproduce.sh replays)', () => {
     const factoredAt = recipe.segments.findIndex((s) => s.factorCodes);
     assert.equal(factoredAt >= 0, Boolean(summary.trainedWithCodeFactors));
     assert.equal(recipe.segments.filter((s) => s.factorCodes).length, factoredAt >= 0 ? 1 : 0, 'one conversion');
-    for (const s of recipe.segments.slice(factoredAt >= 0 ? factoredAt : recipe.segments.length)) assert.equal(s.tokens, 'tokens-cells');
+    for (const s of recipe.segments.slice(factoredAt >= 0 ? factoredAt : recipe.segments.length))
+      assert.ok(TOKENS.indexOf(s.tokens) >= TOKENS.indexOf('tokens-cells'), 'factored segments train on the cells data');
   });
 });

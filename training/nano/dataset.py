@@ -11,7 +11,8 @@ TASKS = ('vla', 't2i', 'x2i', 'story', 'howto', 'explore')
 # which t2i needs to draw "row R column C" at the right slot.
 # cells: t2i, describe and x2i on synthetic scenes in which every slot content the world allows is
 # equally common (cells.py): a slot's code names a whole bowl-and-stack, and the rare ones were drawn wrong.
-AUX_TASKS = ('describe', 'cells')
+# worlds: explore walks over fresh synthetic worlds (worlds.py), for copying the view that stays in sight.
+AUX_TASKS = ('describe', 'cells', 'worlds')
 TRAIN_TASKS = TASKS + AUX_TASKS
 
 

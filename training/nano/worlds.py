@@ -1,0 +1,144 @@
+"""Synthetic explore worlds: the explore task on 16×16 worlds built directly in token space.
+
+explore's images are judged on the part of the view that stays in sight, which must shift by two
+slots. That is a copy from the previous image at a fixed offset, and the model copies vertical shifts
+well (a block of whole rows) but horizontal ones badly (each row copies six slots, then draws two new
+ones). The export holds 2000 explore examples, seen dozens of times each by the end of training. Here
+every example walks the camera over a fresh world, with the exporter's own rules (sim/tasks/taskExamples.ts:
+an 8×8 window at even offsets of a 16×16 world, 2-5 moves, each uniform over the moves that stay inside).
+Slot contents are half the explore export's own distribution, half uniform over every content the
+grammar allows, so rare codes are copied too. Windows equal to a held-out explore frame are skipped.
+"""
+import argparse
+import json
+import os
+import shutil
+
+import numpy as np
+
+from .augment import Added, EMPTY_CODE
+from .dataset import load_examples
+from .sequences import build
+from .tokenizer import NanoTokenizer
+from .vision import cell_codes, grammar_cells
+
+WORLD, VIEW = 16, 8
+# (text, rows, columns), as CAMERA_MOVES in sim/tasks/taskExamples.ts.
+MOVES = (('look left', 0, -2), ('look right', 0, 2), ('look up', -2, 0), ('look down', 2, 0))
+
+
+class CellCodes:
+    """(bowl, stack) -> the tokenizer's code, for every slot content the grammar allows."""
+
+    def __init__(self, codebook):
+        cells = [(b, tuple(s)) for b, s in grammar_cells() if b or s]
+        self.cells = cells
+        self.code = dict(zip(cells, cell_codes(codebook, cells).tolist()))
+
+    def grid(self, layout):
+        return np.asarray([[self.code[(c['bowl'], tuple(c['stack']))] if c else EMPTY_CODE for c in row] for row in layout], np.int64)
+
+
+def export_codes(codes, data_dir, split):
+    """Every explore frame of one export split as code grids, and its occupied slots' codes."""
+    frames = []
+    for ex in load_examples(os.path.join(data_dir, f'explore-{split}')):
+        frames.extend(codes.grid(layout) for layout in ex['layouts'].values())
+    return frames
+
+
+def random_world(rng, observed, uniform, occupied=(20, 41)):
+    """A WORLD×WORLD code grid; each occupied slot's code comes from `observed` or `uniform` with equal odds."""
+    world = np.full(WORLD * WORLD, EMPTY_CODE, np.int64)
+    n = int(rng.integers(*occupied))
+    slots = rng.choice(WORLD * WORLD, n, replace=False)
+    from_observed = rng.random(n) < 0.5
+    world[slots] = np.where(from_observed, rng.choice(observed, n), rng.choice(uniform, n))
+    return world.reshape(WORLD, WORLD)
+
+
+def walk(rng, world):
+    """(first window, [(move text, window)]): the exporter's camera walk over `world`."""
+    r, c = 2 * int(rng.integers(5)), 2 * int(rng.integers(5))
+    first, steps = window(world, r, c), []
+    for _ in range(2 + int(rng.integers(4))):
+        legal = [m for m in MOVES if 0 <= r + m[1] <= WORLD - VIEW and 0 <= c + m[2] <= WORLD - VIEW]
+        text, dr, dc = legal[int(rng.integers(len(legal)))]
+        r, c = r + dr, c + dc
+        steps.append((text, window(world, r, c)))
+    return first, steps
+
+
+def window(world, r, c):
+    return world[r:r + VIEW, c:c + VIEW]
+
+
+def example_sequence(first, steps, tok):
+    frames = {'in': first} | {f'out{k}': w for k, (_, w) in enumerate(steps)}
+    output = [item for k, (text, _) in enumerate(steps) for item in ({'type': 'text', 'text': text}, {'type': 'image', 'path': f'out{k}'})]
+    ex = {'task': 'explore', 'instruction': 'explore the table', 'dir': '', 'inputs': ['in'], 'output': output}
+    return build(ex, frames.__getitem__, tok)
+
+
+def build_worlds(count, tok, codes, observed, heldout, seed):
+    rng = np.random.default_rng(seed)
+    uniform = np.asarray(sorted(codes.code.values()), np.int64)
+    held = {f.tobytes() for f in heldout}
+    added, skipped, moves = Added(), 0, {m[0]: 0 for m in MOVES}
+    while len(added.ids) < count:
+        first, steps = walk(rng, random_world(rng, observed, uniform))
+        if any(w.tobytes() in held for w in [first] + [s[1] for s in steps]):
+            skipped += 1
+            continue
+        for text, _ in steps:
+            moves[text] += 1
+        added.add(example_sequence(first, steps, tok), f'worlds-{len(added.ids):06d}', 'worlds', len(steps))
+    return added, skipped, moves
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument('--data', default='training/data/export')
+    ap.add_argument('--vision', default='training/data/vision')
+    ap.add_argument('--ranks', default='training/data/nano.tiktoken')
+    ap.add_argument('--tokens', default='training/data/tokens-cells')
+    ap.add_argument('--out', default='training/data/tokens-worlds')
+    ap.add_argument('--count', type=int, default=10000)
+    ap.add_argument('--seed', type=int, default=0)
+    args = ap.parse_args()
+    os.makedirs(args.out, exist_ok=True)
+    codebook = np.load(os.path.join(args.vision, 'codebook.npy'))
+    tok = NanoTokenizer.load(args.ranks, codebook.shape[0])
+    codes = CellCodes(codebook)
+    train_frames = export_codes(codes, args.data, 'train')
+    observed = np.concatenate([f[f != EMPTY_CODE] for f in train_frames])
+    check_against_tokens(args.tokens, train_frames, tok)
+    added, skipped, moves = build_worlds(args.count, tok, codes, observed, export_codes(codes, args.data, 'heldout'), args.seed)
+    z = dict(np.load(os.path.join(args.tokens, 'train.npz')))
+    out = added.merged_with(z)
+    np.savez(os.path.join(args.out, 'train.npz'), **out)
+    shutil.copy(os.path.join(args.tokens, 'heldout.npz'), os.path.join(args.out, 'heldout.npz'))
+    stats = json.load(open(os.path.join(args.tokens, 'stats.json')))
+    stats['train'].update(examples=int(len(out['task'])), tokens=int(out['offsets'][-1]))
+    stats['train']['perTask']['worlds'] = len(added.ids)
+    stats['worlds'] = {'count': args.count, 'tokens': int(sum(added.lens)), 'moves': moves, 'skippedHeldOut': skipped}
+    with open(os.path.join(args.out, 'stats.json'), 'w') as f:
+        json.dump(stats, f, indent=1)
+    print(json.dumps(stats['worlds'] | {'trainExamples': int(len(out['task']))}))
+
+
+def check_against_tokens(tokens_dir, frames, tok):
+    """The layouts' token-space grids are the codes the tokenizer gave the rendered frames: every grid built
+    here occurs as a run of visual ids in the tokenized explore examples."""
+    z = np.load(os.path.join(tokens_dir, 'train.npz'))
+    first = int(np.nonzero(z['task'] == 5)[0][0])
+    seq = z['ids'][z['offsets'][first]:z['offsets'][first + 1]]
+    visual = seq[seq >= tok.visual_offset] - tok.visual_offset
+    ex_frames = [f.ravel() for f in frames[:8]]
+    joined = visual.tolist()
+    if not any(joined[k:k + VIEW * VIEW] == f.tolist() for f in ex_frames for k in range(len(joined) - VIEW * VIEW + 1)):
+        raise ValueError('the token-space grids differ from the tokenized explore frames')
+
+
+if __name__ == '__main__':
+    main()
