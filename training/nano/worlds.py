@@ -8,6 +8,8 @@ every example walks the camera over a fresh world, with the exporter's own rules
 an 8×8 window at even offsets of a 16×16 world, 2-5 moves, each uniform over the moves that stay inside).
 Slot contents are half the explore export's own distribution, half uniform over every content the
 grammar allows, so rare codes are copied too. Windows equal to a held-out explore frame are skipped.
+The slots a move brings into view are random here, so they carry no loss: only the copy, the moves'
+text and the grammar are scored (the exported examples still teach what the world looks like).
 """
 import argparse
 import json
@@ -77,7 +79,26 @@ def example_sequence(first, steps, tok):
     frames = {'in': first} | {f'out{k}': w for k, (_, w) in enumerate(steps)}
     output = [item for k, (text, _) in enumerate(steps) for item in ({'type': 'text', 'text': text}, {'type': 'image', 'path': f'out{k}'})]
     ex = {'task': 'explore', 'instruction': 'explore the table', 'dir': '', 'inputs': ['in'], 'output': output}
-    return build(ex, frames.__getitem__, tok)
+    ids, weights, prompt_len = build(ex, frames.__getitem__, tok)
+    visual = np.nonzero(np.asarray(ids) >= tok.visual_offset)[0]
+    if len(visual) != VIEW * VIEW * (1 + len(steps)):
+        raise ValueError('an explore walk must hold one code per slot of each view')
+    weights = np.array(weights, copy=True)
+    for k, (text, _) in enumerate(steps):
+        slots = visual[VIEW * VIEW * (k + 1):VIEW * VIEW * (k + 2)]
+        weights[slots[new_in_view(text).ravel()]] = 0.0
+    return ids, weights, prompt_len
+
+
+def new_in_view(text):
+    """[VIEW, VIEW] mask of the slots a move brings into view (the rest were in the previous view)."""
+    _, dr, dc = next(m for m in MOVES if m[0] == text)
+    mask = np.zeros((VIEW, VIEW), bool)
+    if dr:
+        mask[slice(VIEW - dr, None) if dr > 0 else slice(None, -dr), :] = True
+    if dc:
+        mask[:, slice(VIEW - dc, None) if dc > 0 else slice(None, -dc)] = True
+    return mask
 
 
 def build_worlds(count, tok, codes, observed, heldout, seed):
