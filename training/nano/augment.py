@@ -123,6 +123,21 @@ class Added:
         return out
 
 
+def write_token_folder(tokens_dir, out_dir, merged, added_per_task, section, info):
+    """Writes a token folder: the merged train split, the source's held-out split unchanged, and the source's
+    stats with the added examples counted and `info` under `section`. Returns the stats."""
+    np.savez(os.path.join(out_dir, 'train.npz'), **merged)
+    shutil.copy(os.path.join(tokens_dir, 'heldout.npz'), os.path.join(out_dir, 'heldout.npz'))
+    stats = json.load(open(os.path.join(tokens_dir, 'stats.json')))
+    stats['train'].update(examples=int(len(merged['task'])), tokens=int(merged['offsets'][-1]))
+    for t, c in added_per_task.items():
+        stats['train']['perTask'][t] = stats['train']['perTask'].get(t, 0) + c
+    stats[section] = info
+    with open(os.path.join(out_dir, 'stats.json'), 'w') as f:
+        json.dump(stats, f, indent=1)
+    return stats
+
+
 def sample_weights(names, data_dir, weight):
     hard = confusable_spatial(data_dir)
     return np.asarray([weight if str(n) in hard else 1.0 for n in names], np.float32)
@@ -169,17 +184,10 @@ def main():
     out = added.merged_with(z)
     tasks = added.tasks
     out['sample_weight'] = sample_weights(out['names'], args.data, args.confusable_weight)
-    np.savez(os.path.join(args.out, 'train.npz'), **out)
-    shutil.copy(os.path.join(args.tokens, 'heldout.npz'), os.path.join(args.out, 'heldout.npz'))
-    stats = json.load(open(os.path.join(args.tokens, 'stats.json')))
-    stats['train'].update(examples=int(len(out['task'])), tokens=int(out['offsets'][-1]))
     added = {t: tasks.count(k) for k, t in enumerate(TRAIN_TASKS) if k in tasks}
-    for t, c in added.items():
-        stats['train']['perTask'][t] = stats['train']['perTask'].get(t, 0) + c
-    stats['augment'] = {'t2iCutDown': added.get('t2i', 0), 'describe': added.get('describe', 0),
-                        'maxObjects': args.max_objects, 'perExample': args.per_example}
-    with open(os.path.join(args.out, 'stats.json'), 'w') as f:
-        json.dump(stats, f, indent=1)
+    stats = write_token_folder(args.tokens, args.out, out, added, 'augment',
+                               {'t2iCutDown': added.get('t2i', 0), 'describe': added.get('describe', 0),
+                                'maxObjects': args.max_objects, 'perExample': args.per_example})
     print(json.dumps(stats['augment'] | {'trainExamples': int(len(out['task']))}))
 
 

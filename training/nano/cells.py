@@ -13,11 +13,10 @@ Scenes that equal a held-out t2i or x2i layout are skipped, so held-out figures 
 import argparse
 import json
 import os
-import shutil
 
 import numpy as np
 
-from .augment import Added, EMPTY_CODE, describe
+from .augment import Added, EMPTY_CODE, describe, write_token_folder
 from .dataset import export_dirs, load_examples
 from .sequences import build
 from .tokenizer import NanoTokenizer
@@ -133,10 +132,11 @@ def heldout_layouts(data_dir):
 
 
 class Grids:
-    """Layouts → code grids, through the tokenizer's own codebook."""
+    """Layouts → code grids, through the tokenizer's own codebook, for the slot contents in `cells`
+    (default: those one scene can hold)."""
 
-    def __init__(self, codebook):
-        cells = [(b, tuple(s)) for b, s in world_cells()]
+    def __init__(self, codebook, cells=None):
+        cells = [(b, tuple(s)) for b, s in (cells or world_cells())]
         self.code = dict(zip(cells, cell_codes(codebook, cells).tolist()))
 
     def __call__(self, layout):
@@ -226,15 +226,9 @@ def main():
     check_against_export(grids, args.data, args.vision)
     added, skipped = build_cells(args.count, tok, grids, heldout_layouts(args.data), args.seed, args.max_cells, args.dense_cells)
     out = added.merged_with(z)
-    np.savez(os.path.join(args.out, 'train.npz'), **out)
-    shutil.copy(os.path.join(args.tokens, 'heldout.npz'), os.path.join(args.out, 'heldout.npz'))
-    stats = json.load(open(os.path.join(args.tokens, 'stats.json')))
-    stats['train'].update(examples=int(len(out['task'])), tokens=int(out['offsets'][-1]))
-    stats['train']['perTask']['cells'] = len(added.ids)
-    stats['cells'] = {'perForm': args.count, 'maxCells': args.max_cells, 'denseCells': args.dense_cells, 'worldCells': len(world_cells()),
-                      'tokens': int(sum(added.lens)), 'skippedHeldOut': skipped}
-    with open(os.path.join(args.out, 'stats.json'), 'w') as f:
-        json.dump(stats, f, indent=1)
+    stats = write_token_folder(args.tokens, args.out, out, {'cells': len(added.ids)}, 'cells',
+                               {'perForm': args.count, 'maxCells': args.max_cells, 'denseCells': args.dense_cells,
+                                'worldCells': len(world_cells()), 'tokens': int(sum(added.lens)), 'skippedHeldOut': skipped})
     print(json.dumps(stats['cells'] | {'trainExamples': int(len(out['task']))}))
 
 

@@ -14,38 +14,26 @@ text and the grammar are scored (the exported examples still teach what the worl
 import argparse
 import json
 import os
-import shutil
 
 import numpy as np
 
-from .augment import Added, EMPTY_CODE
+from .augment import Added, EMPTY_CODE, write_token_folder
+from .cells import Grids
 from .dataset import load_examples
 from .sequences import build
 from .tokenizer import NanoTokenizer
-from .vision import cell_codes, grammar_cells
+from .vision import grammar_cells
 
 WORLD, VIEW = 16, 8
 # (text, rows, columns), as CAMERA_MOVES in sim/tasks/taskExamples.ts.
 MOVES = (('look left', 0, -2), ('look right', 0, 2), ('look up', -2, 0), ('look down', 2, 0))
 
 
-class CellCodes:
-    """(bowl, stack) -> the tokenizer's code, for every slot content the grammar allows."""
-
-    def __init__(self, codebook):
-        cells = [(b, tuple(s)) for b, s in grammar_cells() if b or s]
-        self.cells = cells
-        self.code = dict(zip(cells, cell_codes(codebook, cells).tolist()))
-
-    def grid(self, layout):
-        return np.asarray([[self.code[(c['bowl'], tuple(c['stack']))] if c else EMPTY_CODE for c in row] for row in layout], np.int64)
-
-
-def export_codes(codes, data_dir, split):
-    """Every explore frame of one export split as code grids, and its occupied slots' codes."""
+def export_codes(grids, data_dir, split):
+    """Every explore frame of one export split, as a code grid."""
     frames = []
     for ex in load_examples(os.path.join(data_dir, f'explore-{split}')):
-        frames.extend(codes.grid(layout) for layout in ex['layouts'].values())
+        frames.extend(grids(layout) for layout in ex['layouts'].values())
     return frames
 
 
@@ -101,9 +89,9 @@ def new_in_view(text):
     return mask
 
 
-def build_worlds(count, tok, codes, observed, heldout, seed):
+def build_worlds(count, tok, grids, observed, heldout, seed):
     rng = np.random.default_rng(seed)
-    uniform = np.asarray(sorted(codes.code.values()), np.int64)
+    uniform = np.asarray(sorted(grids.code.values()), np.int64)
     held = {f.tobytes() for f in heldout}
     added, skipped, moves = Added(), 0, {m[0]: 0 for m in MOVES}
     while len(added.ids) < count:
@@ -130,21 +118,16 @@ def main():
     os.makedirs(args.out, exist_ok=True)
     codebook = np.load(os.path.join(args.vision, 'codebook.npy'))
     tok = NanoTokenizer.load(args.ranks, codebook.shape[0])
-    codes = CellCodes(codebook)
-    train_frames = export_codes(codes, args.data, 'train')
+    # explore's world repeats colours, so every slot content the grammar allows can occur
+    grids = Grids(codebook, [(b, s) for b, s in grammar_cells() if b or s])
+    train_frames = export_codes(grids, args.data, 'train')
     observed = np.concatenate([f[f != EMPTY_CODE] for f in train_frames])
     check_against_tokens(args.tokens, train_frames, tok)
-    added, skipped, moves = build_worlds(args.count, tok, codes, observed, export_codes(codes, args.data, 'heldout'), args.seed)
+    added, skipped, moves = build_worlds(args.count, tok, grids, observed, export_codes(grids, args.data, 'heldout'), args.seed)
     z = dict(np.load(os.path.join(args.tokens, 'train.npz')))
     out = added.merged_with(z)
-    np.savez(os.path.join(args.out, 'train.npz'), **out)
-    shutil.copy(os.path.join(args.tokens, 'heldout.npz'), os.path.join(args.out, 'heldout.npz'))
-    stats = json.load(open(os.path.join(args.tokens, 'stats.json')))
-    stats['train'].update(examples=int(len(out['task'])), tokens=int(out['offsets'][-1]))
-    stats['train']['perTask']['worlds'] = len(added.ids)
-    stats['worlds'] = {'count': args.count, 'tokens': int(sum(added.lens)), 'moves': moves, 'skippedHeldOut': skipped}
-    with open(os.path.join(args.out, 'stats.json'), 'w') as f:
-        json.dump(stats, f, indent=1)
+    stats = write_token_folder(args.tokens, args.out, out, {'worlds': len(added.ids)}, 'worlds',
+                               {'count': args.count, 'tokens': int(sum(added.lens)), 'moves': moves, 'skippedHeldOut': skipped})
     print(json.dumps(stats['worlds'] | {'trainExamples': int(len(out['task']))}))
 
 
