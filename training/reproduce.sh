@@ -3,8 +3,11 @@
 # t2i curriculum and describe task → balanced cells → synthetic explore worlds → train (replays training/recipe.json, resuming from the
 # run's checkpoint) → ONNX export → held-out eval → parity fixture → model folder. Each stage is skipped when
 # its output exists; delete the output to redo it.
-# Training runs in the foreground (818 min on 2 cores; SCALE=0.1 rehearses the whole schedule in a tenth of
+# Training runs in the foreground (1038 min on 2 cores; SCALE=0.1 rehearses the whole schedule in a tenth of
 # the time); tail training/runs/nano/train.log.
+# FROM_SHIPPED=1 continues the shipped model instead: the vision stage keeps models/emu-nano's codebook, BPE
+# takes its ranks, and the run starts from its weights (training/nano/recover.py), so the replay trains only
+# the recipe segments past the shipped model's minute.
 # CFG sets the guidance scales written into the manifest (JSON {task: scale}; t2i/x2i only).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,21 +15,32 @@ PY=/usr/bin/python3
 D=training/data
 RUN=${RUN:-training/runs/nano}
 SCALE=${SCALE:-1}
+FROM_SHIPPED=${FROM_SHIPPED:-0}
+SHIPPED=models/emu-nano
 CFG=${CFG:-'{"t2i": 1.0, "x2i": 1.0}'}
 stage() { echo "== $1 ($(date +%T))"; }
 
 stage setup;      training/setup.sh
 stage export;     training/export.sh
-stage vision;     [ -f $D/vision/codes.npz ] || $PY -m training.nano.vision --data $D/export --out $D/vision
-stage bpe;        [ -f $D/nano.tiktoken ] || $PY -m training.nano.bpe_train --data $D/export --out $D/nano.tiktoken
+if [ "$FROM_SHIPPED" = 1 ]; then
+  stage vision;   [ -f $D/vision/codes.npz ] || { $PY -m training.nano.recover --model $SHIPPED --vision $D/vision --codebook-only &&
+                    $PY -m training.nano.vision --data $D/export --out $D/vision --keep-codebook; }
+  stage bpe;      [ -f $D/nano.tiktoken ] || cp $SHIPPED/nano.tiktoken $D/nano.tiktoken
+else
+  stage vision;   [ -f $D/vision/codes.npz ] || $PY -m training.nano.vision --data $D/export --out $D/vision
+  stage bpe;      [ -f $D/nano.tiktoken ] || $PY -m training.nano.bpe_train --data $D/export --out $D/nano.tiktoken
+fi
 stage tokenize;   [ -f $D/tokens/heldout.npz ] || $PY -m training.nano.prepare --data $D/export --vision $D/vision --ranks $D/nano.tiktoken --out $D/tokens
 stage augment;    [ -f $D/tokens-aug/train.npz ] || $PY -m training.nano.augment --tokens $D/tokens --out $D/tokens-aug
 stage cells;      [ -f $D/tokens-cells/train.npz ] || $PY -m training.nano.cells --tokens $D/tokens-aug --out $D/tokens-cells --dense-cells 0
 stage worlds;     [ -f $D/tokens-worlds/train.npz ] || $PY -m training.nano.worlds --tokens $D/tokens-cells --out $D/tokens-worlds
+if [ "$FROM_SHIPPED" = 1 ] && [ ! -f "$RUN/ckpt.pt" ]; then
+  stage recover;  $PY -m training.nano.recover --model $SHIPPED --vision $D/vision --out "$RUN/ckpt.pt"
+fi
 stage train;      $PY -m training.nano.recipe --recipe training/recipe.json --run "$RUN" --data $D --scale "$SCALE"
 stage onnx;       $PY -m training.nano.export_onnx --ckpt "$RUN/ckpt.pt" --out $D/decoder.onnx
 stage eval;       [ -f "$RUN/eval.json" ] || $PY -m training.nano.evaluate --tokens $D/tokens --ranks $D/nano.tiktoken --vision $D/vision --ckpt "$RUN/ckpt.pt" --out "$RUN/eval.json"
 stage parity;     $PY -m training.nano.parity --data $D/export --vision $D/vision --ranks $D/nano.tiktoken --ckpt "$RUN/ckpt.pt" --out models/emu-nano/parity.json
-stage package;    $PY -m training.nano.package --vision $D/vision --ranks $D/nano.tiktoken --tokens $D/tokens-cells --decoder $D/decoder.onnx --ckpt "$RUN/ckpt.pt" --eval "$RUN/eval.json" --out models/emu-nano --cfg "$CFG"
+stage package;    $PY -m training.nano.package --vision $D/vision --ranks $D/nano.tiktoken --tokens $D/tokens-worlds --decoder $D/decoder.onnx --ckpt "$RUN/ckpt.pt" --eval "$RUN/eval.json" --out models/emu-nano --cfg "$CFG"
 stage check;      node --import tsx training/checkVision.ts training/data/export models/emu-nano
 stage test;       node test/run.mjs 'test/models/**/*.test.ts'
