@@ -2,6 +2,7 @@
 import argparse
 import json
 import os
+import zipfile
 import zlib
 
 import numpy as np
@@ -13,13 +14,15 @@ from .tokenizer import NanoTokenizer
 
 def codes_lookup(vision_dir, data_dir):
     """path of an exported frame -> its [h, w] code grid, read from codes.npz on first use."""
-    z = np.load(os.path.join(vision_dir, 'codes.npz'))
+    # Read through zipfile: NpzFile finds a key by scanning a list, which is quadratic over 200k frames.
+    archive = zipfile.ZipFile(os.path.join(vision_dir, 'codes.npz'))
     cache = {}
 
     def codes_of(path):
         key = os.path.relpath(path, data_dir).replace('/', '|')
         if key not in cache:
-            cache[key] = z[key]
+            with archive.open(key + '.npy') as f:
+                cache[key] = np.lib.format.read_array(f)
         return cache[key]
     return codes_of
 
