@@ -3,7 +3,7 @@
 # t2i curriculum and describe task → balanced cells → synthetic explore worlds → train (replays training/recipe.json, resuming from the
 # run's checkpoint) → ONNX export → held-out eval → parity fixture → model folder. Each stage is skipped when
 # its output exists; delete the output to redo it.
-# Training runs in the foreground (1038 min on 2 cores; SCALE=0.1 rehearses the whole schedule in a tenth of
+# Training runs in the foreground (1138 min on 2 cores; SCALE=0.1 rehearses the whole schedule in a tenth of
 # the time); tail training/runs/nano/train.log.
 # FROM_SHIPPED=1 continues the shipped model instead: the vision stage keeps models/emu-nano's codebook, BPE
 # takes its ranks, and the run starts from its weights (training/nano/recover.py), so the replay trains only
