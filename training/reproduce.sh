@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Rebuilds models/emu-nano from scratch: setup → sim export → vision tokenizer → BPE → tokenize →
-# t2i curriculum and describe task → balanced cells → synthetic explore worlds → train (replays training/recipe.json, resuming from the
+# t2i curriculum and describe task → balanced cells → synthetic explore worlds → story drills → train (replays training/recipe.json, resuming from the
 # run's checkpoint) → ONNX export → held-out eval → parity fixture → model folder. Each stage is skipped when
 # its output exists; delete the output to redo it.
 # Training runs in the foreground (1138 min on 2 cores; SCALE=0.1 rehearses the whole schedule in a tenth of
@@ -34,6 +34,8 @@ stage tokenize;   [ -f $D/tokens/heldout.npz ] || $PY -m training.nano.prepare -
 stage augment;    [ -f $D/tokens-aug/train.npz ] || $PY -m training.nano.augment --tokens $D/tokens --out $D/tokens-aug
 stage cells;      [ -f $D/tokens-cells/train.npz ] || $PY -m training.nano.cells --tokens $D/tokens-aug --out $D/tokens-cells --dense-cells 0
 stage worlds;     [ -f $D/tokens-worlds/train.npz ] || $PY -m training.nano.worlds --tokens $D/tokens-cells --out $D/tokens-worlds
+stage drill;      [ -f $D/tokens-drill/train.npz ] || { node --import tsx training/storyDrill.ts --count 30000 --out $D/drill/story.jsonl &&
+                    $PY -m training.nano.drill --drills $D/drill/story.jsonl --tokens $D/tokens-worlds --out $D/tokens-drill; }
 if [ "$FROM_SHIPPED" = 1 ] && [ ! -f "$RUN/ckpt.pt" ]; then
   stage recover;  $PY -m training.nano.recover --model $SHIPPED --vision $D/vision --out "$RUN/ckpt.pt"
 fi

@@ -5,7 +5,7 @@
  * held-out examples, through the SDK engine, judged by the simulator (sim/eval/judgeTaskOutput.ts).
  * Writes the `## Generative tasks` section of docs/benchmarks.md and, per task, the first examples
  * as export folders (text, PNGs, story.pb, index.html) under out/bench-tasks/<task>/<seed>/, and every
- * example's judgement in out/bench-tasks/<task>/results.json.
+ * example's judgement and texts in out/bench-tasks/<task>/results.json.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -44,6 +44,7 @@ const rows: (string | number)[][] = [];
 const reasonRows: (string | number)[][] = [];
 const kindRows: (string | number)[][] = [];
 const lookRows: (string | number)[][] = [];
+const actionRows: (string | number)[][] = [];
 for (const task of tasks) {
   const bar = new ProgressBar(`${task}`);
   const report = await evaluateTask(backend, { task, count: Number(values.count), onProgress: (d, t) => bar.update(d, t) });
@@ -52,7 +53,7 @@ for (const task of tasks) {
     await exportResult(path.join(values.out!, task, String(r.seed)), { question: r.instruction, references: example.inputs.map((l) => renderLayout(l)), output: r.output });
   }
   mkdirSync(path.join(values.out!, task), { recursive: true });
-  const judged = report.results.map(({ output: _output, ...rest }) => rest);
+  const judged = report.results.map(({ output, ...rest }) => ({ ...rest, texts: output.flatMap((o) => (o.type === 'text' ? [o.text] : [])) }));
   writeFileSync(path.join(values.out!, task, 'results.json'), JSON.stringify(judged, null, 1));
   for (const [why, n] of Object.entries(disagreementReasons(report))) reasonRows.push([task, why, n]);
   if (task === 't2i' || task === 'x2i') {
@@ -61,6 +62,11 @@ for (const task of tasks) {
   }
   if (task === 'explore') {
     for (const [kind, k] of Object.entries(agreementByImageKind(report))) lookRows.push([kind, `${k.agreeing}/${k.images}`, (k.slotsWrong / Math.max(1, k.images)).toFixed(2)]);
+  }
+  if (task === 'story' || task === 'howto') {
+    for (const [kind, k] of Object.entries(agreementByImageKind(report)).sort(([a], [b]) => a.localeCompare(b))) {
+      actionRows.push([task, kind, `${k.agreeing}/${k.images}`, k.wrongAt.source, k.wrongAt.destination, k.wrongAt.elsewhere]);
+    }
   }
   rows.push([task, report.examples, pct(report.wellFormedRate), pct(report.imageAgreementRate), pct(report.exampleSuccessRate), report.latencyP50Ms.toFixed(0), TARGETS[task]]);
 }
@@ -74,6 +80,9 @@ const body = [
   markdownTable(['task', 'examples', 'well formed', 'images agreeing with their text', 'examples fully right', 'latency p50 (ms)', 'target'], rows),
   ...(reasonRows.length ? ['', 'Why images disagree (per image, the judge\'s reason):', '', markdownTable(['task', 'reason', 'images'], reasonRows)] : []),
   ...(kindRows.length ? ['', 't2i and x2i (by edit kind), with the slots of 64 the image gets wrong:', '', markdownTable(['task', 'kind', 'examples', 'images right', 'slots wrong per image'], kindRows)] : []),
+  ...(actionRows.length
+    ? ['', 'story and howto by the action an image shows, and, of its wrong images, how many differ from the state after the action at the moved block\'s source, its destination, elsewhere:', '', markdownTable(['task', 'action', 'images right', 'wrong at source', 'wrong at destination', 'wrong elsewhere'], actionRows)]
+    : []),
   ...(lookRows.length ? ['', 'explore by camera command, with the slots of the 48 that stay in view the image gets wrong:', '', markdownTable(['command', 'images right', 'slots wrong per image'], lookRows)] : []),
 ].join('\n');
 writeBenchmarkSection('Generative tasks', body);

@@ -4,7 +4,7 @@ import { collect } from '../../sdk/tasks.ts';
 import { renderLayout } from '../render/renderLayout.ts';
 import type { Split } from '../tasks/generateScene.ts';
 import { makeTaskExample, type ExportTask } from '../tasks/taskExamples.ts';
-import { judgeTaskOutput, type TaskJudgement } from './judgeTaskOutput.ts';
+import { judgeTaskOutput, type ActionSlotRole, type TaskJudgement } from './judgeTaskOutput.ts';
 
 export type GenerativeTask = Exclude<ExportTask, 'vla'>;
 export const GENERATIVE_TASKS: readonly GenerativeTask[] = ['t2i', 'x2i', 'story', 'howto', 'explore'];
@@ -113,7 +113,11 @@ export interface KindAgreement {
   agreeing: number;
   /** Slots wrong, summed over the kind's images (t2i/x2i judgements count them). */
   slotsWrong: number;
+  /** story/howto: the wrong images that differ from the state after the action at its source, its destination, elsewhere. */
+  wrongAt: Record<ActionSlotRole, number>;
 }
+
+const noKindYet = (): KindAgreement => ({ examples: 0, images: 0, agreeing: 0, slotsWrong: 0, wrongAt: { source: 0, destination: 0, elsewhere: 0 } });
 
 /** Image agreement per kind of instruction (e.g. x2i's add / remove / move / recolour edits). */
 export function agreementByKind(
@@ -122,7 +126,7 @@ export function agreementByKind(
 ): Record<string, KindAgreement> {
   const out: Record<string, KindAgreement> = {};
   for (const r of report.results) {
-    const k = (out[kindOf(r.instruction)] ??= { examples: 0, images: 0, agreeing: 0, slotsWrong: 0 });
+    const k = (out[kindOf(r.instruction)] ??= noKindYet());
     k.examples += 1;
     k.images += r.judgement.images;
     k.agreeing += r.judgement.imagesAgreeing;
@@ -131,19 +135,20 @@ export function agreementByKind(
   return out;
 }
 
-/** Image agreement per kind of image (explore: per camera command), for judgements that name one. */
+/** Image agreement per kind of image (explore: per camera command; story/howto: per action kind), for judgements that name one. */
 export function agreementByImageKind(report: Pick<TaskEvalReport, 'results'>): Record<string, KindAgreement> {
   const out: Record<string, KindAgreement> = {};
   for (const r of report.results) {
     const kinds = new Set<string>();
     for (const d of r.judgement.details) {
       if (d.kind === undefined) continue;
-      const k = (out[d.kind] ??= { examples: 0, images: 0, agreeing: 0, slotsWrong: 0 });
+      const k = (out[d.kind] ??= noKindYet());
       if (!kinds.has(d.kind)) k.examples += 1;
       kinds.add(d.kind);
       k.images += 1;
       k.agreeing += d.agrees ? 1 : 0;
       k.slotsWrong += d.slotsWrong ?? 0;
+      for (const role of d.wrongAt ?? []) k.wrongAt[role] += 1;
     }
   }
   return out;

@@ -5,7 +5,8 @@ import { parseSubgoal } from '../skills/parseSubgoal.ts';
 import { resolveAction } from '../skills/resolveAction.ts';
 import { describeScene } from '../tasks/describeScene.ts';
 import { CAMERA_MOVES, type ExportTask, type TaskExample } from '../tasks/taskExamples.ts';
-import { cellKey, layoutsEqual, moveTopBlock, type Layout } from '../world/Layout.ts';
+import type { Action } from '../skills/Action.ts';
+import { cellKey, moveTopBlock, type Layout, type Slot } from '../world/Layout.ts';
 
 /** How one generated output reads against the world: its shape, and whether each image shows what its text says. */
 export interface TaskJudgement {
@@ -23,9 +24,14 @@ export interface ImageVerdict {
   why?: string;
   /** Slots that differ from the target (t2i/x2i: of 64; explore: of the slots that stay in view). */
   slotsWrong?: number;
-  /** What the image was asked to show, where images of one output differ (explore: the camera command). */
+  /** What the image was asked to show, where images of one output differ (explore: the camera command; story/howto: the action). */
   kind?: string;
+  /** story/howto, when the image is not the state after the action: where it differs from that state. */
+  wrongAt?: ActionSlotRole[];
 }
+
+/** The slots an action touches (the block's source and destination), and all the others. */
+export type ActionSlotRole = 'source' | 'destination' | 'elsewhere';
 
 type Pair = { text: string; image: RgbImage };
 
@@ -82,8 +88,8 @@ function judgeSequence(task: 'story' | 'howto' | 'explore', example: TaskExample
         ? judgeLook(text, previous, seen)
         : task === 'story' && k === 0
           ? describeScene(seen) === text
-            ? { agrees: true }
-            : { agrees: false, why: 'opening image is not the described scene' }
+            ? { agrees: true, kind: 'opening' }
+            : { agrees: false, why: 'opening image is not the described scene', kind: 'opening' }
           : judgeAction(task === 'story' ? fromNarration(text) : fromStep(text), previous, seen);
     previous = seen;
     return verdict;
@@ -93,11 +99,31 @@ function judgeSequence(task: 'story' | 'howto' | 'explore', example: TaskExample
 function judgeAction(subgoal: string, before: Layout | undefined, seen: Layout): ImageVerdict {
   const action = parseSubgoal(subgoal);
   if (!action) return { agrees: false, why: `text is not a known action: "${subgoal.slice(0, 60)}"` };
-  if (!before) return { agrees: false, why: 'no previous state' };
+  const kind = actionKind(action);
+  if (!before) return { agrees: false, why: 'no previous state', kind };
   const plan = resolveAction(before, action);
-  if (!plan.ok) return { agrees: false, why: `action impossible in the previous image: ${plan.reason}` };
+  if (!plan.ok) return { agrees: false, why: `action impossible in the previous image: ${plan.reason}`, kind };
   const after = plan.noop ? before : moveTopBlock(before, plan.from, plan.to);
-  return layoutsEqual(after, seen) ? { agrees: true } : { agrees: false, why: 'image is not the state after the action' };
+  const wrong = differingSlots(after, seen);
+  if (wrong.length === 0) return { agrees: true, slotsWrong: 0, kind };
+  const roleOf = (s: Slot): ActionSlotRole => (sameSlot(s, plan.from) ? 'source' : sameSlot(s, plan.to) ? 'destination' : 'elsewhere');
+  const wrongAt = (['source', 'destination', 'elsewhere'] as const).filter((role) => wrong.some((s) => roleOf(s) === role));
+  return { agrees: false, why: 'image is not the state after the action', slotsWrong: wrong.length, kind, wrongAt };
+}
+
+/** "place", "stack", or "move left of block" …: the action's verb, and for moves the relation and what it is relative to. */
+export function actionKind(action: Action): string {
+  return action.kind === 'move' ? `move ${action.relation} ${action.relation === 'left' || action.relation === 'right' ? 'of ' : ''}${action.ref.type}` : action.kind;
+}
+
+function differingSlots(expected: Layout, seen: Layout): Slot[] {
+  const out: Slot[] = [];
+  expected.forEach((row, r) => row.forEach((cell, c) => cellKey(cell) !== cellKey(seen[r]?.[c] ?? null) && out.push({ r, c })));
+  return out;
+}
+
+function sameSlot(a: Slot, b: Slot): boolean {
+  return a.r === b.r && a.c === b.c;
 }
 
 const LOOK_SHIFT = new Map(CAMERA_MOVES.map((m) => [m.text, [m.dr, m.dc] as const]));

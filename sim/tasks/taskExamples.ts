@@ -67,22 +67,7 @@ const SCENE_TASKS: Record<Exclude<ExportTask, 'vla' | 'howto'>, SceneTask> = {
     if (!edit) return null;
     return { scene, example: { suite: null, instruction: edit.text, inputs: [scene], output: [{ type: 'image', layout: edit.layout }] } };
   },
-  story: (rng) => {
-    const scene = placeObjects(rng, { blocks: rng.sample(BLOCK_COLOURS, 3 + rng.int(3)), bowls: rng.sample(BOWL_COLOURS, 2 + rng.int(2)) });
-    const output: ExampleItem[] = [
-      { type: 'text', text: describeScene(scene) },
-      { type: 'image', layout: scene },
-    ];
-    let state = scene;
-    const steps = 2 + rng.int(3);
-    for (let k = 0; k < steps; k++) {
-      const step = randomLegalAction(rng, state);
-      if (!step) return null;
-      state = step.layout;
-      output.push({ type: 'text', text: narrateSubgoal(step.action) }, { type: 'image', layout: state });
-    }
-    return { scene, example: { suite: null, instruction: 'tell a story of the robot tidying the table', inputs: [], output } };
-  },
+  story: (rng) => storyExample(rng, ACTION_KINDS),
   explore: (rng) => {
     const blocks = Array.from({ length: 20 + rng.int(12) }, () => rng.pick(BLOCK_COLOURS));
     const bowls = Array.from({ length: 6 + rng.int(6) }, () => rng.pick(BOWL_COLOURS));
@@ -123,13 +108,46 @@ function randomRichScene(rng: Prng): Layout {
   return richScene(rng, { blocks: rng.sample(BLOCK_COLOURS, 3 + rng.int(4)), bowls: rng.sample(BOWL_COLOURS, 1 + rng.int(3)) });
 }
 
-/** A random legal, non-trivial action and the layout after it. */
-export function randomLegalAction(rng: Prng, layout: Layout): { action: Action; layout: Layout } | null {
+/** A story on a fresh scene: its description and image, then 2-4 narrated actions, each kind drawn from `kinds`. */
+function storyExample(rng: Prng, kinds: readonly Action['kind'][]): { scene: Layout; example: TaskExample } | null {
+  const scene = placeObjects(rng, { blocks: rng.sample(BLOCK_COLOURS, 3 + rng.int(3)), bowls: rng.sample(BOWL_COLOURS, 2 + rng.int(2)) });
+  const output: ExampleItem[] = [
+    { type: 'text', text: describeScene(scene) },
+    { type: 'image', layout: scene },
+  ];
+  let state = scene;
+  const steps = 2 + rng.int(3);
+  for (let k = 0; k < steps; k++) {
+    const step = randomLegalAction(rng, state, kinds);
+    if (!step) return null;
+    state = step.layout;
+    output.push({ type: 'text', text: narrateSubgoal(step.action) }, { type: 'image', layout: state });
+  }
+  return { scene, example: { suite: null, instruction: 'tell a story of the robot tidying the table', inputs: [], output } };
+}
+
+/**
+ * A training-split story whose actions are drawn from `kinds` (repeat a kind to weight it), for drills:
+ * e.g. mostly moves next to an object, the action the story task gets wrong most. Deterministic per seed,
+ * and never on a held-out scene.
+ */
+export function makeStoryDrill(seed: number, kinds: readonly Action['kind'][]): TaskExample {
+  for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+    const made = storyExample(Prng.from('drill', 'story', seed, attempt), kinds);
+    if (made && splitOf(made.scene) === 'train') return made.example;
+  }
+  throw new RangeError(`no story drill for seed ${seed}`);
+}
+
+const ACTION_KINDS = ['place', 'stack', 'move'] as const;
+
+/** A random legal, non-trivial action (its kind drawn from `kinds`) and the layout after it. */
+export function randomLegalAction(rng: Prng, layout: Layout, kinds: readonly Action['kind'][] = ACTION_KINDS): { action: Action; layout: Layout } | null {
   const blocks = blocksOn(layout);
   const bowls = bowlsOn(layout);
   for (let tries = 0; tries < 50; tries++) {
     const block = rng.pick(blocks);
-    const kind = rng.pick(['place', 'stack', 'move'] as const);
+    const kind = rng.pick(kinds);
     let action: Action;
     if (kind === 'place' && bowls.length) action = { kind, block, bowl: rng.pick(bowls) };
     else if (kind === 'stack' && blocks.length > 1) action = { kind, block, onto: rng.pick(blocks.filter((b) => b !== block)) };

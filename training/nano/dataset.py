@@ -12,7 +12,8 @@ TASKS = ('vla', 't2i', 'x2i', 'story', 'howto', 'explore')
 # cells: t2i, describe and x2i on synthetic scenes in which every slot content the world allows is
 # equally common (cells.py): a slot's code names a whole bowl-and-stack, and the rare ones were drawn wrong.
 # worlds: explore walks over fresh synthetic worlds (worlds.py), for copying the view that stays in sight.
-AUX_TASKS = ('describe', 'cells', 'worlds')
+# drill: stories whose actions are mostly moves next to an object (drill.py, from training/storyDrill.ts).
+AUX_TASKS = ('describe', 'cells', 'worlds', 'drill')
 TRAIN_TASKS = TASKS + AUX_TASKS
 
 

@@ -34,8 +34,8 @@ describe('task evaluation breakdowns', () => {
       ],
     };
     assert.deepEqual(agreementByKind(report, x2iEditKind), {
-      remove: { examples: 2, images: 2, agreeing: 1, slotsWrong: 0 },
-      'add bowl': { examples: 1, images: 1, agreeing: 0, slotsWrong: 2 },
+      remove: { examples: 2, images: 2, agreeing: 1, slotsWrong: 0, wrongAt: { source: 0, destination: 0, elsewhere: 0 } },
+      'add bowl': { examples: 1, images: 1, agreeing: 0, slotsWrong: 2, wrongAt: { source: 0, destination: 0, elsewhere: 0 } },
     });
   });
 
@@ -47,8 +47,19 @@ describe('task evaluation breakdowns', () => {
       ],
     };
     assert.deepEqual(agreementByImageKind(report), {
-      'look left': { examples: 1, images: 2, agreeing: 1, slotsWrong: 2 },
-      'look up': { examples: 2, images: 2, agreeing: 1, slotsWrong: 1 },
+      'look left': { examples: 1, images: 2, agreeing: 1, slotsWrong: 2, wrongAt: { source: 0, destination: 0, elsewhere: 0 } },
+      'look up': { examples: 2, images: 2, agreeing: 1, slotsWrong: 1, wrongAt: { source: 0, destination: 0, elsewhere: 0 } },
     });
+  });
+
+  it('counts, per action kind, where wrong story images differ from the state after the action', () => {
+    const wrong = (kind: string, wrongAt: ('source' | 'destination' | 'elsewhere')[]) => ({ agrees: false, slotsWrong: wrongAt.length, kind, wrongAt });
+    const report = {
+      results: [
+        result('tell a story', [{ agrees: true, kind: 'opening' }, wrong('stack', ['source', 'destination']), { agrees: true, slotsWrong: 0, kind: 'stack' }]),
+        result('tell a story', [{ agrees: true, kind: 'opening' }, wrong('stack', ['destination', 'elsewhere'])]),
+      ],
+    };
+    assert.deepEqual(agreementByImageKind(report).stack, { examples: 2, images: 3, agreeing: 1, slotsWrong: 4, wrongAt: { source: 1, destination: 2, elsewhere: 1 } });
   });
 });

@@ -70,6 +70,20 @@ describe('judgeTaskOutput', () => {
     assert.match(j.details[1]!.why ?? '', /not a known action/);
   });
 
+  it("names a story image's action and says where it differs from the state after it", () => {
+    const example = makeTaskExample('story', 'heldout', 6);
+    const output = groundTruth(example);
+    const secondImage = output.findIndex((o, i) => o.type === 'image' && i > 1);
+    output[secondImage] = output[secondImage - 2]!; // the previous image again: the block never moved
+    const verdict = judgeTaskOutput('story', example, output).details[1]!;
+    assert.equal(verdict.agrees, false);
+    assert.equal(verdict.why, 'image is not the state after the action');
+    assert.match(verdict.kind ?? '', /^(place|stack|move (left of|right of|above|below) (block|bowl))$/);
+    assert.deepEqual(verdict.wrongAt, ['source', 'destination']);
+    assert.equal(verdict.slotsWrong, 2);
+    assert.deepEqual(judgeTaskOutput('story', example, groundTruth(example)).details.map((d) => d.kind !== undefined), groundTruth(example).filter((o) => o.type === 'image').map(() => true));
+  });
+
   it('counts the in-view slots an explore image gets wrong, and names its camera command', () => {
     const example = makeTaskExample('explore', 'heldout', 2);
     const output = groundTruth(example);

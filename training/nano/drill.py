@@ -1,0 +1,114 @@
+"""Story drills: stories whose narrated actions are mostly moves next to an object, in token space.
+
+Teacher-forced on held-out stories, the shipped phase-12 model draws the image after a put or a stack
+right (121/126) and after a move next to an object mostly wrong (16/55; above and below 2/27): a move's
+destination is the reference object's slot plus one row or column, so each of its slots must look one
+slot (left/right) or one row (above/below) away from the same place in the previous image, where a put
+or a stack only looks at the same place. The export's stories hold a third moves; these hold about 70%.
+
+The stories come from the simulator (training/storyDrill.ts: sim/tasks/taskExamples.ts makeStoryDrill,
+the story rules with the action kinds weighted, training-split scenes only) as layouts, and are built
+here in token space with the tokenizer's own codes (cells.Grids, checked against the encoded export).
+"""
+import argparse
+import collections
+import json
+import os
+import re
+
+import numpy as np
+
+from .augment import Added, write_token_folder
+from .cells import Grids, check_against_export
+from .dataset import load_examples
+from .sequences import build
+from .tokenizer import NanoTokenizer
+
+ACTION = re.compile(r'^the robot (put|stacked|moved)\b(?:.* (above|below|left|right) )?')
+
+
+def read_drills(path):
+    with open(path) as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def drill_sequence(drill, grids, tok):
+    """(ids, weights, prompt_len) of one drill as a story example: its frames are the layouts' code grids."""
+    frames, output = {}, []
+    for item in drill['output']:
+        if item['type'] == 'text':
+            output.append(item)
+        else:
+            name = f'out{len(frames)}'
+            frames[name] = grids(item['layout'])
+            output.append({'type': 'image', 'path': name})
+    ex = {'task': 'story', 'instruction': drill['instruction'], 'dir': '', 'inputs': [], 'output': output}
+    return build(ex, frames.__getitem__, tok), len(frames)
+
+
+def action_counts(drills):
+    counts = collections.Counter()
+    for d in drills:
+        for item in d['output'][2::2]:
+            m = ACTION.match(item['text'])
+            counts[' '.join(g for g in m.groups() if g) if m else '?'] += 1
+    return dict(sorted(counts.items()))
+
+
+def heldout_openings(data_dir):
+    """The opening layouts of the held-out stories, as JSON strings."""
+    return {json.dumps(ex['layouts'][ex['output'][1]['path']]) for ex in load_examples(os.path.join(data_dir, 'story-heldout'))}
+
+
+def build_drills(drills, tok, grids, heldout):
+    added, skipped = Added(), 0
+    for d in drills:
+        if json.dumps(d['output'][1]['layout']) in heldout:
+            skipped += 1
+            continue
+        seq, images = drill_sequence(d, grids, tok)
+        added.add(seq, f'drill-{d["seed"]:06d}', 'drill', images)
+    return added, skipped
+
+
+def check_against_tokens(tokens_dir, data_dir, grids, tok, count=20):
+    """A drill built here is token for token what prepare.py made of the same story from its rendered frames:
+    the exported stories, read back as drills, give the tokenized stories' sequences."""
+    z = np.load(os.path.join(tokens_dir, 'train.npz'))
+    row = {str(n): k for k, n in enumerate(z['names'])}
+    for ex in load_examples(os.path.join(data_dir, 'story-train'))[:count]:
+        drill = {'seed': ex['seed'], 'instruction': ex['instruction'],
+                 'output': [o if o['type'] == 'text' else {'type': 'image', 'layout': ex['layouts'][o['path']]} for o in ex['output']]}
+        (ids, weights, prompt_len), _ = drill_sequence(drill, grids, tok)
+        k = row[ex['id']]
+        a, b = z['offsets'][k], z['offsets'][k + 1]
+        if not (np.array_equal(ids, z['ids'][a:b]) and np.array_equal(weights, z['weights'][a:b]) and prompt_len == z['prompt_len'][k]):
+            raise ValueError(f'{ex["id"]}: the drill-built sequence differs from the tokenized story')
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument('--data', default='training/data/export')
+    ap.add_argument('--vision', default='training/data/vision')
+    ap.add_argument('--ranks', default='training/data/nano.tiktoken')
+    ap.add_argument('--drills', default='training/data/drill/story.jsonl', help='training/storyDrill.ts output')
+    ap.add_argument('--tokens', default='training/data/tokens-worlds')
+    ap.add_argument('--out', default='training/data/tokens-drill')
+    args = ap.parse_args()
+    os.makedirs(args.out, exist_ok=True)
+    codebook = np.load(os.path.join(args.vision, 'codebook.npy'))
+    tok = NanoTokenizer.load(args.ranks, codebook.shape[0])
+    grids = Grids(codebook)
+    check_against_export(grids, args.data, args.vision)
+    check_against_tokens(args.tokens, args.data, grids, tok)
+    drills = read_drills(args.drills)
+    added, skipped = build_drills(drills, tok, grids, heldout_openings(args.data))
+    out = added.merged_with(dict(np.load(os.path.join(args.tokens, 'train.npz'))))
+    stats = write_token_folder(args.tokens, args.out, out, {'drill': len(added.ids)}, 'drill',
+                               {'count': len(added.ids), 'tokens': int(sum(added.lens)), 'actions': action_counts(drills),
+                                'skippedHeldOut': skipped})
+    print(json.dumps(stats['drill'] | {'trainExamples': int(len(out['task']))}))
+
+
+if __name__ == '__main__':
+    main()
