@@ -15,6 +15,9 @@ training data (`--bands`; the balanced `cells` task is left out): a slot's code 
 (bowl and stack), and the codes of rare combinations are the ones drawn wrong. For x2i the errors are
 also split into slots the edit changes and slots that only have to be copied from the input image.
 
+`--actions vla,howto,story` scores every image that follows an action text (a subgoal, a step, a story's
+narration), grouped by the action's kind: put, stack, and move above/below/left/right of an object.
+
 For explore it also scores the cells that stay in view after the camera command (`inViewAccuracy`,
 `inViewExact`): those must be copied from the previous view; the cells that come into view are new.
 """
@@ -149,6 +152,41 @@ def diagnose_describe(model, tok, data_dir, vision_dir, count):
             'columnDigitAccuracy': round(t['colRight'] / max(1, t['col']), 4), 'objects': t['row']}
 
 
+ACTION_WORDS = re.compile(r'(moved?|put|stack(?:ed)?)\b(?:.* (above|below|left|right) )?')
+
+
+def action_kind(text):
+    """"put", "stack", or "move above" …: the action a story narration or a vla/howto subgoal names."""
+    m = ACTION_WORDS.search(text)
+    if not m:
+        return 'other'
+    verb = {'moved': 'move', 'stacked': 'stack'}.get(m.group(1), m.group(1))
+    return f'{verb} {m.group(2)}' if verb == 'move' and m.group(2) else verb
+
+
+def diagnose_actions(model, tok, z, task, count):
+    """Every image after an action text (vla, howto, story after its opening), teacher-forced: per action kind,
+    the images whose slots are all argmax-right and the slots wrong. A kind's images are drawn from the same
+    grammar, so a kind far below the others is one the model cannot compute."""
+    v, boi, eoi = tok.visual_offset, tok.sid('<|image start|>'), tok.sid('<|image end|>')
+    t = collections.defaultdict(collections.Counter)
+    for i in np.nonzero(z['task'] == TASKS.index(task))[0][:count]:
+        a, b = z['offsets'][i], z['offsets'][i + 1]
+        ids, text_from = z['ids'][a:b].tolist(), int(z['prompt_len'][i])
+        got = log_probs(model, ids).argmax(-1)
+        j = text_from
+        while boi in ids[j:]:
+            s = ids.index(boi, j)
+            e = ids.index(eoi, s)
+            target = torch.tensor(ids[s + 1:e + 1])
+            wrong = int(((got[s:e] != target) & (target >= v)).sum())
+            opening = task == 'story' and j == text_from
+            k = t['opening' if opening else action_kind(tok.decode(ids[j:s]))]
+            k.update({'images': 1, 'exact': wrong == 0, 'slotsWrong': wrong})
+            j = e + 1
+    return {kind: {'images': int(c['images']), 'exact': int(c['exact']), 'slotsWrong': int(c['slotsWrong'])} for kind, c in sorted(t.items())}
+
+
 def band_report(t, bands):
     """Object slots and wrong ones per band of training-target count, e.g. {'0-299': [31, 9], ...}."""
     names = band_names(bands)
@@ -182,6 +220,7 @@ def main():
     ap.add_argument('--cfg', default='1,1.5,2,3')
     ap.add_argument('--count', type=int, default=60)
     ap.add_argument('--bands', default='300,3000', help='training-target counts that split object slots into bands')
+    ap.add_argument('--actions', default='', help='also score the images after each action, by kind, for these of vla,howto,story')
     args = ap.parse_args()
     torch.set_num_threads(1)
     model, _ = load_model(args.ckpt)
@@ -190,10 +229,12 @@ def main():
     z = np.load(f'{args.tokens}/heldout.npz')
     scales = [float(s) for s in args.cfg.split(',')]
     bands = [int(b) for b in args.bands.split(',')]
-    image_tasks = set(args.tasks.split(',')) - {'describe'}
+    image_tasks = set(filter(None, args.tasks.split(','))) - {'describe'}
     counts = target_counts(f'{args.tokens}/train.npz', tok) if image_tasks else None
     report = {}
-    for task in args.tasks.split(','):
+    for task in filter(None, args.actions.split(',')):
+        report[f'{task}Actions'] = diagnose_actions(model, tok, z, task, args.count)
+    for task in filter(None, args.tasks.split(',')):
         if task == 'describe':
             report[task] = diagnose_describe(model, tok, args.data, args.vision, args.count)
             continue
