@@ -32,8 +32,9 @@ def read_drills(path):
         return [json.loads(line) for line in f if line.strip()]
 
 
-def drill_sequence(drill, grids, tok):
-    """(ids, weights, prompt_len) of one drill as a story example: its frames are the layouts' code grids."""
+def drill_sequence(drill, grids, tok, changed_weight=1.0):
+    """(ids, weights, prompt_len) of one drill as a story example: its frames are the layouts' code grids.
+    The slots an action changes (its source and destination) weigh `changed_weight` times an image slot."""
     frames, output = {}, []
     for item in drill['output']:
         if item['type'] == 'text':
@@ -43,7 +44,23 @@ def drill_sequence(drill, grids, tok):
             frames[name] = grids(item['layout'])
             output.append({'type': 'image', 'path': name})
     ex = {'task': 'story', 'instruction': drill['instruction'], 'dir': '', 'inputs': [], 'output': output}
-    return build(ex, frames.__getitem__, tok), len(frames)
+    ids, weights, prompt_len = build(ex, frames.__getitem__, tok)
+    if changed_weight != 1.0:
+        weights = weight_changed_slots(ids, weights, list(frames.values()), tok, changed_weight)
+    return (ids, weights, prompt_len), len(frames)
+
+
+def weight_changed_slots(ids, weights, grids, tok, factor):
+    """Scales the weights of the visual tokens whose code differs from the same slot of the previous frame."""
+    visual = np.nonzero(np.asarray(ids) >= tok.visual_offset)[0]
+    per = grids[0].size
+    if len(visual) != per * len(grids):
+        raise ValueError('a drill must hold one code per slot of each frame')
+    weights = np.array(weights, copy=True)
+    for k in range(1, len(grids)):
+        changed = (grids[k] != grids[k - 1]).ravel()
+        weights[visual[per * k:per * (k + 1)][changed]] *= factor
+    return weights
 
 
 def action_counts(drills):
@@ -60,13 +77,13 @@ def heldout_openings(data_dir):
     return {json.dumps(ex['layouts'][ex['output'][1]['path']]) for ex in load_examples(os.path.join(data_dir, 'story-heldout'))}
 
 
-def build_drills(drills, tok, grids, heldout):
+def build_drills(drills, tok, grids, heldout, changed_weight):
     added, skipped = Added(), 0
     for d in drills:
         if json.dumps(d['output'][1]['layout']) in heldout:
             skipped += 1
             continue
-        seq, images = drill_sequence(d, grids, tok)
+        seq, images = drill_sequence(d, grids, tok, changed_weight)
         added.add(seq, f'drill-{d["seed"]:06d}', 'drill', images)
     return added, skipped
 
@@ -94,6 +111,8 @@ def main():
     ap.add_argument('--drills', default='training/data/drill/story.jsonl', help='training/storyDrill.ts output')
     ap.add_argument('--tokens', default='training/data/tokens-worlds')
     ap.add_argument('--out', default='training/data/tokens-drill')
+    ap.add_argument('--changed-weight', type=float, default=4.0,
+                    help="loss weight of the slots an action changes, in image-slot weights (the rest of a frame is a copy)")
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
     codebook = np.load(os.path.join(args.vision, 'codebook.npy'))
@@ -102,10 +121,10 @@ def main():
     check_against_export(grids, args.data, args.vision)
     check_against_tokens(args.tokens, args.data, grids, tok)
     drills = read_drills(args.drills)
-    added, skipped = build_drills(drills, tok, grids, heldout_openings(args.data))
+    added, skipped = build_drills(drills, tok, grids, heldout_openings(args.data), args.changed_weight)
     out = added.merged_with(dict(np.load(os.path.join(args.tokens, 'train.npz'))))
     stats = write_token_folder(args.tokens, args.out, out, {'drill': len(added.ids)}, 'drill',
-                               {'count': len(added.ids), 'tokens': int(sum(added.lens)), 'actions': action_counts(drills),
+                               {'count': len(added.ids), 'tokens': int(sum(added.lens)), 'actions': action_counts(drills), 'changedWeight': args.changed_weight,
                                 'skippedHeldOut': skipped})
     print(json.dumps(stats['drill'] | {'trainExamples': int(len(out['task']))}))
 
