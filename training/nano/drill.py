@@ -32,9 +32,11 @@ def read_drills(path):
         return [json.loads(line) for line in f if line.strip()]
 
 
-def drill_sequence(drill, grids, tok, changed_weight=1.0):
+def drill_sequence(drill, grids, tok, changed_weight=1.0, images_only=False):
     """(ids, weights, prompt_len) of one drill as a story example: its frames are the layouts' code grids.
-    The slots an action changes (its source and destination) weigh `changed_weight` times an image slot."""
+    The slots an action changes (its source and destination) weigh `changed_weight` times an image slot.
+    `images_only` scores the visual tokens alone: a drill's text is the story task's prompt and narration, and
+    scored it would teach the story task to narrate mostly moves."""
     frames, output = {}, []
     for item in drill['output']:
         if item['type'] == 'text':
@@ -47,6 +49,8 @@ def drill_sequence(drill, grids, tok, changed_weight=1.0):
     ids, weights, prompt_len = build(ex, frames.__getitem__, tok)
     if changed_weight != 1.0:
         weights = weight_changed_slots(ids, weights, list(frames.values()), tok, changed_weight)
+    if images_only:
+        weights = np.where(np.asarray(ids) >= tok.visual_offset, weights, 0.0).astype(np.float32)
     return (ids, weights, prompt_len), len(frames)
 
 
@@ -77,13 +81,13 @@ def heldout_openings(data_dir):
     return {json.dumps(ex['layouts'][ex['output'][1]['path']]) for ex in load_examples(os.path.join(data_dir, 'story-heldout'))}
 
 
-def build_drills(drills, tok, grids, heldout, changed_weight):
+def build_drills(drills, tok, grids, heldout, changed_weight, images_only):
     added, skipped = Added(), 0
     for d in drills:
         if json.dumps(d['output'][1]['layout']) in heldout:
             skipped += 1
             continue
-        seq, images = drill_sequence(d, grids, tok, changed_weight)
+        seq, images = drill_sequence(d, grids, tok, changed_weight, images_only)
         added.add(seq, f'drill-{d["seed"]:06d}', 'drill', images)
     return added, skipped
 
@@ -113,6 +117,8 @@ def main():
     ap.add_argument('--out', default='training/data/tokens-drill')
     ap.add_argument('--changed-weight', type=float, default=4.0,
                     help="loss weight of the slots an action changes, in image-slot weights (the rest of a frame is a copy)")
+    ap.add_argument('--score-text', action='store_true',
+                    help="also score the drills' text; by default only their images are, so the story task's narration keeps its own mix of actions")
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
     codebook = np.load(os.path.join(args.vision, 'codebook.npy'))
@@ -121,10 +127,10 @@ def main():
     check_against_export(grids, args.data, args.vision)
     check_against_tokens(args.tokens, args.data, grids, tok)
     drills = read_drills(args.drills)
-    added, skipped = build_drills(drills, tok, grids, heldout_openings(args.data), args.changed_weight)
+    added, skipped = build_drills(drills, tok, grids, heldout_openings(args.data), args.changed_weight, not args.score_text)
     out = added.merged_with(dict(np.load(os.path.join(args.tokens, 'train.npz'))))
     stats = write_token_folder(args.tokens, args.out, out, {'drill': len(added.ids)}, 'drill',
-                               {'count': len(added.ids), 'tokens': int(sum(added.lens)), 'actions': action_counts(drills), 'changedWeight': args.changed_weight,
+                               {'count': len(added.ids), 'tokens': int(sum(added.lens)), 'actions': action_counts(drills), 'changedWeight': args.changed_weight, 'textScored': args.score_text,
                                 'skippedHeldOut': skipped})
     print(json.dumps(stats['drill'] | {'trainExamples': int(len(out['task']))}))
 
