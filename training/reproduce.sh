@@ -3,7 +3,7 @@
 # t2i curriculum and describe task → balanced cells → synthetic explore worlds → story drills → train (replays training/recipe.json, resuming from the
 # run's checkpoint) → ONNX export → held-out eval → parity fixture → model folder. Each stage is skipped when
 # its output exists; delete the output to redo it.
-# Training runs in the foreground (1138 min on 2 cores; SCALE=0.1 rehearses the whole schedule in a tenth of
+# Training runs in the foreground (1183 min on 2 cores; SCALE=0.1 rehearses the whole schedule in a tenth of
 # the time); tail training/runs/nano/train.log.
 # FROM_SHIPPED=1 continues the shipped model instead: the vision stage keeps models/emu-nano's codebook, BPE
 # takes its ranks, and the run starts from its weights (training/nano/recover.py), so the replay trains only
@@ -43,6 +43,6 @@ stage train;      $PY -m training.nano.recipe --recipe training/recipe.json --ru
 stage onnx;       $PY -m training.nano.export_onnx --ckpt "$RUN/ckpt.pt" --out $D/decoder.onnx
 stage eval;       [ -f "$RUN/eval.json" ] || $PY -m training.nano.evaluate --tokens $D/tokens --ranks $D/nano.tiktoken --vision $D/vision --ckpt "$RUN/ckpt.pt" --out "$RUN/eval.json"
 stage parity;     $PY -m training.nano.parity --data $D/export --vision $D/vision --ranks $D/nano.tiktoken --ckpt "$RUN/ckpt.pt" --out models/emu-nano/parity.json
-stage package;    $PY -m training.nano.package --vision $D/vision --ranks $D/nano.tiktoken --tokens $D/tokens-worlds --decoder $D/decoder.onnx --ckpt "$RUN/ckpt.pt" --eval "$RUN/eval.json" --out models/emu-nano --cfg "$CFG"
+stage package;    $PY -m training.nano.package --vision $D/vision --ranks $D/nano.tiktoken --tokens $D/tokens-drill --decoder $D/decoder.onnx --ckpt "$RUN/ckpt.pt" --eval "$RUN/eval.json" --out models/emu-nano --cfg "$CFG"
 stage check;      node --import tsx training/checkVision.ts training/data/export models/emu-nano
 stage test;       node test/run.mjs 'test/models/**/*.test.ts'
