@@ -63,7 +63,7 @@ function summarise(wellFormed: boolean, details: TaskJudgement['details']): Task
 function single(image: RgbImage | undefined, target: Layout | undefined): ImageVerdict {
   if (!image || !target) return { agrees: false, why: 'no decoded image' };
   const seen = perceiveLayout(image);
-  const slotsWrong = seen.flatMap((row, r) => row.filter((cell, c) => cellKey(cell) !== cellKey(target[r]?.[c] ?? null))).length;
+  const slotsWrong = differingSlots(target, seen).length;
   return slotsWrong === 0 ? { agrees: true, slotsWrong } : { agrees: false, why: 'layout differs from the instruction', slotsWrong };
 }
 
