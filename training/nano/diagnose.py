@@ -34,7 +34,7 @@ from .augment import EMPTY_CODE, describe
 from .dataset import TASKS, TRAIN_TASKS, load_examples
 from .prepare import codes_lookup
 from .export_onnx import load_model
-from .sequences import unconditional_prompt
+from .sequences import action_kind, unconditional_prompt
 from .tokenizer import NanoTokenizer
 
 
@@ -150,18 +150,6 @@ def diagnose_describe(model, tok, data_dir, vision_dir, count):
     return {'frames': t['frames'], 'captionsExact': t['exact'], 'tokenAccuracy': round(t['right'] / t['tokens'], 4),
             'rowDigitAccuracy': round(t['rowRight'] / max(1, t['row']), 4),
             'columnDigitAccuracy': round(t['colRight'] / max(1, t['col']), 4), 'objects': t['row']}
-
-
-ACTION_WORDS = re.compile(r'(moved?|put|stack(?:ed)?)\b(?:.* (above|below|left|right) )?')
-
-
-def action_kind(text):
-    """"put", "stack", or "move above" …: the action a story narration or a vla/howto subgoal names."""
-    m = ACTION_WORDS.search(text)
-    if not m:
-        return 'other'
-    verb = {'moved': 'move', 'stacked': 'stack'}.get(m.group(1), m.group(1))
-    return f'{verb} {m.group(2)}' if verb == 'move' and m.group(2) else verb
 
 
 def diagnose_actions(model, tok, z, task, count):

@@ -14,18 +14,14 @@ import argparse
 import collections
 import json
 import os
-import re
 
 import numpy as np
 
 from .augment import Added, write_token_folder
 from .cells import Grids, check_against_export
 from .dataset import load_examples
-from .sequences import build
+from .sequences import action_kind, build
 from .tokenizer import NanoTokenizer
-
-ACTION = re.compile(r'^the robot (put|stacked|moved)\b(?:.* (above|below|left|right) )?')
-
 
 def read_drills(path):
     with open(path) as f:
@@ -71,8 +67,7 @@ def action_counts(drills):
     counts = collections.Counter()
     for d in drills:
         for item in d['output'][2::2]:
-            m = ACTION.match(item['text'])
-            counts[' '.join(g for g in m.groups() if g) if m else '?'] += 1
+            counts[action_kind(item['text'])] += 1
     return dict(sorted(counts.items()))
 
 

@@ -1,5 +1,6 @@
 """Emu3.5 prompt templates and output grammar as token sequences, with per-token loss weights."""
 import os
+import re
 
 import numpy as np
 
@@ -99,3 +100,15 @@ def build(ex, codes_of, tok):
             ids += e
             wts += [W_TEXT] * len(e)
     return np.asarray(ids, np.int32), np.asarray(wts, np.float32), len(p_ids)
+
+
+ACTION_WORDS = re.compile(r'(moved?|put|stack(?:ed)?)\b(?:.* (above|below|left|right) )?')
+
+
+def action_kind(text):
+    """"put", "stack", or "move above" …: the action a story narration or a vla/howto subgoal names."""
+    m = ACTION_WORDS.search(text)
+    if not m:
+        return 'other'
+    verb = {'moved': 'move', 'stacked': 'stack'}.get(m.group(1), m.group(1))
+    return f'{verb} {m.group(2)}' if verb == 'move' and m.group(2) else verb
