@@ -1,8 +1,8 @@
 /**
  * Writes story drills (sim/tasks/taskExamples.ts makeStoryDrill) as JSON lines, frames as layouts:
  * training/nano/drill.py turns them into token sequences with the vision tokenizer's own codes.
- * The story task gets moves next to an object ("moved the red block above the blue bowl") wrong far more
- * often than puts and stacks; these stories draw their actions mostly from moves.
+ * The story task gets moves next to an object ("moved the red block above the blue bowl, to row 3 column 4") wrong
+ * far more often than puts and stacks; these stories draw their actions mostly from moves.
  *
  *   node --import tsx training/storyDrill.ts --count 30000 --out training/data/drill/story.jsonl [--kinds move:6,place:1,stack:1]
  */

@@ -90,19 +90,22 @@ function judgeSequence(task: 'story' | 'howto' | 'explore', example: TaskExample
           ? describeScene(seen) === text
             ? { agrees: true, kind: 'opening' }
             : { agrees: false, why: 'opening image is not the described scene', kind: 'opening' }
-          : judgeAction(task === 'story' ? fromNarration(text) : fromStep(text), previous, seen);
+          : task === 'story'
+            ? judgeAction(fromNarration(text), previous, seen)
+            : judgeAction({ subgoal: fromStep(text) }, previous, seen);
     previous = seen;
     return verdict;
   });
 }
 
-function judgeAction(subgoal: string, before: Layout | undefined, seen: Layout): ImageVerdict {
+function judgeAction({ subgoal, to }: NarratedAction, before: Layout | undefined, seen: Layout): ImageVerdict {
   const action = parseSubgoal(subgoal);
   if (!action) return { agrees: false, why: `text is not a known action: "${subgoal.slice(0, 60)}"` };
   const kind = actionKind(action);
   if (!before) return { agrees: false, why: 'no previous state', kind };
   const plan = resolveAction(before, action);
   if (!plan.ok) return { agrees: false, why: `action impossible in the previous image: ${plan.reason}`, kind };
+  if (to && !sameSlot(to, plan.to)) return { agrees: false, why: `the text names row ${to.r} column ${to.c}, but the action lands on row ${plan.to.r} column ${plan.to.c}`, kind };
   const after = plan.noop ? before : moveTopBlock(before, plan.from, plan.to);
   const wrong = differingSlots(after, seen);
   if (wrong.length === 0) return { agrees: true, slotsWrong: 0, kind };
@@ -148,13 +151,21 @@ function judgeLook(text: string, before: Layout | undefined, seen: Layout): Imag
     : { agrees: false, why: 'the overlapping view does not match the shift', slotsWrong, kind: command };
 }
 
-/** "the robot stacked the red block on the blue block." → "stack the red block on the blue block". */
-function fromNarration(text: string): string {
-  return text
-    .replace(/^the robot /i, '')
-    .replace(/[.!]$/, '')
-    .replace(/^stacked /, 'stack ')
-    .replace(/^moved /, 'move ');
+/** An action sentence, and the slot the text says its block lands on (story narrations may name it). */
+interface NarratedAction {
+  subgoal: string;
+  to?: Slot;
+}
+
+/**
+ * "the robot stacked the red block on the blue block, to row 3 column 4." →
+ * { subgoal: "stack the red block on the blue block", to: { r: 3, c: 4 } }.
+ */
+function fromNarration(text: string): NarratedAction {
+  const sentence = text.replace(/^the robot /i, '').replace(/[.!]$/, '');
+  const named = /,? to row (\d+) column (\d+)$/.exec(sentence);
+  const subgoal = (named ? sentence.slice(0, named.index) : sentence).replace(/^stacked /, 'stack ').replace(/^moved /, 'move ');
+  return named ? { subgoal, to: { r: Number(named[1]), c: Number(named[2]) } } : { subgoal };
 }
 
 /** "step 2: put the red block in the blue bowl" → "put the red block in the blue bowl". */

@@ -121,7 +121,7 @@ function storyExample(rng: Prng, kinds: readonly Action['kind'][]): { scene: Lay
     const step = randomLegalAction(rng, state, kinds);
     if (!step) return null;
     state = step.layout;
-    output.push({ type: 'text', text: narrateSubgoal(step.action) }, { type: 'image', layout: state });
+    output.push({ type: 'text', text: narrateSubgoal(step.action, step.to) }, { type: 'image', layout: state });
   }
   return { scene, example: { suite: null, instruction: 'tell a story of the robot tidying the table', inputs: [], output } };
 }
@@ -141,8 +141,8 @@ export function makeStoryDrill(seed: number, kinds: readonly Action['kind'][]): 
 
 const ACTION_KINDS = ['place', 'stack', 'move'] as const;
 
-/** A random legal, non-trivial action (its kind drawn from `kinds`) and the layout after it. */
-export function randomLegalAction(rng: Prng, layout: Layout, kinds: readonly Action['kind'][] = ACTION_KINDS): { action: Action; layout: Layout } | null {
+/** A random legal, non-trivial action (its kind drawn from `kinds`), the slot its block lands on and the layout after it. */
+export function randomLegalAction(rng: Prng, layout: Layout, kinds: readonly Action['kind'][] = ACTION_KINDS): { action: Action; to: Slot; layout: Layout } | null {
   const blocks = blocksOn(layout);
   const bowls = bowlsOn(layout);
   for (let tries = 0; tries < 50; tries++) {
@@ -157,7 +157,7 @@ export function randomLegalAction(rng: Prng, layout: Layout, kinds: readonly Act
       action = { kind: 'move', block, relation: rng.pick(RELATIONS), ref: rng.pick(refs) };
     }
     const plan = resolveAction(layout, action);
-    if (plan.ok && !plan.noop) return { action, layout: moveTopBlock(layout, plan.from, plan.to) };
+    if (plan.ok && !plan.noop) return { action, to: { r: plan.to.r, c: plan.to.c }, layout: moveTopBlock(layout, plan.from, plan.to) };
   }
   return null;
 }

@@ -9,11 +9,17 @@ or a stack only looks at the same place. The export's stories hold a third moves
 The stories come from the simulator (training/storyDrill.ts: sim/tasks/taskExamples.ts makeStoryDrill,
 the story rules with the action kinds weighted, training-split scenes only) as layouts, and are built
 here in token space with the tokenizer's own codes (cells.Grids, checked against the encoded export).
+
+Since phase 14 a narration names the slot its block lands on (", to row R column C"): a move's destination
+is then worked out in text, from the reference's slot named earlier in the story, and the frame is drawn at a
+named slot, as x2i's "move the red block to row R column C" is. The drills score that slot's text (not the
+choice of action) along with their images.
 """
 import argparse
 import collections
 import json
 import os
+import re
 
 import numpy as np
 
@@ -28,11 +34,17 @@ def read_drills(path):
         return [json.loads(line) for line in f if line.strip()]
 
 
-def drill_sequence(drill, grids, tok, changed_weight=1.0, images_only=False):
+SCORE_TEXT = ('none', 'destination', 'all')
+DESTINATION = re.compile(r', to row \d+ column \d+')
+
+
+def drill_sequence(drill, grids, tok, changed_weight=1.0, score_text='all'):
     """(ids, weights, prompt_len) of one drill as a story example: its frames are the layouts' code grids.
     The slots an action changes (its source and destination) weigh `changed_weight` times an image slot.
-    `images_only` scores the visual tokens alone: a drill's text is the story task's prompt and narration, and
-    scored it would teach the story task to narrate mostly moves."""
+    `score_text`: 'all' scores the narration as the story task does; 'none' the visual tokens alone; 'destination'
+    the images and each narration's ", to row R column C" (the slot the block lands on, worked out from the
+    reference's slot). A drill's choice of action is not scored unless 'all': scored, it would teach the story
+    task to narrate mostly moves."""
     frames, output = {}, []
     for item in drill['output']:
         if item['type'] == 'text':
@@ -45,9 +57,23 @@ def drill_sequence(drill, grids, tok, changed_weight=1.0, images_only=False):
     ids, weights, prompt_len = build(ex, frames.__getitem__, tok)
     if changed_weight != 1.0:
         weights = weight_changed_slots(ids, weights, list(frames.values()), tok, changed_weight)
-    if images_only:
-        weights = np.where(np.asarray(ids) >= tok.visual_offset, weights, 0.0).astype(np.float32)
+    if score_text != 'all':
+        keep = np.asarray(ids) >= tok.visual_offset
+        if score_text == 'destination':
+            keep |= destination_mask(ids, tok)
+        weights = np.where(keep, weights, 0.0).astype(np.float32)
     return (ids, weights, prompt_len), len(frames)
+
+
+def destination_mask(ids, tok):
+    """True on the text tokens that spell a narration's ", to row R column C" (tokens starting inside it)."""
+    pieces = [tok.decode_one(int(i)) for i in ids]
+    starts = np.cumsum([0] + [len(p) for p in pieces[:-1]])
+    text = ''.join(pieces)
+    mask = np.zeros(len(ids), bool)
+    for m in DESTINATION.finditer(text):
+        mask |= (starts >= m.start()) & (starts < m.end())
+    return mask
 
 
 def weight_changed_slots(ids, weights, grids, tok, factor):
@@ -76,13 +102,13 @@ def heldout_openings(data_dir):
     return {json.dumps(ex['layouts'][ex['output'][1]['path']]) for ex in load_examples(os.path.join(data_dir, 'story-heldout'))}
 
 
-def build_drills(drills, tok, grids, heldout, changed_weight, images_only):
+def build_drills(drills, tok, grids, heldout, changed_weight, score_text):
     added, skipped = Added(), 0
     for d in drills:
         if json.dumps(d['output'][1]['layout']) in heldout:
             skipped += 1
             continue
-        seq, images = drill_sequence(d, grids, tok, changed_weight, images_only)
+        seq, images = drill_sequence(d, grids, tok, changed_weight, score_text)
         added.add(seq, f'drill-{d["seed"]:06d}', 'drill', images)
     return added, skipped
 
@@ -112,8 +138,9 @@ def main():
     ap.add_argument('--out', default='training/data/tokens-drill')
     ap.add_argument('--changed-weight', type=float, default=4.0,
                     help="loss weight of the slots an action changes, in image-slot weights (the rest of a frame is a copy)")
-    ap.add_argument('--score-text', action='store_true',
-                    help="also score the drills' text; by default only their images are, so the story task's narration keeps its own mix of actions")
+    ap.add_argument('--score-text', choices=SCORE_TEXT, default='destination',
+                    help="which of the drills' text is scored besides their images: by default only the slot each narration says its "
+                         "block lands on, so the story task's narration keeps its own mix of actions")
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
     codebook = np.load(os.path.join(args.vision, 'codebook.npy'))
@@ -122,7 +149,7 @@ def main():
     check_against_export(grids, args.data, args.vision)
     check_against_tokens(args.tokens, args.data, grids, tok)
     drills = read_drills(args.drills)
-    added, skipped = build_drills(drills, tok, grids, heldout_openings(args.data), args.changed_weight, not args.score_text)
+    added, skipped = build_drills(drills, tok, grids, heldout_openings(args.data), args.changed_weight, args.score_text)
     out = added.merged_with(dict(np.load(os.path.join(args.tokens, 'train.npz'))))
     stats = write_token_folder(args.tokens, args.out, out, {'drill': len(added.ids)}, 'drill',
                                {'count': len(added.ids), 'tokens': int(sum(added.lens)), 'actions': action_counts(drills), 'changedWeight': args.changed_weight, 'textScored': args.score_text,

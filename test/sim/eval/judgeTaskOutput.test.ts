@@ -70,6 +70,21 @@ describe('judgeTaskOutput', () => {
     assert.match(j.details[1]!.why ?? '', /not a known action/);
   });
 
+  it('checks the slot a story narration names against where its action lands, and accepts narrations that name none', () => {
+    const example = makeTaskExample('story', 'heldout', 4);
+    const output = groundTruth(example);
+    const narration = output[2]!.type === 'text' ? output[2]!.text : '';
+    const named = /to row (\d+) column (\d+)\.$/.exec(narration);
+    assert.ok(named, narration);
+    const [r, c] = [Number(named[1]), Number(named[2])];
+    output[2] = { type: 'text', text: narration.replace(/row \d+ column \d+/, `row ${(r + 1) % 8} column ${c}`) };
+    const misnamed = judgeTaskOutput('story', example, output).details[1]!;
+    assert.equal(misnamed.agrees, false);
+    assert.equal(misnamed.why, `the text names row ${(r + 1) % 8} column ${c}, but the action lands on row ${r} column ${c}`);
+    output[2] = { type: 'text', text: narration.replace(/, to row \d+ column \d+/, '') };
+    assert.equal(judgeTaskOutput('story', example, output).details[1]!.agrees, true);
+  });
+
   it("names a story image's action and says where it differs from the state after it", () => {
     const example = makeTaskExample('story', 'heldout', 6);
     const output = groundTruth(example);
