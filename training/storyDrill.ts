@@ -1,10 +1,13 @@
 /**
  * Writes story drills (sim/tasks/taskExamples.ts makeStoryDrill) as JSON lines, frames as layouts:
  * training/nano/drill.py turns them into token sequences with the vision tokenizer's own codes.
- * The story task gets moves next to an object ("moved the red block above the blue bowl, to row 3 column 4") wrong
+ * The story task gets moves next to an object ("moved the red block above the blue bowl") wrong
  * far more often than puts and stacks; these stories draw their actions mostly from moves.
  *
- *   node --import tsx training/storyDrill.ts --count 30000 --out training/data/drill/story.jsonl [--kinds move:6,place:1,stack:1]
+ *   node --import tsx training/storyDrill.ts --count 30000 --out training/data/drill/story.jsonl [--kinds move:6,place:1,stack:1] [--named-slots]
+ *
+ * `--named-slots` ends each narration with the slot its block lands on (", to row 3 column 4"), as phase 14's trial
+ * did (not shipped; the story export itself then needs the same narration).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -23,6 +26,7 @@ const { values } = parseArgs({
     count: { type: 'string', default: '30000' },
     out: { type: 'string', default: 'training/data/drill/story.jsonl' },
     kinds: { type: 'string', default: 'move:6,place:1,stack:1' },
+    'named-slots': { type: 'boolean', default: false },
   },
 });
 const count = z.coerce.number().int().positive().parse(values.count);
@@ -32,7 +36,7 @@ if (!kinds.length) throw new RangeError('--kinds: every weight is 0');
 const bar = new ProgressBar('story drills');
 const lines: string[] = [];
 for (let seed = 0; seed < count; seed++) {
-  const { instruction, output } = makeStoryDrill(seed, kinds);
+  const { instruction, output } = makeStoryDrill(seed, kinds, values['named-slots']);
   lines.push(JSON.stringify({ seed, instruction, output }));
   if (seed % 500 === 0 || seed === count - 1) bar.update(seed + 1, count);
 }

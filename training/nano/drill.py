@@ -10,10 +10,11 @@ The stories come from the simulator (training/storyDrill.ts: sim/tasks/taskExamp
 the story rules with the action kinds weighted, training-split scenes only) as layouts, and are built
 here in token space with the tokenizer's own codes (cells.Grids, checked against the encoded export).
 
-Since phase 14 a narration names the slot its block lands on (", to row R column C"): a move's destination
-is then worked out in text, from the reference's slot named earlier in the story, and the frame is drawn at a
-named slot, as x2i's "move the red block to row R column C" is. The drills score that slot's text (not the
-choice of action) along with their images.
+Drills told with named slots (storyDrill.ts --named-slots: each narration ends ", to row R column C") work a
+move's destination out in text, from the reference's slot named earlier in the story, and draw the frame at a
+named slot, as x2i's "move the red block to row R column C" does. `--score-text destination` (the default)
+scores that slot's text, never the choice of action, along with the images; on drills without named slots it
+scores the images alone.
 """
 import argparse
 import collections

@@ -3,7 +3,7 @@ import type { OutputItem } from '../../../sdk/generation/GenerationEvent.ts';
 import { judgeTaskOutput } from '../../../sim/eval/judgeTaskOutput.ts';
 import { GENERATIVE_TASKS } from '../../../sim/eval/evaluateTasks.ts';
 import { renderLayout } from '../../../sim/render/renderLayout.ts';
-import { CAMERA_MOVES, makeTaskExample, type TaskExample } from '../../../sim/tasks/taskExamples.ts';
+import { CAMERA_MOVES, makeStoryDrill, makeTaskExample, type TaskExample } from '../../../sim/tasks/taskExamples.ts';
 import { emptyLayout } from '../../../sim/world/Layout.ts';
 
 /** The example's own target output, as the SDK would return it. */
@@ -71,7 +71,7 @@ describe('judgeTaskOutput', () => {
   });
 
   it('checks the slot a story narration names against where its action lands, and accepts narrations that name none', () => {
-    const example = makeTaskExample('story', 'heldout', 4);
+    const example = makeStoryDrill(4, ['place', 'stack', 'move'], true);
     const output = groundTruth(example);
     const narration = output[2]!.type === 'text' ? output[2]!.text : '';
     const named = /to row (\d+) column (\d+)\.$/.exec(narration);

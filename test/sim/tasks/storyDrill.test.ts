@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
 import type { OutputItem } from '../../../sdk/generation/GenerationEvent.ts';
 import { judgeTaskOutput } from '../../../sim/eval/judgeTaskOutput.ts';
 import { renderLayout } from '../../../sim/render/renderLayout.ts';
@@ -50,16 +49,24 @@ describe('makeStoryDrill (stories for training, actions drawn from chosen kinds)
     }
   });
 
-  it('narrates where each block lands, on the same frames as before: train seed 0', () => {
-    const example = makeTaskExample('story', 'train', 0);
-    assert.deepEqual(narrations(example), [
-      'the robot moved the red block above the blue block, to row 4 column 4.',
-      'the robot stacked the green block on the blue block, to row 5 column 4.',
-      'the robot moved the red block to the left of the green block, to row 5 column 3.',
-      'the robot stacked the green block on the purple block, to row 7 column 7.',
+  it('leaves the exported story task as it was: train seed 0 narrates what the shipped model trained on', () => {
+    assert.deepEqual(narrations(makeTaskExample('story', 'train', 0)), [
+      'the robot moved the red block above the blue block.',
+      'the robot stacked the green block on the blue block.',
+      'the robot moved the red block to the left of the green block.',
+      'the robot stacked the green block on the purple block.',
     ]);
-    // The frames the shipped model trained on (phase 13, narrations without the slot) are unchanged.
-    const frames = JSON.stringify(example.output.filter((o) => o.type === 'image'));
-    assert.equal(createHash('sha256').update(frames).digest('hex'), 'a0625df38566d84c14e7962f93fda7431891f71bac82b74cf3a9f8a06946d3df');
+  });
+
+  it('with named slots, ends each narration with where its block lands, on the same frames', () => {
+    const plain = makeStoryDrill(3, MOSTLY_MOVES);
+    const named = makeStoryDrill(3, MOSTLY_MOVES, true);
+    assert.deepEqual(named.output.filter((o) => o.type === 'image'), plain.output.filter((o) => o.type === 'image'));
+    narrations(named).forEach((text, k) => {
+      assert.match(text, /, to row \d column \d\.$/);
+      assert.equal(text.replace(/, to row \d column \d/, ''), narrations(plain)[k]);
+    });
+    const j = judgeTaskOutput('story', named, asOutput(named));
+    assert.equal(j.imagesAgreeing, j.images, JSON.stringify(j.details));
   });
 });
