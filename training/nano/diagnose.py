@@ -32,6 +32,7 @@ import torch
 
 from .augment import EMPTY_CODE, describe
 from .dataset import TASKS, TRAIN_TASKS, load_examples
+from .drill import destination_mask
 from .prepare import codes_lookup
 from .export_onnx import load_model
 from .sequences import action_kind, unconditional_prompt
@@ -155,7 +156,9 @@ def diagnose_describe(model, tok, data_dir, vision_dir, count):
 def diagnose_actions(model, tok, z, task, count):
     """Every image after an action text (vla, howto, story after its opening), teacher-forced: per action kind,
     the images whose slots are all argmax-right and the slots wrong. A kind's images are drawn from the same
-    grammar, so a kind far below the others is one the model cannot compute."""
+    grammar, so a kind far below the others is one the model cannot compute. A narration that names the slot its
+    block lands on (", to row R column C") also counts whether that text is argmax-right (`namedSlotsRight`): the
+    images are scored given the right slot, so they cannot show whether the model names it."""
     v, boi, eoi = tok.visual_offset, tok.sid('<|image start|>'), tok.sid('<|image end|>')
     t = collections.defaultdict(collections.Counter)
     for i in np.nonzero(z['task'] == TASKS.index(task))[0][:count]:
@@ -171,8 +174,11 @@ def diagnose_actions(model, tok, z, task, count):
             opening = task == 'story' and j == text_from
             k = t['opening' if opening else action_kind(tok.decode(ids[j:s]))]
             k.update({'images': 1, 'exact': wrong == 0, 'slotsWrong': wrong})
+            named = np.nonzero(destination_mask(ids[j:s], tok))[0] + j
+            if len(named):
+                k.update({'namedSlots': 1, 'namedSlotsRight': bool(all(int(got[p - 1]) == ids[p] for p in named))})
             j = e + 1
-    return {kind: {'images': int(c['images']), 'exact': int(c['exact']), 'slotsWrong': int(c['slotsWrong'])} for kind, c in sorted(t.items())}
+    return {kind: {key: int(n) for key, n in c.items()} for kind, c in sorted(t.items())}
 
 
 def band_report(t, bands):
