@@ -90,9 +90,7 @@ function judgeSequence(task: 'story' | 'howto' | 'explore', example: TaskExample
           ? describeScene(seen) === text
             ? { agrees: true, kind: 'opening' }
             : { agrees: false, why: 'opening image is not the described scene', kind: 'opening' }
-          : task === 'story'
-            ? judgeAction(fromNarration(text), previous, seen)
-            : judgeAction({ subgoal: fromStep(text) }, previous, seen);
+          : judgeAction(task === 'story' ? fromNarration(text) : { subgoal: fromStep(text) }, previous, seen);
     previous = seen;
     return verdict;
   });

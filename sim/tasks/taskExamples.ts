@@ -111,7 +111,7 @@ function randomRichScene(rng: Prng): Layout {
 /**
  * A story on a fresh scene: its description and image, then 2-4 narrated actions, each kind drawn from `kinds`.
  * `namedSlots` ends each narration with the slot its block lands on (", to row 3 column 4"); the export does not
- * (a 60-minute trial of it, phase 14 in docs/models/emu-nano.md, was not shipped).
+ * (a 99-minute trial of it, phase 14 in docs/models/emu-nano.md, was not shipped).
  */
 function storyExample(rng: Prng, kinds: readonly Action['kind'][], namedSlots = false): { scene: Layout; example: TaskExample } | null {
   const scene = placeObjects(rng, { blocks: rng.sample(BLOCK_COLOURS, 3 + rng.int(3)), bowls: rng.sample(BOWL_COLOURS, 2 + rng.int(2)) });
@@ -161,7 +161,7 @@ export function randomLegalAction(rng: Prng, layout: Layout, kinds: readonly Act
       action = { kind: 'move', block, relation: rng.pick(RELATIONS), ref: rng.pick(refs) };
     }
     const plan = resolveAction(layout, action);
-    if (plan.ok && !plan.noop) return { action, to: { r: plan.to.r, c: plan.to.c }, layout: moveTopBlock(layout, plan.from, plan.to) };
+    if (plan.ok && !plan.noop) return { action, to: plan.to, layout: moveTopBlock(layout, plan.from, plan.to) };
   }
   return null;
 }

@@ -32,10 +32,9 @@ import torch
 
 from .augment import EMPTY_CODE, describe
 from .dataset import TASKS, TRAIN_TASKS, load_examples
-from .drill import destination_mask
 from .prepare import codes_lookup
 from .export_onnx import load_model
-from .sequences import action_kind, unconditional_prompt
+from .sequences import action_kind, destination_mask, unconditional_prompt
 from .tokenizer import NanoTokenizer
 
 

@@ -20,14 +20,13 @@ import argparse
 import collections
 import json
 import os
-import re
 
 import numpy as np
 
 from .augment import Added, write_token_folder
 from .cells import Grids, check_against_export
 from .dataset import load_examples
-from .sequences import action_kind, build
+from .sequences import action_kind, build, destination_mask
 from .tokenizer import NanoTokenizer
 
 def read_drills(path):
@@ -36,7 +35,6 @@ def read_drills(path):
 
 
 SCORE_TEXT = ('none', 'destination', 'all')
-DESTINATION = re.compile(r', to row \d+ column \d+')
 
 
 def drill_sequence(drill, grids, tok, changed_weight=1.0, score_text='all'):
@@ -64,17 +62,6 @@ def drill_sequence(drill, grids, tok, changed_weight=1.0, score_text='all'):
             keep |= destination_mask(ids, tok)
         weights = np.where(keep, weights, 0.0).astype(np.float32)
     return (ids, weights, prompt_len), len(frames)
-
-
-def destination_mask(ids, tok):
-    """True on the text tokens that spell a narration's ", to row R column C" (tokens starting inside it)."""
-    pieces = [tok.decode_one(int(i)) for i in ids]
-    starts = np.cumsum([0] + [len(p) for p in pieces[:-1]])
-    text = ''.join(pieces)
-    mask = np.zeros(len(ids), bool)
-    for m in DESTINATION.finditer(text):
-        mask |= (starts >= m.start()) & (starts < m.end())
-    return mask
 
 
 def weight_changed_slots(ids, weights, grids, tok, factor):

@@ -112,3 +112,17 @@ def action_kind(text):
         return 'other'
     verb = {'moved': 'move', 'stacked': 'stack'}.get(m.group(1), m.group(1))
     return f'{verb} {m.group(2)}' if verb == 'move' and m.group(2) else verb
+
+
+DESTINATION = re.compile(r', to row \d+ column \d+')
+
+
+def destination_mask(ids, tok):
+    """True on the text tokens that spell a narration's ", to row R column C" (tokens starting inside it)."""
+    pieces = [tok.decode_one(int(i)) for i in ids]
+    starts = np.cumsum([0] + [len(p) for p in pieces[:-1]])
+    text = ''.join(pieces)
+    mask = np.zeros(len(ids), bool)
+    for m in DESTINATION.finditer(text):
+        mask |= (starts >= m.start()) & (starts < m.end())
+    return mask
