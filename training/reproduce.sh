@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Rebuilds models/emu-nano from scratch: setup → sim export → vision tokenizer → BPE → tokenize →
-# t2i curriculum and describe task → balanced cells → synthetic explore worlds → story drills → train (replays training/recipe.json, resuming from the
+# t2i curriculum and describe task → balanced cells → synthetic explore worlds → story drills (changed slots weighted 4, then 2) → train (replays training/recipe.json, resuming from the
 # run's checkpoint) → ONNX export → held-out eval → parity fixture → model folder. Each stage is skipped when
 # its output exists; delete the output to redo it.
-# Training runs in the foreground (1183 min on 2 cores; SCALE=0.1 rehearses the whole schedule in a tenth of
+# Training runs in the foreground (1274 min on 2 cores; SCALE=0.1 rehearses the whole schedule in a tenth of
 # the time); tail training/runs/nano/train.log.
 # FROM_SHIPPED=1 continues the shipped model instead: the vision stage keeps models/emu-nano's codebook, BPE
 # takes its ranks, and the run starts from its weights (training/nano/recover.py), so the replay trains only
@@ -36,6 +36,7 @@ stage cells;      [ -f $D/tokens-cells/train.npz ] || $PY -m training.nano.cells
 stage worlds;     [ -f $D/tokens-worlds/train.npz ] || $PY -m training.nano.worlds --tokens $D/tokens-cells --out $D/tokens-worlds
 stage drill;      [ -f $D/tokens-drill/train.npz ] || { node --import tsx training/storyDrill.ts --count 30000 --out $D/drill/story.jsonl &&
                     $PY -m training.nano.drill --drills $D/drill/story.jsonl --tokens $D/tokens-worlds --out $D/tokens-drill; }
+stage drill-w2;   [ -f $D/tokens-drill-w2/train.npz ] || $PY -m training.nano.drill --drills $D/drill/story.jsonl --tokens $D/tokens-worlds --out $D/tokens-drill-w2 --changed-weight 2
 if [ "$FROM_SHIPPED" = 1 ] && [ ! -f "$RUN/ckpt.pt" ]; then
   stage recover;  $PY -m training.nano.recover --model $SHIPPED --vision $D/vision --out "$RUN/ckpt.pt"
 fi

@@ -164,7 +164,7 @@ def diagnose_actions(model, tok, z, task, count):
         a, b = z['offsets'][i], z['offsets'][i + 1]
         ids, text_from = z['ids'][a:b].tolist(), int(z['prompt_len'][i])
         got = log_probs(model, ids).argmax(-1)
-        j = text_from
+        j, previous = text_from, None
         while boi in ids[j:]:
             s = ids.index(boi, j)
             e = ids.index(eoi, s)
@@ -173,11 +173,24 @@ def diagnose_actions(model, tok, z, task, count):
             opening = task == 'story' and j == text_from
             k = t['opening' if opening else action_kind(tok.decode(ids[j:s]))]
             k.update({'images': 1, 'exact': wrong == 0, 'slotsWrong': wrong})
+            if previous is not None and len(previous) == len(target):
+                k.update(copy_errors(got[s:e], target, previous, v + EMPTY_CODE))
+            previous = target
             named = np.nonzero(destination_mask(ids[j:s], tok))[0] + j
             if len(named):
                 k.update({'namedSlots': 1, 'namedSlotsRight': bool(all(int(got[p - 1]) == ids[p] for p in named))})
             j = e + 1
     return {kind: {key: int(n) for key, n in c.items()} for kind, c in sorted(t.items())}
+
+
+def copy_errors(got, target, previous, empty):
+    """Wrong slots of an image split by what the action asks of them: `slotsWrongChanged`, among the slots that
+    differ from the previous frame (the block's source and destination), and `extraObjects`, slots that stay
+    empty but are drawn holding something. A loss that weighs changed slots up trades the first for the second."""
+    wrong = got != target
+    changed = target != previous
+    stays_empty = ~changed & (target == empty)
+    return {'slotsWrongChanged': int((wrong & changed).sum()), 'extraObjects': int((wrong & stays_empty & (got != empty)).sum())}
 
 
 def band_report(t, bands):
