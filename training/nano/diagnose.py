@@ -189,8 +189,7 @@ def copy_errors(got, target, previous, empty):
     empty but are drawn holding something. A loss that weighs changed slots up trades the first for the second."""
     wrong = got != target
     changed = target != previous
-    stays_empty = ~changed & (target == empty)
-    return {'slotsWrongChanged': int((wrong & changed).sum()), 'extraObjects': int((wrong & stays_empty & (got != empty)).sum())}
+    return {'slotsWrongChanged': int((wrong & changed).sum()), 'extraObjects': int((wrong & ~changed & (target == empty)).sum())}
 
 
 def band_report(t, bands):
