@@ -1,6 +1,7 @@
 import type { OutputItem } from '../../sdk/generation/GenerationEvent.ts';
 import type { RgbImage } from '../../sdk/image/RgbImage.ts';
 import { perceiveLayout } from '../perception/perceiveLayout.ts';
+import { parseNarration, type NarratedAction } from '../skills/parseNarration.ts';
 import { parseSubgoal } from '../skills/parseSubgoal.ts';
 import { resolveAction } from '../skills/resolveAction.ts';
 import { describeScene } from '../tasks/describeScene.ts';
@@ -90,7 +91,7 @@ function judgeSequence(task: 'story' | 'howto' | 'explore', example: TaskExample
           ? describeScene(seen) === text
             ? { agrees: true, kind: 'opening' }
             : { agrees: false, why: 'opening image is not the described scene', kind: 'opening' }
-          : judgeAction(task === 'story' ? fromNarration(text) : { subgoal: fromStep(text) }, previous, seen);
+          : judgeAction(task === 'story' ? parseNarration(text) : { subgoal: fromStep(text) }, previous, seen);
     previous = seen;
     return verdict;
   });
@@ -147,23 +148,6 @@ function judgeLook(text: string, before: Layout | undefined, seen: Layout): Imag
   return slotsWrong === 0
     ? { agrees: true, slotsWrong, kind: command }
     : { agrees: false, why: 'the overlapping view does not match the shift', slotsWrong, kind: command };
-}
-
-/** An action sentence, and the slot the text says its block lands on (story narrations may name it). */
-interface NarratedAction {
-  subgoal: string;
-  to?: Slot;
-}
-
-/**
- * "the robot stacked the red block on the blue block, to row 3 column 4." →
- * { subgoal: "stack the red block on the blue block", to: { r: 3, c: 4 } }.
- */
-function fromNarration(text: string): NarratedAction {
-  const sentence = text.replace(/^the robot /i, '').replace(/[.!]$/, '');
-  const named = /,? to row (\d+) column (\d+)$/.exec(sentence);
-  const subgoal = (named ? sentence.slice(0, named.index) : sentence).replace(/^stacked /, 'stack ').replace(/^moved /, 'move ');
-  return named ? { subgoal, to: { r: Number(named[1]), c: Number(named[2]) } } : { subgoal };
 }
 
 /** "step 2: put the red block in the blue bowl" → "put the red block in the blue bowl". */

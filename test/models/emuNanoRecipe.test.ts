@@ -6,8 +6,8 @@ import { z } from 'zod';
 import { NANO_DIR } from './emuNanoModel.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-// training/nano/dataset.py TRAIN_TASKS: the six tasks plus the training-only describe, cells, worlds and drill forms.
-const TRAIN_TASKS = ['vla', 't2i', 'x2i', 'story', 'howto', 'explore', 'describe', 'cells', 'worlds', 'drill'] as const;
+// training/nano/dataset.py TRAIN_TASKS: the six tasks plus the training-only describe, cells, worlds, drill and replay forms.
+const TRAIN_TASKS = ['vla', 't2i', 'x2i', 'story', 'howto', 'explore', 'describe', 'cells', 'worlds', 'drill', 'replay'] as const;
 // Each token folder reproduce.sh builds holds the one before it plus one training-only form.
 const TOKENS = ['tokens-aug', 'tokens-cells', 'tokens-worlds', 'tokens-drill', 'tokens-drill-w2'] as const;
 const FIRST_FOLDER_WITH = { cells: 'tokens-cells', worlds: 'tokens-worlds', drill: 'tokens-drill' } as const;

@@ -13,7 +13,7 @@ TASKS = ('vla', 't2i', 'x2i', 'story', 'howto', 'explore')
 # equally common (cells.py): a slot's code names a whole bowl-and-stack, and the rare ones were drawn wrong.
 # worlds: explore walks over fresh synthetic worlds (worlds.py), for copying the view that stays in sight.
 # drill: stories whose actions are mostly moves next to an object (drill.py, from training/storyDrill.ts).
-AUX_TASKS = ('describe', 'cells', 'worlds', 'drill')
+AUX_TASKS = ('describe', 'cells', 'worlds', 'drill', 'replay')
 TRAIN_TASKS = TASKS + AUX_TASKS
 
 

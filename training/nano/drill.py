@@ -90,14 +90,14 @@ def heldout_openings(data_dir):
     return {json.dumps(ex['layouts'][ex['output'][1]['path']]) for ex in load_examples(os.path.join(data_dir, 'story-heldout'))}
 
 
-def build_drills(drills, tok, grids, heldout, changed_weight, score_text):
+def build_drills(drills, tok, grids, heldout, changed_weight, score_text, task='drill'):
     added, skipped = Added(), 0
     for d in drills:
         if json.dumps(d['output'][1]['layout']) in heldout:
             skipped += 1
             continue
         seq, images = drill_sequence(d, grids, tok, changed_weight, score_text)
-        added.add(seq, f'drill-{d["seed"]:06d}', 'drill', images)
+        added.add(seq, f'{task}-{d["seed"]:06d}', task, images)
     return added, skipped
 
 
@@ -129,6 +129,8 @@ def main():
     ap.add_argument('--score-text', choices=SCORE_TEXT, default='destination',
                     help="which of the drills' text is scored besides their images: by default only the slot each narration says its "
                          "block lands on, so the story task's narration keeps its own mix of actions")
+    ap.add_argument('--task', choices=('drill', 'replay'), default='drill',
+                    help="the training mix's name for these stories: 'replay' for training/storyReplay.ts's on-policy stories")
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
     codebook = np.load(os.path.join(args.vision, 'codebook.npy'))
@@ -137,12 +139,12 @@ def main():
     check_against_export(grids, args.data, args.vision)
     check_against_tokens(args.tokens, args.data, grids, tok)
     drills = read_drills(args.drills)
-    added, skipped = build_drills(drills, tok, grids, heldout_openings(args.data), args.changed_weight, args.score_text)
+    added, skipped = build_drills(drills, tok, grids, heldout_openings(args.data), args.changed_weight, args.score_text, args.task)
     out = added.merged_with(dict(np.load(os.path.join(args.tokens, 'train.npz'))))
-    stats = write_token_folder(args.tokens, args.out, out, {'drill': len(added.ids)}, 'drill',
+    stats = write_token_folder(args.tokens, args.out, out, {args.task: len(added.ids)}, args.task,
                                {'count': len(added.ids), 'tokens': int(sum(added.lens)), 'actions': action_counts(drills), 'changedWeight': args.changed_weight, 'textScored': args.score_text,
                                 'skippedHeldOut': skipped})
-    print(json.dumps(stats['drill'] | {'trainExamples': int(len(out['task']))}))
+    print(json.dumps(stats[args.task] | {'trainExamples': int(len(out['task']))}))
 
 
 if __name__ == '__main__':
