@@ -24,8 +24,7 @@ import { collect } from '../sdk/tasks.ts';
 import { ProgressBar } from '../sim/cli/ProgressBar.ts';
 import { perceiveLayout } from '../sim/perception/perceiveLayout.ts';
 import { replayStory } from '../sim/tasks/replayStory.ts';
-
-const INSTRUCTION = 'tell a story of the robot tidying the table';
+import { STORY_INSTRUCTION } from '../sim/tasks/taskExamples.ts';
 
 const Args = z.object({
   count: z.coerce.number().int().positive(),
@@ -52,13 +51,13 @@ let wrong = 0;
 let actions = 0;
 for (let i = 0; i < args.count; i++) {
   const seed = args.seed + i;
-  const { output } = await collect(backend.generate({ task: 'story', prompt: INSTRUCTION, images: [], seed }));
+  const { output } = await collect(backend.generate({ task: 'story', prompt: STORY_INSTRUCTION, images: [], seed }));
   const texts = output.flatMap((o) => (o.type === 'text' ? [o.text.trim()] : []));
   const layouts = output.flatMap((o) => (o.type === 'image' && o.image ? [perceiveLayout(o.image)] : []));
   const r = replayStory(texts, layouts, seed);
   if (typeof r === 'string') skipped[r] = (skipped[r] ?? 0) + 1;
   else {
-    lines.push(JSON.stringify({ seed, instruction: INSTRUCTION, output: r.output }));
+    lines.push(JSON.stringify({ seed, instruction: STORY_INSTRUCTION, output: r.output }));
     replaced += r.replaced;
     wrong += r.imagesNotTrue;
     actions += texts.length - 1;

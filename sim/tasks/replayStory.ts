@@ -2,7 +2,7 @@ import { narrateSubgoal } from '../skills/describeSubgoal.ts';
 import { parseNarration } from '../skills/parseNarration.ts';
 import { parseSubgoal } from '../skills/parseSubgoal.ts';
 import { resolveAction } from '../skills/resolveAction.ts';
-import { cellKey, moveTopBlock, type Layout } from '../world/Layout.ts';
+import { layoutsEqual, moveTopBlock, type Layout } from '../world/Layout.ts';
 import { Prng } from '../world/Prng.ts';
 import { describeScene } from './describeScene.ts';
 import { splitOf } from './generateScene.ts';
@@ -52,13 +52,9 @@ export function replayStory(texts: readonly string[], layouts: readonly Layout[]
       [text, next] = [narrateSubgoal(legal.action), legal.layout];
       replaced++;
     }
-    if (!sameLayout(next, layouts[k]!)) imagesNotTrue++;
+    if (!layoutsEqual(next, layouts[k]!)) imagesNotTrue++;
     output.push({ type: 'text', text }, { type: 'image', layout: next });
     state = next;
   }
   return { output, replaced, imagesNotTrue };
-}
-
-function sameLayout(a: Layout, b: Layout): boolean {
-  return a.length === b.length && a.every((row, r) => row.length === b[r]!.length && row.every((cell, c) => cellKey(cell) === cellKey(b[r]![c]!)));
 }

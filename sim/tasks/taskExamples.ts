@@ -12,6 +12,9 @@ import { makeEpisode, type SuiteName } from './suites.ts';
 export const EXPORT_TASKS = ['vla', 't2i', 'x2i', 'story', 'howto', 'explore'] as const;
 export type ExportTask = (typeof EXPORT_TASKS)[number];
 
+/** The story task's one instruction: the model invents the scene and the actions. */
+export const STORY_INSTRUCTION = 'tell a story of the robot tidying the table';
+
 export type ExampleItem = { type: 'text'; text: string } | { type: 'image'; layout: Layout };
 
 /** One training example with frames still as layouts (the exporter renders them). */
@@ -127,7 +130,7 @@ function storyExample(rng: Prng, kinds: readonly Action['kind'][], namedSlots = 
     state = step.layout;
     output.push({ type: 'text', text: narrateSubgoal(step.action, namedSlots ? step.to : undefined) }, { type: 'image', layout: state });
   }
-  return { scene, example: { suite: null, instruction: 'tell a story of the robot tidying the table', inputs: [], output } };
+  return { scene, example: { suite: null, instruction: STORY_INSTRUCTION, inputs: [], output } };
 }
 
 /**
