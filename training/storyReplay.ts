@@ -57,7 +57,8 @@ for (let i = 0; i < args.count; i++) {
   const r = replayStory(texts, layouts, seed);
   if (typeof r === 'string') skipped[r] = (skipped[r] ?? 0) + 1;
   else {
-    lines.push(JSON.stringify({ seed, instruction: STORY_INSTRUCTION, output: r.output }));
+    // whether the model told this story right (every image the true state, no narration replaced): drill.py may score only these narrations
+    lines.push(JSON.stringify({ seed, instruction: STORY_INSTRUCTION, output: r.output, toldRight: r.replaced === 0 && r.imagesNotTrue === 0 }));
     replaced += r.replaced;
     wrong += r.imagesNotTrue;
     actions += texts.length - 1;

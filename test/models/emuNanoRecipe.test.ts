@@ -8,9 +8,10 @@ import { NANO_DIR } from './emuNanoModel.ts';
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 // training/nano/dataset.py TRAIN_TASKS: the six tasks plus the training-only describe, cells, worlds, drill and replay forms.
 const TRAIN_TASKS = ['vla', 't2i', 'x2i', 'story', 'howto', 'explore', 'describe', 'cells', 'worlds', 'drill', 'replay'] as const;
-// Each token folder reproduce.sh builds holds the one before it plus one training-only form.
-const TOKENS = ['tokens-aug', 'tokens-cells', 'tokens-worlds', 'tokens-drill', 'tokens-drill-w2'] as const;
-const FIRST_FOLDER_WITH = { cells: 'tokens-cells', worlds: 'tokens-worlds', drill: 'tokens-drill' } as const;
+// Each token folder reproduce.sh builds holds the one before it plus one training-only form; the replay
+// folders hold tokens-drill-w2 plus one round of on-policy story replays each (the `replay` form).
+const TOKENS = ['tokens-aug', 'tokens-cells', 'tokens-worlds', 'tokens-drill', 'tokens-drill-w2', 'tokens-replay', 'tokens-replay2'] as const;
+const FIRST_FOLDER_WITH = { cells: 'tokens-cells', worlds: 'tokens-worlds', drill: 'tokens-drill', replay: 'tokens-replay' } as const;
 
 const SegmentSchema = z.strictObject({
   phase: z.string(),
@@ -59,5 +60,18 @@ describe('training/recipe.json (the schedule reproduce.sh replays)', () => {
     assert.equal(recipe.segments.filter((s) => s.factorCodes).length, factoredAt >= 0 ? 1 : 0, 'one conversion');
     for (const s of recipe.segments.slice(factoredAt >= 0 ? factoredAt : recipe.segments.length))
       assert.ok(TOKENS.indexOf(s.tokens) >= TOKENS.indexOf('tokens-cells'), 'factored segments train on the cells data');
+  });
+
+  it('tells each round of story replays with the checkpoint that ends a segment, before any segment trains on them', () => {
+    const script = readFileSync(path.join(ROOT, 'training/reproduce.sh'), 'utf8');
+    const rounds = [...script.matchAll(/^replays (\S+) ([\d.]+) \d+ \S+/gm)].map((m) => ({ folder: `tokens-${m[1]}`, minute: Number(m[2]) }));
+    for (const round of rounds) assert.ok(recipe.segments.some((s) => Math.abs(s.until - round.minute) < 1e-6), `${round.folder}: no segment ends at ${round.minute}`);
+    for (const [i, s] of recipe.segments.entries()) {
+      if (!s.tokens.startsWith('tokens-replay')) continue;
+      const round = rounds.find((r) => r.folder === s.tokens);
+      assert.ok(round, `segment ${i}: reproduce.sh builds no ${s.tokens}`);
+      const start = i > 0 ? recipe.segments[i - 1]!.until : 0;
+      assert.ok(round.minute <= start + 1e-6, `segment ${i} starts at ${start}, before its replays (minute ${round.minute})`);
+    }
   });
 });

@@ -34,7 +34,9 @@ def read_drills(path):
         return [json.loads(line) for line in f if line.strip()]
 
 
-SCORE_TEXT = ('none', 'destination', 'all')
+# 'told-right': on replays (training/storyReplay.ts), the narration of the stories the model told right (every image the
+# true state, no narration replaced) is scored, the others' images alone: its own choices that it can draw are reinforced.
+SCORE_TEXT = ('none', 'destination', 'all', 'told-right')
 
 
 def drill_sequence(drill, grids, tok, changed_weight=1.0, score_text='all'):
@@ -90,13 +92,21 @@ def heldout_openings(data_dir):
     return {json.dumps(ex['layouts'][ex['output'][1]['path']]) for ex in load_examples(os.path.join(data_dir, 'story-heldout'))}
 
 
+def text_scored_for(drill, score_text):
+    if score_text != 'told-right':
+        return score_text
+    if 'toldRight' not in drill:
+        raise ValueError(f'drill {drill["seed"]}: --score-text told-right needs replays with "toldRight"')
+    return 'all' if drill['toldRight'] else 'none'
+
+
 def build_drills(drills, tok, grids, heldout, changed_weight, score_text, task='drill'):
     added, skipped = Added(), 0
     for d in drills:
         if json.dumps(d['output'][1]['layout']) in heldout:
             skipped += 1
             continue
-        seq, images = drill_sequence(d, grids, tok, changed_weight, score_text)
+        seq, images = drill_sequence(d, grids, tok, changed_weight, text_scored_for(d, score_text))
         added.add(seq, f'{task}-{d["seed"]:06d}', task, images)
     return added, skipped
 
@@ -143,6 +153,7 @@ def main():
     out = added.merged_with(dict(np.load(os.path.join(args.tokens, 'train.npz'))))
     stats = write_token_folder(args.tokens, args.out, out, {args.task: len(added.ids)}, args.task,
                                {'count': len(added.ids), 'tokens': int(sum(added.lens)), 'actions': action_counts(drills), 'changedWeight': args.changed_weight, 'textScored': args.score_text,
+                                'toldRight': sum(bool(d.get('toldRight')) for d in drills),
                                 'skippedHeldOut': skipped})
     print(json.dumps(stats[args.task] | {'trainExamples': int(len(out['task']))}))
 

@@ -3,6 +3,8 @@
 A segment whose `until` minute the checkpoint has already reached is skipped, so an interrupted replay
 picks up where it stopped. `--scale` shrinks every minute figure (a short rehearsal of the whole
 schedule); learning-rate schedules are fractions of their budget, so their shape is kept.
+`--through MINUTE` replays only the segments that end by that minute: training/reproduce.sh stops there to
+build a token folder from the run's own checkpoint (training/storyReplay.ts's on-policy stories), then resumes.
 """
 import argparse
 import json
@@ -63,6 +65,7 @@ def main():
     ap.add_argument('--vision', default='training/data/vision')
     ap.add_argument('--ranks', default='training/data/nano.tiktoken')
     ap.add_argument('--scale', type=float, default=1.0, help='multiplies every minute figure')
+    ap.add_argument('--through', type=float, default=None, help='replay only the segments that end by this (unscaled) minute')
     args = ap.parse_args()
     ckpt = os.path.join(args.run, 'ckpt.pt')
     done, factored = checkpoint_state(ckpt)
@@ -70,6 +73,12 @@ def main():
         until = seg['until'] * args.scale
         if done >= until - 1e-3:
             continue
+        if args.through is not None and seg['until'] > args.through + 1e-6:
+            print(json.dumps({'stoppedBefore': i, 'through': args.through, 'minute': round(done, 2)}), flush=True)
+            return
+        if not os.path.isfile(os.path.join(args.data, seg['tokens'], 'train.npz')):
+            raise SystemExit(f"segment {i} trains on {os.path.join(args.data, seg['tokens'])}, which is missing: training/reproduce.sh "
+                             f"builds it (a replay folder needs the run's own checkpoint from before minute {seg['until']:g})")
         print(json.dumps({'segment': i, 'phase': seg['phase'], 'fromMinute': round(done, 2), 'until': until}), flush=True)
         if seg.get('factorCodes') and not factored:
             run([sys.executable, '-m', 'training.nano.factor_codes', '--ckpt', ckpt, '--out', ckpt + '.factored',
