@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Rebuilds models/emu-nano from scratch: setup → sim export → vision tokenizer → BPE → tokenize →
 # t2i curriculum and describe task → balanced cells → synthetic explore worlds → story drills (changed slots weighted 4, then 2) → train (replays training/recipe.json, resuming from the
-# run's checkpoint) → ONNX export → held-out eval → parity fixture → model folder. Each stage is skipped when
+# run's checkpoint; it stops at each round of on-policy story replays, which need the run's own model at that minute) → ONNX export → held-out eval → parity fixture → model folder. Each stage is skipped when
 # its output exists; delete the output to redo it.
-# Training runs in the foreground (1274 min on 2 cores; SCALE=0.1 rehearses the whole schedule in a tenth of
+# Training runs in the foreground (1400 min on 2 cores; SCALE=0.1 rehearses the whole schedule in a tenth of
 # the time); tail training/runs/nano/train.log.
 # FROM_SHIPPED=1 continues the shipped model instead: the vision stage keeps models/emu-nano's codebook, BPE
 # takes its ranks, and the run starts from its weights (training/nano/recover.py), so the replay trains only
@@ -19,6 +19,20 @@ FROM_SHIPPED=${FROM_SHIPPED:-0}
 SHIPPED=models/emu-nano
 CFG=${CFG:-'{"t2i": 1.0, "x2i": 1.0}'}
 stage() { echo "== $1 ($(date +%T))"; }
+recipe() { $PY -m training.nano.recipe --recipe training/recipe.json --run "$RUN" --data $D --scale "$SCALE" "$@"; }
+# A round of on-policy story replays (training/storyReplay.ts): the run trains to the round's minute, tells 4000 stories
+# with its own checkpoint (sampling seeds never the bench's), replays them through the simulator and appends them to the
+# drill data as the `replay` form of tokens-NAME. Args: NAME MINUTE SEED SCORE_TEXT (drill.py --score-text).
+replays() {
+  local name=$1 at=$2 seed=$3 score=$4 model=$D/$1-model
+  stage train;    recipe --through "$at"
+  # a run already past the round's minute (FROM_SHIPPED) cannot tell its stories; recipe.py says so if a later segment needs them
+  past=$($PY -c "from training.nano.recipe import checkpoint_state as c; print(int(c('$RUN/ckpt.pt')[0] > $at * $SCALE + 1e-3))")
+  stage "$name";  [ -f $D/tokens-$name/train.npz ] || [ "$past" = 1 ] || { $PY -m training.nano.export_onnx --ckpt "$RUN/ckpt.pt" --out $model.onnx &&
+                    $PY -m training.nano.package --vision $D/vision --ranks $D/nano.tiktoken --tokens $D/tokens-drill --decoder $model.onnx --ckpt "$RUN/ckpt.pt" --eval /nonexistent --out $model --cfg "$CFG" &&
+                    node --import tsx training/storyReplay.ts --model $model --count 4000 --seed "$seed" --out $D/drill/$name.jsonl &&
+                    $PY -m training.nano.drill --task replay --drills $D/drill/$name.jsonl --tokens $D/tokens-drill-w2 --out $D/tokens-$name --changed-weight 1 --score-text "$score"; }
+}
 
 stage setup;      training/setup.sh
 stage export;     training/export.sh
@@ -40,7 +54,8 @@ stage drill-w2;   [ -f $D/tokens-drill-w2/train.npz ] || $PY -m training.nano.dr
 if [ "$FROM_SHIPPED" = 1 ] && [ ! -f "$RUN/ckpt.pt" ]; then
   stage recover;  $PY -m training.nano.recover --model $SHIPPED --vision $D/vision --out "$RUN/ckpt.pt"
 fi
-stage train;      $PY -m training.nano.recipe --recipe training/recipe.json --run "$RUN" --data $D --scale "$SCALE"
+replays replay 1273.8 100000 none          # phase 15's stories, images scored (phase 16)
+stage train;      recipe
 stage onnx;       $PY -m training.nano.export_onnx --ckpt "$RUN/ckpt.pt" --out $D/decoder.onnx
 stage eval;       [ -f "$RUN/eval.json" ] || $PY -m training.nano.evaluate --tokens $D/tokens --ranks $D/nano.tiktoken --vision $D/vision --ckpt "$RUN/ckpt.pt" --out "$RUN/eval.json"
 stage parity;     $PY -m training.nano.parity --data $D/export --vision $D/vision --ranks $D/nano.tiktoken --ckpt "$RUN/ckpt.pt" --out models/emu-nano/parity.json

@@ -20,7 +20,7 @@ import { DEFAULT_MODEL_DIR } from '../../sdk/model/defaultModel.ts';
 import { OnnxBackend } from '../../sdk/OnnxBackend.ts';
 import { exportResult } from '../../sdk/output/exportFolder.ts';
 import { ProgressBar } from '../cli/ProgressBar.ts';
-import { agreementByImageKind, agreementByKind, disagreementReasons, evaluateTask, GENERATIVE_TASKS, x2iEditKind, type GenerativeTask } from '../eval/evaluateTasks.ts';
+import { agreementByImageKind, agreementByKind, disagreementReasons, evaluateTask, GENERATIVE_TASKS, textDiversity, x2iEditKind, type GenerativeTask } from '../eval/evaluateTasks.ts';
 import { renderLayout } from '../render/renderLayout.ts';
 import { makeTaskExample } from '../tasks/taskExamples.ts';
 
@@ -61,6 +61,7 @@ const reasonRows: (string | number)[][] = [];
 const kindRows: (string | number)[][] = [];
 const lookRows: (string | number)[][] = [];
 const actionRows: (string | number)[][] = [];
+const diversityRows: (string | number)[][] = [];
 for (const task of tasks) {
   const bar = new ProgressBar(`${task}`);
   const report = await evaluateTask(backend, { task, count: countOf(task), seed: firstSeed, onProgress: (d, t) => bar.update(d, t) });
@@ -78,6 +79,10 @@ for (const task of tasks) {
   }
   if (task === 'explore') {
     for (const [kind, k] of Object.entries(agreementByImageKind(report))) lookRows.push([kind, `${k.agreeing}/${k.images}`, (k.slotsWrong / Math.max(1, k.images)).toFixed(2)]);
+  }
+  if (task === 'story') {
+    const d = textDiversity(report);
+    diversityRows.push([task, d.examples, d.distinctTexts, d.distinctFirstTexts]);
   }
   if (task === 'story' || task === 'howto') {
     for (const [kind, k] of Object.entries(agreementByImageKind(report)).sort(([a], [b]) => a.localeCompare(b))) {
@@ -98,6 +103,9 @@ const body = [
   ...(kindRows.length ? ['', 't2i and x2i (by edit kind), with the slots of 64 the image gets wrong:', '', markdownTable(['task', 'kind', 'examples', 'images right', 'slots wrong per image'], kindRows)] : []),
   ...(actionRows.length
     ? ['', 'story and howto by the action an image shows, and, of its wrong images, how many differ from the state after the action at the moved block\'s source, its destination, elsewhere:', '', markdownTable(['task', 'action', 'images right', 'wrong at source', 'wrong at destination', 'wrong elsewhere'], actionRows)]
+    : []),
+  ...(diversityRows.length
+    ? ['', 'story\'s only input is its fixed instruction, so its examples differ only in what the model chooses to tell: distinct stories (all texts in order) and distinct opening scenes:', '', markdownTable(['task', 'examples', 'distinct stories', 'distinct openings'], diversityRows)]
     : []),
   ...(lookRows.length ? ['', 'explore by camera command, with the slots of the 48 that stay in view the image gets wrong:', '', markdownTable(['command', 'images right', 'slots wrong per image'], lookRows)] : []),
 ].join('\n');

@@ -153,3 +153,24 @@ export function agreementByImageKind(report: Pick<TaskEvalReport, 'results'>): R
   }
   return out;
 }
+
+export interface TextDiversity {
+  examples: number;
+  /** Examples whose texts, all of them in order, no earlier example wrote. */
+  distinctTexts: number;
+  /** Distinct first texts (story: the opening scene's description). */
+  distinctFirstTexts: number;
+}
+
+/**
+ * How varied a task's texts are across examples. Story's only input is its fixed instruction, so a model that tells
+ * the same safe story for every seed would agree with its images and still fail the task; this catches it.
+ */
+export function textDiversity(report: Pick<TaskEvalReport, 'results'>): TextDiversity {
+  const texts = report.results.map((r) => r.output.flatMap((o) => (o.type === 'text' ? [o.text.trim()] : [])));
+  return {
+    examples: texts.length,
+    distinctTexts: new Set(texts.map((t) => JSON.stringify(t))).size,
+    distinctFirstTexts: new Set(texts.map((t) => t[0] ?? '')).size,
+  };
+}

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { agreementByImageKind, agreementByKind, disagreementReasons, x2iEditKind, type TaskExampleResult } from '../../../sim/eval/evaluateTasks.ts';
+import { agreementByImageKind, agreementByKind, disagreementReasons, textDiversity, x2iEditKind, type TaskExampleResult } from '../../../sim/eval/evaluateTasks.ts';
 import type { TaskJudgement } from '../../../sim/eval/judgeTaskOutput.ts';
 import { makeTaskExample } from '../../../sim/tasks/taskExamples.ts';
 
@@ -61,5 +61,11 @@ describe('task evaluation breakdowns', () => {
       ],
     };
     assert.deepEqual(agreementByImageKind(report).stack, { examples: 2, images: 3, agreeing: 1, slotsWrong: 4, wrongAt: { source: 1, destination: 2, elsewhere: 1 } });
+  });
+
+  it('counts distinct stories and distinct openings, ignoring images and surrounding spaces', () => {
+    const told = (...texts: string[]) => ({ ...result('tell a story', []), output: texts.flatMap((text) => [{ type: 'text' as const, text }, { type: 'image' as const, grid: { rows: 1, cols: 1 }, codes: [0] }]) });
+    const report = { results: [told('a table.', 'put a.'), told('a table. ', 'put a.'), told('a table.', 'stacked b.'), told('two bowls.', 'put a.')] };
+    assert.deepEqual(textDiversity(report), { examples: 4, distinctTexts: 3, distinctFirstTexts: 2 });
   });
 });
