@@ -42,10 +42,8 @@ const Args = z.object({
 });
 const args = Args.parse(values);
 const modelDir = values.model ?? DEFAULT_MODEL_DIR;
-const tasks = args.tasks;
 const DEFAULT_COUNT: Record<GenerativeTask, number> = { t2i: 40, x2i: 40, story: 160, howto: 40, explore: 40 };
 const countOf = (task: GenerativeTask) => args.count ?? DEFAULT_COUNT[task];
-const firstSeed = args.seed;
 const TARGETS: Record<GenerativeTask, string> = {
   t2i: 'layout shown ≥ 90%',
   x2i: 'edit right ≥ 85%',
@@ -62,9 +60,9 @@ const kindRows: (string | number)[][] = [];
 const lookRows: (string | number)[][] = [];
 const actionRows: (string | number)[][] = [];
 const diversityRows: (string | number)[][] = [];
-for (const task of tasks) {
+for (const task of args.tasks) {
   const bar = new ProgressBar(`${task}`);
-  const report = await evaluateTask(backend, { task, count: countOf(task), seed: firstSeed, onProgress: (d, t) => bar.update(d, t) });
+  const report = await evaluateTask(backend, { task, count: countOf(task), seed: args.seed, onProgress: (d, t) => bar.update(d, t) });
   for (const r of report.results.slice(0, args.keep)) {
     const example = makeTaskExample(task, 'heldout', r.seed);
     await exportResult(path.join(values.out!, task, String(r.seed)), { question: r.instruction, references: example.inputs.map((l) => renderLayout(l)), output: r.output });
@@ -95,7 +93,7 @@ await backend.close();
 
 const body = [
   `Command: \`npm run bench:tasks${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}\` (sim/bench/taskBench.ts). ${machineLine()} ORT threads: 1.`,
-  `Model \`${path.relative(process.cwd(), modelDir) || modelDir}\`, held-out examples (seeds ${tasks.map((t) => `${t} ${firstSeed}…${firstSeed + countOf(t) - 1}`).join(', ')}), the model's own sampling presets, judged by the`,
+  `Model \`${path.relative(process.cwd(), modelDir) || modelDir}\`, held-out examples (seeds ${args.tasks.map((t) => `${t} ${args.seed}…${args.seed + countOf(t) - 1}`).join(', ')}), the model's own sampling presets, judged by the`,
   "simulator's perception and skill semantics (sim/eval/judgeTaskOutput.ts). Example outputs: `" + values.out + '/<task>/<seed>/index.html`.',
   '',
   markdownTable(['task', 'examples', 'well formed', 'images agreeing with their text', 'examples fully right', 'latency p50 (ms)', 'target'], rows),
