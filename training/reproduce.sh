@@ -59,6 +59,8 @@ stage train;      recipe
 stage onnx;       $PY -m training.nano.export_onnx --ckpt "$RUN/ckpt.pt" --out $D/decoder.onnx
 stage eval;       [ -f "$RUN/eval.json" ] || $PY -m training.nano.evaluate --tokens $D/tokens --ranks $D/nano.tiktoken --vision $D/vision --ckpt "$RUN/ckpt.pt" --out "$RUN/eval.json"
 stage parity;     $PY -m training.nano.parity --data $D/export --vision $D/vision --ranks $D/nano.tiktoken --ckpt "$RUN/ckpt.pt" --out models/emu-nano/parity.json
-stage package;    $PY -m training.nano.package --vision $D/vision --ranks $D/nano.tiktoken --tokens $D/tokens-drill --decoder $D/decoder.onnx --ckpt "$RUN/ckpt.pt" --eval "$RUN/eval.json" --out models/emu-nano --cfg "$CFG"
+# the summary's data figures come from the tokens folder the recipe ends on (its manifest limits are the same for every folder)
+last=$($PY -c "import json; print(json.load(open('training/recipe.json'))['segments'][-1]['tokens'])")
+stage package;    $PY -m training.nano.package --vision $D/vision --ranks $D/nano.tiktoken --tokens "$D/$last" --decoder $D/decoder.onnx --ckpt "$RUN/ckpt.pt" --eval "$RUN/eval.json" --out models/emu-nano --cfg "$CFG"
 stage check;      node --import tsx training/checkVision.ts training/data/export models/emu-nano
 stage test;       node test/run.mjs 'test/models/**/*.test.ts'
