@@ -3,7 +3,7 @@
 # t2i curriculum and describe task → balanced cells → synthetic explore worlds → story drills (changed slots weighted 4, then 2) → train (replays training/recipe.json, resuming from the
 # run's checkpoint; it stops at each round of on-policy story replays, which need the run's own model at that minute) → ONNX export → held-out eval → parity fixture → model folder. Each stage is skipped when
 # its output exists; delete the output to redo it.
-# Training runs in the foreground (1400 min on 2 cores; SCALE=0.1 rehearses the whole schedule in a tenth of
+# Training runs in the foreground (1444 min on 2 cores; SCALE=0.1 rehearses the whole schedule in a tenth of
 # the time); tail training/runs/nano/train.log.
 # FROM_SHIPPED=1 continues the shipped model instead: the vision stage keeps models/emu-nano's codebook, BPE
 # takes its ranks, and the run starts from its weights (training/nano/recover.py), so the replay trains only
@@ -55,6 +55,7 @@ if [ "$FROM_SHIPPED" = 1 ] && [ ! -f "$RUN/ckpt.pt" ]; then
   stage recover;  $PY -m training.nano.recover --model $SHIPPED --vision $D/vision --out "$RUN/ckpt.pt"
 fi
 replays replay 1273.8 100000 none          # phase 15's stories, images scored (phase 16)
+replays replay2 1399.59 200000 none        # phase 16's stories, images scored (phase 18)
 stage train;      recipe
 stage onnx;       $PY -m training.nano.export_onnx --ckpt "$RUN/ckpt.pt" --out $D/decoder.onnx
 stage eval;       [ -f "$RUN/eval.json" ] || $PY -m training.nano.evaluate --tokens $D/tokens --ranks $D/nano.tiktoken --vision $D/vision --ckpt "$RUN/ckpt.pt" --out "$RUN/eval.json"
