@@ -5,11 +5,11 @@
 type CommandModule = { run(argv: string[]): Promise<number> };
 
 const COMMANDS: Record<string, { summary: string; load: () => Promise<CommandModule> }> = {
-  generate: { summary: 'run a task (t2i, x2i, story, howto, explore, vla) on a model folder', load: () => import('../sdk/cli/generateCommand.ts') },
-  tokenize: { summary: 'print the token ids of a text for a tiktoken ranks file', load: () => import('../sdk/cli/tokenizeCommand.ts') },
-  prompt: { summary: 'print the conditional/unconditional prompt ids for a task', load: () => import('../sdk/cli/promptCommand.ts') },
-  sim: { summary: 'simulator: `emu sim eval …`, `emu sim export …`', load: () => import('../sim/cli/simCommand.ts') },
-  bridge: { summary: 'run the planning bridge over ros|mcap|memory transports', load: () => import('../bridge/cli/bridgeCommand.ts') },
+  generate: { summary: 'run a task (t2i, x2i, story, howto, explore, vla) on a model folder', load: () => import('./cli/generateCommand.ts') },
+  tokenize: { summary: 'print the token ids of a text for a tiktoken ranks file', load: () => import('./cli/tokenizeCommand.ts') },
+  prompt: { summary: 'print the conditional/unconditional prompt ids for a task', load: () => import('./cli/promptCommand.ts') },
+  sim: { summary: 'simulator: `emu sim eval …`, `emu sim export …`', load: () => import('./cli/simCommand.ts') },
+  bridge: { summary: 'run the planning bridge over ros|mcap|memory transports', load: () => import('./cli/bridgeCommand.ts') },
 };
 
 function usage(): string {

@@ -13,7 +13,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
-import { ProgressBar } from '../sim/cli/ProgressBar.ts';
+import { ProgressBar } from '../bin/cli/ProgressBar.ts';
 import { makeStoryDrill } from '../sim/tasks/taskExamples.ts';
 
 const Kinds = z

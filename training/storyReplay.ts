@@ -21,7 +21,7 @@ import { z } from 'zod';
 import { DEFAULT_MODEL_DIR } from '../sdk/model/defaultModel.ts';
 import { OnnxBackend } from '../sdk/OnnxBackend.ts';
 import { collect } from '../sdk/tasks.ts';
-import { ProgressBar } from '../sim/cli/ProgressBar.ts';
+import { ProgressBar } from '../bin/cli/ProgressBar.ts';
 import { perceiveLayout } from '../sim/perception/perceiveLayout.ts';
 import { replayStory } from '../sim/tasks/replayStory.ts';
 import { STORY_INSTRUCTION } from '../sim/tasks/taskExamples.ts';

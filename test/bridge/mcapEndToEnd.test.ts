@@ -3,12 +3,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
-import { run } from '../../bridge/cli/bridgeCommand.ts';
+import { run } from '../../bin/cli/bridgeCommand.ts';
 import type { BridgeStatusMsg, ImageMsg, PlanMsg, SubgoalMsg } from '../../bridge/messages/rosTypes.ts';
 import { BagWriter } from '../../bridge/transports/BagWriter.ts';
 import { readBag } from '../../bridge/transports/readBag.ts';
 import { createRgbImage, type RgbImage } from '../../sdk/image/RgbImage.ts';
-import { buildTinyModel } from '../../sdk/testing/buildTinyModel.ts';
+import { buildTinyModel } from '../kit/buildTinyModel.ts';
 
 /** Simulator frames when sim/ is importable, else synthetic ones (the test is about the bridge). */
 async function frames(count: number): Promise<{ images: RgbImage[]; source: string }> {

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { runClosedLoop } from '../../examples/closedLoop.ts';
 import { writeClosedLoopReport } from '../../examples/closedLoopReport.ts';
 import { decodeImage } from '../../sdk/image/codec.ts';
-import { buildTinyModel } from '../../sdk/testing/index.ts';
+import { buildTinyModel } from '../kit/index.ts';
 
 describe('main job: closed loop through the in-memory bridge', function () {
   this.timeout(120_000);

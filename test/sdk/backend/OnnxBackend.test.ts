@@ -10,7 +10,7 @@ import type { CausalLm } from '../../../sdk/generation/CausalLm.ts';
 import { createRgbImage } from '../../../sdk/image/RgbImage.ts';
 import { OnnxBackend } from '../../../sdk/OnnxBackend.ts';
 import { DecoderSession } from '../../../sdk/runtime/DecoderSession.ts';
-import { buildTinyModel, emu35SpecialIds, type TinyModel } from '../../../sdk/testing/index.ts';
+import { buildTinyModel, emu35SpecialIds, type TinyModel } from '../../kit/index.ts';
 import { collect, story, t2i, x2i } from '../../../sdk/tasks.ts';
 
 const TINY_SPECIAL_START = 280; // 256 bytes + 24 merges in the tiny ranks file

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { loadManifest } from '../../../sdk/model/loadManifest.ts';
 import type { ModelManifest } from '../../../sdk/model/ModelManifest.ts';
 import { TiktokenTokenizer } from '../../../sdk/tokenizer/TiktokenTokenizer.ts';
-import { sharedEmu35Dir } from '../../../sdk/testing/sharedEmu35Dir.ts';
+import { sharedEmu35Dir } from '../../kit/sharedEmu35Dir.ts';
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 /** Shared real data (never copied into the repo): `<repo>/../shared/emu35` (see sharedEmu35Dir). */

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { ModelError } from '../../../sdk/errors.ts';
 import { createSession } from '../../../sdk/runtime/createSession.ts';
 import { DecoderSession } from '../../../sdk/runtime/DecoderSession.ts';
-import { buildTinyModel, type TinyModel } from '../../../sdk/testing/index.ts';
+import { buildTinyModel, type TinyModel } from '../../kit/index.ts';
 
 describe('runtime', () => {
   let dir: string;

@@ -1,0 +1,123 @@
+import { parseArgs } from 'node:util';
+import { readFile } from 'node:fs/promises';
+import { ConfigError } from '../../sdk/errors.ts';
+import { decodeImage } from '../../sdk/image/codec.ts';
+import { createBridge } from '../../bridge/createBridge.ts';
+import { loadBridgeConfigFile, mergeConfig, parseBridgeConfig, type BridgeConfig } from '../../bridge/pipeline/BridgeConfig.ts';
+import { consoleLogger } from '../../bridge/pipeline/StatusReporter.ts';
+import { McapTransport } from '../../bridge/transports/McapTransport.ts';
+import { MemoryTransport } from '../../bridge/transports/MemoryTransport.ts';
+
+const USAGE = `usage: emu bridge --transport ros|mcap|memory --model DIR [--config params.yaml] [options]
+
+  --transport T        ros (rclnodejs, needs a sourced ROS 2), mcap (offline bags), memory (one plan)
+  --model DIR          model folder (emu-model.json)
+  --config FILE        YAML parameters (this shape or ROS 2 '<node>: ros__parameters:'); flags win
+  --replay IN.mcap     mcap: bag of camera frames + goals to run the planner over
+  --record OUT.mcap    mcap: bag every plan, subgoal and status message is written to
+  --compression C      zstd (default) | lz4 | none, for --record
+  --rate R             mcap: replay speed; 0 (default) = offline lockstep, each message waits for the planner
+  --frame IMG --goal G memory: plan once from a PNG/JPEG and print the plan as JSON
+  --max-new-tokens N   --seed N   --threads N   --device cpu|cuda|webgpu
+  --image-topic T      --goal-topic T`;
+
+/** `emu bridge …`: runs the planning bridge. Returns the process exit code. */
+export async function run(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      help: { type: 'boolean', short: 'h' },
+      transport: { type: 'string' },
+      model: { type: 'string' },
+      config: { type: 'string' },
+      replay: { type: 'string' },
+      record: { type: 'string' },
+      compression: { type: 'string' },
+      rate: { type: 'string' },
+      frame: { type: 'string' },
+      goal: { type: 'string' },
+      'max-new-tokens': { type: 'string' },
+      seed: { type: 'string' },
+      threads: { type: 'string' },
+      device: { type: 'string' },
+      'image-topic': { type: 'string' },
+      'goal-topic': { type: 'string' },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  const config = await resolveConfig(values);
+  if (config.transport === 'mcap') return runMcap(config);
+  if (config.transport === 'memory') return runMemory(config, values.frame, values.goal);
+  return runRos(config);
+}
+
+type Flags = Record<string, string | boolean | undefined>;
+
+async function resolveConfig(values: Flags): Promise<BridgeConfig> {
+  const file = typeof values.config === 'string' ? await loadBridgeConfigFile(values.config) : {};
+  const num = (flag: string) => (typeof values[flag] === 'string' ? Number(values[flag]) : undefined);
+  const maxNew = num('max-new-tokens');
+  const flags = {
+    transport: values.transport,
+    model: { dir: values.model, device: values.device, threads: num('threads') },
+    planner: { seed: num('seed'), ...(maxNew !== undefined ? { sampling: { maxNewTokens: maxNew } } : {}) },
+    topics: { image: values['image-topic'], goal: values['goal-topic'] },
+    mcap: { replay: values.replay, record: values.record, compression: values.compression, rate: num('rate') },
+  };
+  const merged = mergeConfig(file, flags);
+  if (!merged.transport) throw new ConfigError(`--transport is required (ros, mcap or memory)\n\n${USAGE}`);
+  return parseBridgeConfig(merged);
+}
+
+async function runMcap(config: BridgeConfig): Promise<number> {
+  const bridge = await createBridge(config, { log: consoleLogger });
+  const transport = bridge.transport as McapTransport;
+  const started = performance.now();
+  try {
+    if (config.mcap.replay) {
+      const lockstep = config.mcap.rate === 0;
+      const stats = await transport.replay({ rate: config.mcap.rate, ...(lockstep ? { gate: () => bridge.pipeline.whenIdle() } : {}) });
+      await bridge.pipeline.whenIdle();
+      const c = bridge.pipeline.status.counters;
+      consoleLogger.info(
+        `replayed ${stats.read} messages (${stats.delivered} delivered, ${stats.skipped} skipped) in ${((performance.now() - started) / 1000).toFixed(1)} s: ` +
+          `${c.frames_received} frames (${c.frames_rejected} rejected), ${c.goals_received} goals (${c.goals_rejected} rejected), ` +
+          `${c.plans_completed} plans, ${c.plans_cancelled} cancelled, ${c.plans_failed} failed` +
+          (config.mcap.record ? ` → ${config.mcap.record}` : ''),
+      );
+    }
+  } finally {
+    await bridge.close();
+  }
+  return 0;
+}
+
+async function runMemory(config: BridgeConfig, framePath: string | undefined, goal: string | undefined): Promise<number> {
+  if (!framePath || !goal) throw new ConfigError('the memory transport runs one plan: pass --frame IMAGE and --goal TEXT');
+  const image = await decodeImage(await readFile(framePath), { what: framePath, maxPixels: config.frames.maxPixels });
+  const transport = new MemoryTransport();
+  const bridge = await createBridge(config, { transport, log: consoleLogger });
+  try {
+    bridge.pipeline.sampler.offer({ image, stamp: { sec: Math.floor(Date.now() / 1000), nanosec: 0 }, frameId: 'frame' });
+    const plan = await bridge.pipeline.submitGoal(goal);
+    console.log(JSON.stringify(plan, null, 2));
+  } finally {
+    await bridge.close();
+  }
+  return 0;
+}
+
+async function runRos(config: BridgeConfig): Promise<number> {
+  const bridge = await createBridge(config, { log: consoleLogger });
+  consoleLogger.info(`node '${config.node.name}' up: camera ${config.topics.image}, goals ${config.topics.goal}, plans ${config.topics.plan}, action ${config.topics.action}`);
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  await bridge.close();
+  return 0;
+}

@@ -1,0 +1,51 @@
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { evaluate } from '../../sim/eval/evaluate.ts';
+import { writeReport } from '../../sim/eval/writeReport.ts';
+import { ProgressBar } from './ProgressBar.ts';
+
+/** `emu sim eval …` (options in bin/cli/simCommand.ts's usage). */
+export async function runEval(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      planner: { type: 'string', default: 'oracle' },
+      'planner-module': { type: 'string' },
+      suite: { type: 'string', default: 'all' },
+      split: { type: 'string', default: 'heldout' },
+      episodes: { type: 'string', default: '10' },
+      seed: { type: 'string', default: '0' },
+      workers: { type: 'string', default: '1' },
+      replans: { type: 'string', default: '1' },
+      'no-physics': { type: 'boolean', default: false },
+      'keep-frames': { type: 'string', default: '3' },
+      out: { type: 'string' },
+    },
+  });
+  const bar = new ProgressBar(`eval ${values.planner}`);
+  const report = await evaluate(
+    {
+      planner: values.planner,
+      plannerModule: values['planner-module'],
+      suite: values.suite as never,
+      split: values.split as never,
+      episodes: Number(values.episodes),
+      seed: Number(values.seed),
+      workers: Number(values.workers),
+      replans: Number(values.replans),
+      physics: !values['no-physics'],
+      keepFrames: Number(values['keep-frames']),
+    },
+    (done, total) => bar.update(done, total),
+  );
+  bar.finish();
+  const outDir = values.out ?? path.join('out', 'eval', `${values.planner.replace(/[^\w.-]+/g, '_')}-${values.suite}-${values.split}`);
+  const files = writeReport(report, outDir);
+  for (const [suite, m] of [...Object.entries(report.suites), ['all', report.overall] as const]) {
+    console.log(
+      `${suite.padEnd(8)} success ${(100 * m.successRate).toFixed(1).padStart(5)}%  chain ${m.avgCompletedLength.toFixed(2)}/${m.avgChainLength.toFixed(2)}  subgoals ${(100 * m.subgoalSuccessRate).toFixed(1)}%  latency p50 ${m.planLatencyP50Ms.toFixed(2)} ms`,
+    );
+  }
+  console.log(`results: ${files.json}\nreport:  ${files.html}`);
+  return 0;
+}

@@ -1,0 +1,135 @@
+import path from 'node:path';
+import { tap } from 'rxjs';
+import { parseArgs } from 'node:util';
+import { InputError } from '../../sdk/errors.ts';
+import type { GenerationEvent } from '../../sdk/generation/GenerationEvent.ts';
+import { readImageFile } from '../../sdk/image/codec.ts';
+import { TaskNameSchema } from '../../sdk/model/ModelManifest.ts';
+import { OnnxBackend } from '../../sdk/OnnxBackend.ts';
+import { exportResult } from '../../sdk/output/exportFolder.ts';
+import { collect } from '../../sdk/tasks.ts';
+import { DEFAULT_MODEL_DIR } from './cliModel.ts';
+
+const HELP = `usage: emu generate --task TASK --prompt TEXT [--model DIR] [--image PNG ...] [--seed N]
+                    [--out DIR] [--device cpu|cuda|webgpu] [--threads N] [--max-new-tokens N] [--cfg S]
+                    [--aspect NAME] [--grid RxC] [--quiet]
+
+Runs one task on an ONNX model folder, shows progress on stderr, writes the export folder
+(texts, PNGs, story.pb, index.html) and prints its path.
+
+  --task TASK            t2i | x2i | story | howto | explore | vla
+  --prompt TEXT          the question / instruction
+  --model DIR            model folder with emu-model.json (default: models/emu35)
+  --image FILE           reference image (PNG/JPEG; repeatable, in order)
+  --seed N               sampling seed (default: the model's, 6666)
+  --out DIR              export folder (default: ./emu-out/<task>-<timestamp>)
+  --device D             cpu (default), cuda or webgpu; falls back to cpu with a notice
+  --threads N            onnxruntime intra-op threads (default: 1 on ≤ 4 cores)
+  --max-new-tokens N     generation budget (default: the task preset, clipped to the context)
+  --cfg S                classifier-free guidance scale (1 = off)
+  --aspect NAME          t2i aspect preset (1:1, 4:3, …, auto)
+  --grid RxC             explicit token grid for generated images
+  --quiet                no progress line
+  -h, --help             this text`;
+
+export async function run(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      task: { type: 'string' },
+      prompt: { type: 'string' },
+      model: { type: 'string' },
+      image: { type: 'string', multiple: true, default: [] },
+      seed: { type: 'string' },
+      out: { type: 'string' },
+      device: { type: 'string', default: 'cpu' },
+      threads: { type: 'string' },
+      'max-new-tokens': { type: 'string' },
+      cfg: { type: 'string' },
+      aspect: { type: 'string' },
+      grid: { type: 'string' },
+      quiet: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  if (values.help) {
+    console.log(HELP);
+    return 0;
+  }
+  if (!values.task || values.prompt === undefined) {
+    console.error(HELP);
+    return 2;
+  }
+  const task = TaskNameSchema.safeParse(values.task);
+  if (!task.success) throw new InputError('unknown_task', `unknown task '${values.task}' (expected ${TaskNameSchema.options.join(', ')})`);
+  const device = values.device;
+  if (device !== 'cpu' && device !== 'cuda' && device !== 'webgpu') throw new InputError('input_invalid', `--device must be cpu, cuda or webgpu, got '${device}'`);
+  const images = await Promise.all(values.image.map((f) => readImageFile(f)));
+
+  const backend = await OnnxBackend.load(values.model ?? DEFAULT_MODEL_DIR, {
+    device,
+    threads: optionalInt(values.threads, '--threads'),
+    log: (line) => console.error(line),
+  });
+  try {
+    const maxNewTokens = optionalInt(values['max-new-tokens'], '--max-new-tokens');
+    const cfg = values.cfg === undefined ? undefined : Number(values.cfg);
+    const sampling = { ...(maxNewTokens !== undefined ? { maxNewTokens } : {}), ...(cfg !== undefined ? { cfg } : {}) };
+    const progress = new ProgressLine(values.quiet ? undefined : process.stderr);
+    const events = backend.generate({
+      task: task.data,
+      prompt: values.prompt,
+      images: images as never,
+      seed: optionalInt(values.seed, '--seed'),
+      ...(Object.keys(sampling).length ? { sampling } : {}),
+      ...(values.aspect ? { aspect: values.aspect } : {}),
+      ...(values.grid ? { grid: parseGrid(values.grid) } : {}),
+    });
+    const result = await collect(events.pipe(tap((e) => progress.on(e))));
+    progress.end(result.usage.generatedTokens, result.usage.timings.totalMs);
+    const out = values.out ?? path.join('emu-out', `${task.data}-${new Date().toISOString().replace(/[:.]/g, '-')}`);
+    await exportResult(out, { question: values.prompt, references: images, output: result.output });
+    console.log(path.resolve(out));
+    return 0;
+  } finally {
+    await backend.close();
+  }
+}
+
+/** One carriage-returned status line on stderr: tokens so far and the current image's rows. */
+class ProgressLine {
+  #tokens = 0;
+  #image = '';
+  #stream: NodeJS.WriteStream | undefined;
+  constructor(stream: NodeJS.WriteStream | undefined) {
+    this.#stream = stream;
+  }
+
+  on(e: GenerationEvent): void {
+    if (e.type === 'text.delta' || e.type === 'cot.delta') this.#tokens++;
+    else if (e.type === 'image.start') this.#image = `image ${e.index + 1} ${'░'.repeat(Math.min(e.grid.rows, 40))} 0/${e.grid.rows}`;
+    else if (e.type === 'image.progress') {
+      const w = Math.min(e.rows, 40);
+      const done = Math.round((e.rowsDone / e.rows) * w);
+      this.#image = `image ${e.index + 1} ${'█'.repeat(done)}${'░'.repeat(w - done)} ${e.rowsDone}/${e.rows} rows`;
+    } else return;
+    this.#stream?.write(`\r\x1b[K${this.#tokens} text tokens  ${this.#image}`);
+  }
+
+  end(tokens: number, ms: number): void {
+    this.#stream?.write(`\r\x1b[K${tokens} tokens in ${(ms / 1000).toFixed(1)} s\n`);
+  }
+}
+
+function optionalInt(v: string | undefined, flag: string): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n)) throw new InputError('input_invalid', `${flag} expects an integer, got '${v}'`);
+  return n;
+}
+
+function parseGrid(spec: string): [number, number] {
+  const m = /^(\d+)[x*](\d+)$/.exec(spec);
+  if (!m) throw new InputError('input_invalid', `--grid expects RxC (e.g. 45x45), got '${spec}'`);
+  return [Number(m[1]), Number(m[2])];
+}

@@ -1,0 +1,68 @@
+import { parseArgs } from 'node:util';
+import { exportTask } from '../../sim/export/exportTask.ts';
+import { ProgressBar } from './ProgressBar.ts';
+
+const USAGE = `usage:
+  emu sim export --task vla|t2i|x2i|story|howto|explore --split train|heldout --count N
+                 [--seed S] [--size 128|WxH] [--out DIR] [--workers K] [--physics] [--no-layouts]
+  emu sim eval --planner oracle|trivial|emu[:MODEL_DIR] --suite spatial|object|goal|long|all
+               --split heldout|train --episodes N [--seed S] [--workers K] [--out DIR]
+               [--planner-module PATH] [--replans R] [--no-physics]`;
+
+/** `emu sim <export|eval> …` */
+export async function run(argv: string[]): Promise<number> {
+  const [sub, ...rest] = argv;
+  if (sub === 'export') return runExport(rest);
+  if (sub === 'eval') return (await import('./evalCommand.ts')).runEval(rest);
+  console.log(USAGE);
+  return sub === '--help' || sub === '-h' ? 0 : 2;
+}
+
+/** `128` → 128×128, `640x480` → 640×480. */
+export function parseSize(text: string): { width: number; height: number } {
+  const [w, h] = text.toLowerCase().split('x').map(Number);
+  return { width: w!, height: h ?? w! };
+}
+
+async function runExport(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      task: { type: 'string' },
+      split: { type: 'string', default: 'train' },
+      count: { type: 'string' },
+      seed: { type: 'string', default: '0' },
+      size: { type: 'string', default: '128' },
+      out: { type: 'string' },
+      workers: { type: 'string', default: '1' },
+      physics: { type: 'boolean', default: false },
+      'no-layouts': { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help || !values.task || !values.count) {
+    console.log(USAGE);
+    return values.help ? 0 : 2;
+  }
+  const size = parseSize(values.size);
+  const bar = new ProgressBar(`export ${values.task}/${values.split}`);
+  const summary = await exportTask(
+    {
+      task: values.task as never,
+      split: values.split as never,
+      count: Number(values.count),
+      seed: Number(values.seed),
+      width: size.width,
+      height: size.height,
+      out: values.out,
+      workers: Number(values.workers),
+      physics: values.physics,
+      layouts: !values['no-layouts'],
+    },
+    (done, total) => bar.update(done, total),
+  );
+  bar.finish();
+  const secs = summary.elapsedMs / 1000;
+  console.log(`${summary.count} examples, ${summary.frames} frames in ${secs.toFixed(1)} s (${(summary.count / secs).toFixed(0)} examples/s) → ${summary.outDir}`);
+  return 0;
+}

@@ -1,0 +1,48 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { InputError } from '../../sdk/errors.ts';
+import { run } from '../../bin/cli/generateCommand.ts';
+import { buildTinyModel, emu35SpecialIds, type TinyModel } from '../kit/index.ts';
+
+describe('emu generate', () => {
+  let dir: string;
+  let model: TinyModel;
+  before(async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), 'emu-cli-'));
+    model = await buildTinyModel(path.join(dir, 'm'), { seed: 2, logitBias: { [emu35SpecialIds(280).boi]: 8 } });
+  });
+  after(() => rm(dir, { recursive: true, force: true }));
+
+  const capture = async (argv: string[]) => {
+    const log = console.log;
+    const lines: string[] = [];
+    console.log = (s: unknown) => lines.push(String(s));
+    try {
+      return { code: await run(argv), lines };
+    } finally {
+      console.log = log;
+    }
+  };
+
+  it('runs t2i on a model folder, writes the export folder and prints its path', async () => {
+    const out = path.join(dir, 'out');
+    const { code, lines } = await capture(['--task', 't2i', '--model', model.dir, '--prompt', 'a cube', '--seed', '3', '--out', out, '--quiet']);
+    assert.equal(code, 0);
+    assert.equal(lines.at(-1), path.resolve(out));
+    const files = await readdir(out);
+    assert.ok(files.some((f) => f.endsWith('_image.png')), files.join(','));
+    assert.ok(files.includes('index.html') && files.includes('story.pb'));
+  });
+
+  it('an undecodable --image is a typed image error', async () => {
+    const bad = path.join(dir, 'bad.png');
+    await writeFile(bad, 'this is not a png');
+    await assert.rejects(run(['--task', 'x2i', '--model', model.dir, '--prompt', 'x', '--image', bad, '--quiet']), (e: unknown) => e instanceof InputError && e.code === 'image_invalid' && /bad\.png/.test(e.message));
+  });
+
+  it('an unknown task is rejected before loading anything', async () => {
+    await assert.rejects(run(['--task', 'dance', '--prompt', 'x']), (e: unknown) => e instanceof InputError && e.code === 'unknown_task');
+  });
+});

@@ -1,0 +1,41 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { golden, RANKS_PATH, REPO_ROOT, requireShared } from '../sdk/model/emu35Fixture.ts';
+
+function emu(...args: string[]) {
+  const r = spawnSync(process.execPath, [path.join(REPO_ROOT, 'bin/emu.js'), ...args], { cwd: REPO_ROOT, encoding: 'utf8' });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+describe('emu prompt (CLI)', function () {
+  before(function () {
+    requireShared(this);
+  });
+
+  it('prompt prints golden cond/uncond for vla with a code grid file', async () => {
+    const c = golden().prompts.find((p) => p.task === 'vla')!;
+    const file = path.join(await mkdtemp(path.join(tmpdir(), 'emu-cli-')), 'grid.json');
+    await writeFile(file, JSON.stringify(c.images[0]));
+    const r = emu('prompt', '--task', 'vla', '--ranks', RANKS_PATH, '--question', c.question, '--image-codes', file);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(JSON.parse(r.stdout), { cond: c.cond_ids, uncond: c.uncond_ids });
+  });
+
+  it('prompt --image-grid counts H·(W+1)+7 image tokens', () => {
+    const base = JSON.parse(emu('prompt', '--task', 'story', '--ranks', RANKS_PATH, '--question', 'q').stdout);
+    const withImg = JSON.parse(emu('prompt', '--task', 'story', '--ranks', RANKS_PATH, '--question', 'q', '--image-grid', '10x12').stdout);
+    assert.equal(withImg.cond.length - base.cond.length, 10 * 13 + 7);
+  });
+
+  it('--help exits 0; an unknown task exits 1 with unknown_task', () => {
+    const h = emu('prompt', '--help');
+    assert.equal(h.code, 0);
+    assert.match(h.stdout, /--task TASK/);
+    const bad = emu('prompt', '--task', 'dance', '--question', 'q', '--ranks', RANKS_PATH);
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /\[unknown_task\].*dance/);
+  });
+});
