@@ -7,7 +7,8 @@
  */
 import { filter, type Subscription } from 'rxjs';
 import { createBridge } from '../bridge/createBridge.ts';
-import { parseBridgeConfig } from '../bridge/pipeline/BridgeConfig.ts';
+import { type BridgeConfigInput, parseBridgeConfig } from '../bridge/pipeline/BridgeConfig.ts';
+import { feedbackToRos } from '../bridge/messages/controllerFeedback.ts';
 import type { Logger } from '../bridge/pipeline/StatusReporter.ts';
 import { MemoryTransport } from '../bridge/transports/MemoryTransport.ts';
 import type { ImageMsg, PlanMsg, SubgoalMsg } from '../bridge/messages/rosTypes.ts';
@@ -29,8 +30,8 @@ export interface ClosedLoopOptions {
   suite?: SuiteName;
   split?: Split;
   seed?: number;
-  /** Re-plans allowed after a failed subgoal. @default 2 */
-  maxReplans?: number;
+  /** Overrides of the closed loop's re-plan policy; default: PlanExecutor's, as `emu bridge` ships it. */
+  replan?: BridgeConfigInput['replan'];
   log?: Logger;
 }
 
@@ -69,7 +70,7 @@ export async function runClosedLoop(options: ClosedLoopOptions = {}): Promise<Cl
     transport: 'memory',
     model: { dir: modelDir },
     topics: { image: TOPICS.image, goal: TOPICS.goal, feedback: TOPICS.feedback, subgoal: TOPICS.subgoal, plan: TOPICS.plan, action: TOPICS.action },
-    replan: { maxReplans: options.maxReplans ?? 2, subgoalTimeoutMs: 60_000, keyframeThreshold: 1 },
+    ...(options.replan ? { replan: options.replan } : {}),
   });
   const bridge = await createBridge(config, { transport, ...(options.log ? { log: options.log } : {}) });
   const steps: ExecutedStep[] = [];
@@ -130,8 +131,7 @@ function followSubgoals(transport: MemoryTransport, world: SimWorld, steps: Exec
         reached,
       });
       publishFrame();
-      const feedback = result.ok ? { index: sub.index, status: 'done' } : { index: sub.index, status: 'failed', reason: result.reason };
-      transport.inject(TOPICS.feedback, { data: JSON.stringify(feedback) });
+      transport.inject(TOPICS.feedback, feedbackToRos(result.ok ? { index: sub.index, status: 'done' } : { index: sub.index, status: 'failed', reason: result.reason }));
     });
   });
 }

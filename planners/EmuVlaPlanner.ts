@@ -3,10 +3,11 @@ import { z } from 'zod';
 import type { EmuBackend } from '../sdk/EmuBackend.ts';
 import { AbortError, EngineError, InputError, parseOrThrow, throwIfAborted } from '../sdk/errors.ts';
 import type { GenerationEvent, Usage } from '../sdk/generation/GenerationEvent.ts';
-import { SamplingOverridesSchema, type TaskRequest } from '../sdk/generation/TaskRequest.ts';
+import { GridTupleSchema, SamplingOverridesSchema, type TaskRequest } from '../sdk/generation/TaskRequest.ts';
 import { RgbImageSchema } from '../sdk/image/RgbImage.ts';
 import type { PlanUsage } from './Plan.ts';
 import type { PlannedSubgoal, Planner, PlanOptions, PlanProgress, PlanRequest, PlanResult } from './Planner.ts';
+import { checkGoal, MAX_GOAL_CHARS } from './goal.ts';
 import { parseVlaOutput } from './parseVlaOutput.ts';
 
 export const EmuVlaPlannerOptionsSchema = z
@@ -15,19 +16,14 @@ export const EmuVlaPlannerOptionsSchema = z
     sampling: SamplingOverridesSchema.optional(),
     seed: z.number().int().optional(),
     /** Token grid [rows, cols] of predicted keyframes; default: the model's choice (the camera frame's grid). */
-    grid: z.tuple([z.number().int().min(1).max(99), z.number().int().min(1).max(99)]).optional(),
+    grid: GridTupleSchema.optional(),
     /** Decode keyframes to pixels. @default true */
     decodeImages: z.boolean().default(true),
     /** Longest goal accepted. @default 2000 @unit characters */
-    maxGoalChars: z.number().int().positive().default(2000),
+    maxGoalChars: z.number().int().positive().default(MAX_GOAL_CHARS),
   })
   .strict();
 export type EmuVlaPlannerOptions = z.input<typeof EmuVlaPlannerOptionsSchema>;
-
-/** A PlanProgress that also carries model usage on its final (complete) emission. */
-export interface VlaPlanProgress extends PlanProgress {
-  usage?: PlanUsage;
-}
 
 /**
  * The model-backed planner: camera frame + goal → one `vla` generation → subgoals, each with the
@@ -57,7 +53,7 @@ export class EmuVlaPlanner implements Planner {
     return result;
   }
 
-  planStream(request: PlanRequest, options: PlanOptions = {}): Observable<VlaPlanProgress> {
+  planStream(request: PlanRequest, options: PlanOptions = {}): Observable<PlanProgress> {
     return defer(() => {
       throwIfAborted(options.signal);
       const task = this.#taskRequest(request);
@@ -66,11 +62,7 @@ export class EmuVlaPlanner implements Planner {
   }
 
   #taskRequest({ frame, goal }: PlanRequest): TaskRequest {
-    const instruction = goal.trim();
-    if (!instruction) throw new InputError('input_invalid', 'goal is empty');
-    if (instruction.length > this.#options.maxGoalChars) {
-      throw new InputError('input_invalid', `goal has ${instruction.length} characters, the limit is ${this.#options.maxGoalChars}`);
-    }
+    const instruction = checkGoal(goal, this.#options.maxGoalChars);
     const checked = RgbImageSchema.safeParse(frame);
     if (!checked.success) {
       throw new InputError('image_invalid', `camera frame is not packed RGB8: ${checked.error.issues.map((i) => i.message).join('; ')}`);
@@ -88,8 +80,8 @@ export class EmuVlaPlanner implements Planner {
   }
 }
 
-function streamPlan(backend: EmuBackend, task: TaskRequest, signal: AbortSignal | undefined): Observable<VlaPlanProgress> {
-  return new Observable<VlaPlanProgress>((subscriber) => {
+function streamPlan(backend: EmuBackend, task: TaskRequest, signal: AbortSignal | undefined): Observable<PlanProgress> {
+  return new Observable<PlanProgress>((subscriber) => {
     const state = new PlanStreamState();
     const inner = backend.generate(task, signal ? { signal } : {}).subscribe({
       next: (event) => {
@@ -119,7 +111,7 @@ class PlanStreamState {
   /** Index of the subgoal waiting for the image now being generated, or -1 for an unpaired image. */
   #awaiting = -1;
 
-  apply(event: GenerationEvent): VlaPlanProgress | undefined {
+  apply(event: GenerationEvent): PlanProgress | undefined {
     switch (event.type) {
       case 'text.delta':
         this.#text += event.text;
@@ -150,7 +142,7 @@ class PlanStreamState {
     }
   }
 
-  #snapshot(): VlaPlanProgress {
+  #snapshot(): PlanProgress {
     return { subgoals: this.#subgoals, complete: false };
   }
 }

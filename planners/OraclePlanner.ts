@@ -1,23 +1,23 @@
 import type { RgbImage } from '../sdk/image/RgbImage.ts';
-import { InputError } from '../sdk/errors.ts';
 import { throwIfAborted } from '../sdk/errors.ts';
 import type { PlannedSubgoal, PlanOptions, PlanRequest, PlanResult, Planner } from './Planner.ts';
 
 /**
- * Solves a goal from the privileged simulator state: the canonical subgoals, each with the frame
- * the simulator reaches after it. Injected by the simulator (planners import nothing from sim/).
+ * Solves a goal from the true world state the solver was built with (the simulator closes over its
+ * world; planners import nothing from sim/): the canonical subgoals, each with the frame reached
+ * after it.
  */
-export type OracleSolver = (goal: string, privileged: unknown, frame: RgbImage) => { instruction: string; keyframe: RgbImage }[];
+export type OracleSolver = (goal: string, frame: RgbImage) => { instruction: string; keyframe: RgbImage }[];
 
 export interface OraclePlannerOptions {
   solve: OracleSolver;
 }
 
 /**
- * Upper-bound baseline: plans from the true state the harness passes in `privileged`, with keyframes
- * rendered from the simulated outcome. Fails with `input_invalid` when no privileged state is given.
+ * Upper-bound baseline: plans from the true state its solver can see (given at construction, never
+ * through the request), with keyframes rendered from the simulated outcome.
  *
- * @example new OraclePlanner({ solve: simOracleSolver })
+ * @example new OraclePlanner({ solve: simOracleSolver(worldView) })
  */
 export class OraclePlanner implements Planner {
   readonly name = 'oracle';
@@ -30,13 +30,7 @@ export class OraclePlanner implements Planner {
   async plan(request: PlanRequest, options: PlanOptions = {}): Promise<PlanResult> {
     const started = performance.now();
     throwIfAborted(options.signal);
-    if (request.privileged === undefined) {
-      throw new InputError('input_invalid', 'OraclePlanner needs the privileged simulator state (request.privileged)');
-    }
-    const subgoals: PlannedSubgoal[] = this.#solve(request.goal, request.privileged, request.frame).map((s) => ({
-      instruction: s.instruction,
-      keyframe: s.keyframe,
-    }));
+    const subgoals: PlannedSubgoal[] = this.#solve(request.goal, request.frame).map((s) => ({ instruction: s.instruction, keyframe: s.keyframe }));
     return { subgoals, latencyMs: performance.now() - started };
   }
 }

@@ -1,6 +1,6 @@
 import { from, Observable, type SchedulerLike, type Subscription, timer } from 'rxjs';
 import { z } from 'zod';
-import { parseOrThrow } from '../sdk/errors.ts';
+import { AbortError, InputError, parseOrThrow, SdkError, TimeoutError } from '../sdk/errors.ts';
 import type { RgbImage } from '../sdk/image/RgbImage.ts';
 import { type FrameComparator, frameDistance } from './frameDistance.ts';
 import type { PlannedSubgoal, Planner, PlanProgress } from './Planner.ts';
@@ -10,16 +10,43 @@ export type ControllerFeedback =
   | { type: 'done'; index: number; /** The frame reached; default: the newest camera frame. */ frame?: RgbImage }
   | { type: 'failed'; index: number; reason?: string };
 
-export type ReplanReason = 'failed' | 'timeout' | 'keyframe_mismatch' | 'planner_error' | 'empty_plan';
+export const REPLAN_REASONS = ['failed', 'timeout', 'keyframe_mismatch', 'planner_error', 'empty_plan', 'goal_not_reached'] as const;
+export type ReplanReason = (typeof REPLAN_REASONS)[number];
+
+/**
+ * How an execution ended: every subgoal done (`succeeded`), a plan made and handed over without
+ * following it (`planned`, when there is no controller feedback), or given up (`failed`).
+ */
+export type ExecutionOutcome = 'succeeded' | 'planned' | 'failed';
 
 /** What the executor tells the outside world, in order. */
 export type ExecutorEvent =
   | { type: 'planning'; attempt: number; reason: ReplanReason | 'initial' }
-  | { type: 'plan'; attempt: number; plan: PlanProgress }
+  | {
+      type: 'plan';
+      attempt: number;
+      plan: PlanProgress;
+      /** The camera frame this plan is made from. */
+      frame: RgbImage;
+      /** Request → complete plan, on the complete emission. @unit ms */
+      latencyMs?: number;
+    }
   | { type: 'subgoal'; attempt: number; index: number; subgoal: PlannedSubgoal }
   | { type: 'replan'; attempt: number; reason: ReplanReason; detail: string }
-  | { type: 'finished'; outcome: 'succeeded' | 'failed'; replans: number; detail: string };
+  | {
+      type: 'finished';
+      outcome: ExecutionOutcome;
+      replans: number;
+      detail: string;
+      /** Set when a failure was not worth re-planning: the planner's input error, or no camera frame (TimeoutError). */
+      error?: SdkError;
+    };
 
+/**
+ * The one re-plan policy of the closed loop. The bridge (`replan:` in its YAML), the evaluation
+ * harness and the main job all take it from here, so a figure measured by `bench:planners` is the
+ * behaviour `npm start` and `emu bridge` ship.
+ */
 export const PlanExecutorOptionsSchema = z
   .object({
     /** Re-plans allowed before giving up. @default 3 */
@@ -28,8 +55,11 @@ export const PlanExecutorOptionsSchema = z
     subgoalTimeoutMs: z.number().positive().default(30_000),
     /** Re-plan when a done subgoal's reached frame is farther than this from its keyframe (1 disables). @default 0.25 */
     keyframeThreshold: z.number().min(0).max(1).default(0.25),
+    /** How long a (re-)plan waits for a camera frame before the execution fails. @default 5000 @unit ms */
+    frameWaitMs: z.number().positive().default(5000),
   })
   .strict();
+export type PlanExecutorPolicy = z.output<typeof PlanExecutorOptionsSchema>;
 export type PlanExecutorOptions = z.input<typeof PlanExecutorOptionsSchema> & {
   /** Reached-frame vs keyframe distance in [0,1]. @default frameDistance */
   compare?: FrameComparator;
@@ -41,21 +71,29 @@ export interface ExecutionInput {
   goal: string;
   /** Camera frames; the newest is used for every (re)plan. */
   frames: Observable<RgbImage>;
-  feedback: Observable<ControllerFeedback>;
+  /** Controller reports. Without them the executor plans (re-planning on planner errors) and hands the plan over. */
+  feedback?: Observable<ControllerFeedback>;
+  /**
+   * Checked after the last subgoal is done; `false` re-plans (`goal_not_reached`). A robot with a
+   * success detector, or the simulator's judge, plugs in here. Default: done means reached.
+   */
+  goalReached?: () => boolean;
 }
 
 /**
- * Follows a plan against controller feedback: publishes the current subgoal, advances on `done`,
- * and re-plans from the newest frame on `failed`, on a subgoal timeout, or when the frame reached
- * departs from the subgoal's keyframe. Re-plans are bounded by `maxReplans`. Cold: each
- * subscription runs one execution; unsubscribing stops the planner and the timers.
+ * The closed loop, the only one: plans from the newest frame, publishes the current subgoal,
+ * advances on `done`, and re-plans from the newest frame on `failed`, on a subgoal timeout, when
+ * the frame reached departs from the subgoal's keyframe, on a planner error or an empty plan, or
+ * when the goal is not reached at the end. Re-plans are bounded by `maxReplans`; a planner's
+ * input error (a bad goal) is not retried. Cold: each subscription runs one execution; unsubscribing
+ * aborts the planner (its `AbortSignal`) and stops the timers.
  *
  * @example
  * new PlanExecutor(planner, { maxReplans: 2 }).run({ goal, frames: camera$, feedback: controller$ }).subscribe(publish);
  */
 export class PlanExecutor {
   readonly #planner: Planner;
-  readonly #options: z.output<typeof PlanExecutorOptionsSchema>;
+  readonly #options: PlanExecutorPolicy;
   readonly #compare: FrameComparator;
   readonly #scheduler: SchedulerLike | undefined;
 
@@ -67,6 +105,10 @@ export class PlanExecutor {
     this.#scheduler = scheduler;
   }
 
+  get policy(): Readonly<PlanExecutorPolicy> {
+    return this.#options;
+  }
+
   run(input: ExecutionInput): Observable<ExecutorEvent> {
     return new Observable<ExecutorEvent>((subscriber) => {
       const run = new Execution(this.#planner, this.#options, this.#compare, this.#scheduler, input, (e) => subscriber.next(e), () => subscriber.complete());
@@ -76,8 +118,6 @@ export class PlanExecutor {
   }
 }
 
-type Options = z.output<typeof PlanExecutorOptionsSchema>;
-
 /** One execution's state machine: planning → executing subgoal i → (advance | re-plan) → finished. */
 class Execution {
   #latestFrame: RgbImage | undefined;
@@ -85,6 +125,7 @@ class Execution {
   #subgoals: PlannedSubgoal[] = [];
   #current = -1;
   #stopped = false;
+  #planAbort: AbortController | undefined;
   #framesSub: Subscription | undefined;
   #feedbackSub: Subscription | undefined;
   #planSub: Subscription | undefined;
@@ -93,7 +134,7 @@ class Execution {
 
   constructor(
     private readonly planner: Planner,
-    private readonly options: Options,
+    private readonly options: PlanExecutorPolicy,
     private readonly compare: FrameComparator,
     private readonly scheduler: SchedulerLike | undefined,
     private readonly input: ExecutionInput,
@@ -103,12 +144,14 @@ class Execution {
 
   start(): void {
     this.#framesSub = this.input.frames.subscribe((f) => (this.#latestFrame = f));
-    this.#feedbackSub = this.input.feedback.subscribe((f) => this.#onFeedback(f));
+    this.#feedbackSub = this.input.feedback?.subscribe((f) => this.#onFeedback(f));
     this.#plan('initial');
   }
 
   stop(): void {
+    if (this.#stopped) return;
     this.#stopped = true;
+    this.#planAbort?.abort(new AbortError('plan execution stopped'));
     for (const s of [this.#framesSub, this.#feedbackSub, this.#planSub, this.#timerSub, this.#waitSub]) s?.unsubscribe();
   }
 
@@ -117,41 +160,60 @@ class Execution {
     this.#timerSub?.unsubscribe();
     this.emit({ type: 'planning', attempt: this.#attempt, reason });
     if (this.#latestFrame) return this.#planFrom(this.#latestFrame);
+    const wait = this.options.frameWaitMs;
+    this.#timerSub = timer(wait, this.scheduler).subscribe(() =>
+      this.#finish('failed', `no camera frame within ${wait} ms`, new TimeoutError(`no camera frame within ${wait} ms`)),
+    );
     this.#waitSub = this.input.frames.subscribe((f) => {
       this.#waitSub?.unsubscribe();
+      this.#timerSub?.unsubscribe();
       if (!this.#stopped && this.#current === -1) this.#planFrom(f);
     });
   }
 
   #planFrom(frame: RgbImage): void {
+    this.#planAbort?.abort(new AbortError('superseded by a re-plan'));
+    const abort = new AbortController();
+    this.#planAbort = abort;
     const request = { frame, goal: this.input.goal };
+    const options = { signal: abort.signal };
+    const started = performance.now();
     const stream: Observable<PlanProgress> = this.planner.planStream
-      ? this.planner.planStream(request)
-      : from(this.planner.plan(request).then((r) => ({ subgoals: r.subgoals, complete: true })));
+      ? this.planner.planStream(request, options)
+      : from(this.planner.plan(request, options).then((r) => ({ subgoals: r.subgoals, complete: true, ...(r.usage ? { usage: r.usage } : {}) })));
     const attempt = this.#attempt;
     let last: PlanProgress | undefined;
     this.#planSub?.unsubscribe();
     this.#planSub = stream.subscribe({
       next: (plan) => {
         last = plan;
-        this.emit({ type: 'plan', attempt, plan });
+        this.emit({ type: 'plan', attempt, plan, frame, ...(plan.complete ? { latencyMs: performance.now() - started } : {}) });
       },
-      error: (err) => this.#replan('planner_error', (err as Error).message ?? String(err)),
+      error: (err) => this.#onPlannerError(err),
       complete: () => {
         if (!last || last.subgoals.length === 0) return this.#replan('empty_plan', 'the planner returned no subgoals');
         this.#subgoals = last.subgoals;
+        if (!this.input.feedback) return this.#finish('planned', `plan of ${last.subgoals.length} subgoals handed over`);
         this.#activate(0);
       },
     });
   }
 
+  #onPlannerError(err: unknown): void {
+    if (this.#stopped) return;
+    // A bad request (an empty or overlong goal, a frame that is not RGB8) fails the same way every time.
+    if (err instanceof InputError) return this.#finish('failed', err.message, err);
+    this.#replan('planner_error', (err as Error)?.message ?? String(err));
+  }
+
   #activate(index: number): void {
     this.#current = index;
-    this.emit({ type: 'subgoal', attempt: this.#attempt, index, subgoal: this.#subgoals[index]! });
+    // The timer starts before the event goes out: a controller may answer synchronously.
     this.#timerSub?.unsubscribe();
     this.#timerSub = timer(this.options.subgoalTimeoutMs, this.scheduler).subscribe(() =>
       this.#replan('timeout', `subgoal ${index} not done within ${this.options.subgoalTimeoutMs} ms`),
     );
+    this.emit({ type: 'subgoal', attempt: this.#attempt, index, subgoal: this.#subgoals[index]! });
   }
 
   #onFeedback(feedback: ControllerFeedback): void {
@@ -166,6 +228,9 @@ class Execution {
       }
     }
     if (this.#current + 1 < this.#subgoals.length) return this.#activate(this.#current + 1);
+    if (this.input.goalReached && !this.input.goalReached()) {
+      return this.#replan('goal_not_reached', `all ${this.#subgoals.length} subgoals done but the goal does not hold`);
+    }
     this.#finish('succeeded', `all ${this.#subgoals.length} subgoals done`);
   }
 
@@ -179,8 +244,9 @@ class Execution {
     this.#plan(reason);
   }
 
-  #finish(outcome: 'succeeded' | 'failed', detail: string): void {
-    this.emit({ type: 'finished', outcome, replans: this.#attempt, detail });
+  #finish(outcome: ExecutionOutcome, detail: string, error?: SdkError): void {
+    if (this.#stopped) return;
+    this.emit({ type: 'finished', outcome, replans: this.#attempt, detail, ...(error ? { error } : {}) });
     this.stop();
     this.complete();
   }

@@ -47,8 +47,8 @@ export { suiteMetrics, PSNR_CAP_DB } from './eval/suiteMetrics.ts';
 export type { SuiteMetrics } from './eval/suiteMetrics.ts';
 export { registerPlanner, createPlanner, loadPlannerModule, registeredPlanners } from './eval/plannerRegistry.ts';
 export type { PlannerFactory, PlannerFactoryOptions } from './eval/plannerRegistry.ts';
-export { simOracleSolver, PrivilegedStateSchema } from './eval/simOracleSolver.ts';
-export type { PrivilegedState } from './eval/simOracleSolver.ts';
+export { simOracleSolver } from './eval/simOracleSolver.ts';
+export { WorldView } from './eval/WorldView.ts';
 export { writeReport } from './eval/writeReport.ts';
 
 export { exportTask, ExportOptionsSchema } from './export/exportTask.ts';

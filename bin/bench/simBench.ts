@@ -9,6 +9,7 @@ import path from 'node:path';
 import { OraclePlanner } from '../../planners/OraclePlanner.ts';
 import { runEpisode } from '../../sim/eval/runEpisode.ts';
 import { simOracleSolver } from '../../sim/eval/simOracleSolver.ts';
+import { WorldView } from '../../sim/eval/WorldView.ts';
 import { encodePng } from '../../sim/export/encodePng.ts';
 import { exportTask } from '../../sim/export/exportTask.ts';
 import { perceiveLayout } from '../../sim/perception/perceiveLayout.ts';
@@ -63,11 +64,12 @@ for (const size of [{ width: 128, height: 128 }, { width: 640, height: 480 }]) {
 }
 
 for (const physics of [true, false]) {
-  const planner = new OraclePlanner({ solve: simOracleSolver });
+  const view = new WorldView();
+  const planner = new OraclePlanner({ solve: simOracleSolver(view) });
   let n = 0;
   const t = performance.now();
   for (const suite of SUITES) {
-    for (let seed = 0; seed < 15; seed++, n++) await runEpisode(makeEpisode(suite, 'heldout', seed), planner, { physics });
+    for (let seed = 0; seed < 15; seed++, n++) await runEpisode(makeEpisode(suite, 'heldout', seed), planner, { physics, view });
   }
   rate(`oracle episodes, all suites, physics ${physics ? 'on' : 'off'} (1 core)`, n * 60, performance.now() - t, 'episodes/min');
 }

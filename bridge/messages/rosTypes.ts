@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { type Stamp, StampSchema } from '../../planners/Plan.ts';
 
 /**
  * Our own shapes of the ROS 2 messages the bridge speaks (rclnodejs types are `any` without a ROS
@@ -6,8 +7,9 @@ import { z } from 'zod';
  * Inputs get zod schemas (they cross a boundary); outputs are built by us and only typed.
  */
 
-export const TimeSchema = z.object({ sec: z.number().int(), nanosec: z.number().int().min(0).max(999_999_999) });
-export type Time = z.infer<typeof TimeSchema>;
+/** `builtin_interfaces/msg/Time`: the plan schema's Stamp (one schema). */
+export const TimeSchema = StampSchema;
+export type Time = Stamp;
 
 export const HeaderSchema = z.object({ stamp: TimeSchema, frame_id: z.string() });
 export type Header = z.infer<typeof HeaderSchema>;

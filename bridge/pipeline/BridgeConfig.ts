@@ -2,7 +2,10 @@ import { readFile } from 'node:fs/promises';
 import { load as loadYaml } from 'js-yaml';
 import { z } from 'zod';
 import { ConfigError, parseOrThrow } from '../../sdk/errors.ts';
-import { SamplingOverridesSchema } from '../../sdk/generation/TaskRequest.ts';
+import { EmuVlaPlannerOptionsSchema } from '../../planners/EmuVlaPlanner.ts';
+import { PlanExecutorOptionsSchema } from '../../planners/PlanExecutor.ts';
+import { DEVICES } from '../../sdk/runtime/devices.ts';
+import { TRANSPORT_KINDS } from '../transports/Transport.ts';
 
 const QosSchema = z.enum(['sensor_data', 'reliable', 'latched']);
 const topicName = z.string().regex(/^\/?[A-Za-z_~][A-Za-z0-9_/~]*$/, 'not a valid ROS topic name');
@@ -13,7 +16,7 @@ const topicName = z.string().regex(/^\/?[A-Za-z_~][A-Za-z0-9_/~]*$/, 'not a vali
  */
 export const BridgeConfigSchema = z
   .object({
-    transport: z.enum(['ros', 'mcap', 'memory']).default('memory'),
+    transport: z.enum(TRANSPORT_KINDS).default('memory'),
     node: z.object({ name: z.string().min(1).default('emu_bridge'), namespace: z.string().default('') }).prefault({}),
     topics: z
       .object({
@@ -37,31 +40,18 @@ export const BridgeConfigSchema = z
       .object({ image: QosSchema.default('sensor_data'), goal: QosSchema.default('reliable'), plan: QosSchema.default('latched'), status: QosSchema.default('reliable') })
       .prefault({}),
     model: z
-      .object({ dir: z.string().optional(), device: z.enum(['cpu', 'cuda', 'webgpu']).default('cpu'), threads: z.number().int().positive().default(1) })
+      .object({ dir: z.string().optional(), device: z.enum(DEVICES).default('cpu'), threads: z.number().int().positive().default(1) })
       .prefault({}),
-    planner: z
-      .object({
-        sampling: SamplingOverridesSchema.optional(),
-        seed: z.number().int().optional(),
-        grid: z.tuple([z.number().int().min(1).max(99), z.number().int().min(1).max(99)]).optional(),
-        maxGoalChars: z.number().int().positive().default(2000),
-      })
-      .prefault({}),
+    /** The EmuVlaPlanner's own options (sampling, seed, grid, maxGoalChars), with its defaults. */
+    planner: EmuVlaPlannerOptionsSchema.pick({ sampling: true, seed: true, grid: true, maxGoalChars: true }).prefault({}),
     frames: z
       .object({
         /** Largest accepted frame. @default 3840*2160 @unit px */
         maxPixels: z.number().int().positive().default(3840 * 2160),
-        /** How long a goal waits for a first frame. @unit ms */
-        waitMs: z.number().positive().default(5000),
       })
       .prefault({}),
-    replan: z
-      .object({
-        maxReplans: z.number().int().nonnegative().default(3),
-        subgoalTimeoutMs: z.number().positive().default(30_000),
-        keyframeThreshold: z.number().min(0).max(1).default(0.25),
-      })
-      .prefault({}),
+    /** The closed loop's re-plan policy: PlanExecutor's own schema and defaults. */
+    replan: PlanExecutorOptionsSchema.prefault({}),
     mcap: z
       .object({
         replay: z.string().optional(),

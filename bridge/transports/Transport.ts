@@ -2,6 +2,10 @@ import type { Observable } from 'rxjs';
 import type { RosTypeName } from '../messages/rosSchemas.ts';
 import type { PlanTaskFeedback, PlanTaskGoal, PlanTaskResult } from '../messages/rosTypes.ts';
 
+/** The transports the bridge speaks: ROS 2 (rclnodejs), MCAP rosbag2 files, in-process. */
+export const TRANSPORT_KINDS = ['ros', 'mcap', 'memory'] as const;
+export type TransportKind = (typeof TRANSPORT_KINDS)[number];
+
 /**
  * Named QoS profiles. `sensor_data`: best effort, keep last 5, volatile (cameras).
  * `reliable`: reliable, keep last 10, volatile. `latched`: reliable, keep last 1, transient local
@@ -35,7 +39,7 @@ export interface TransportProblem {
 }
 
 export interface Transport {
-  readonly kind: 'ros' | 'mcap' | 'memory';
+  readonly kind: TransportKind;
   /** Messages arriving on `topic`. Hot; unsubscribing removes the subscription. */
   subscribe(topic: TopicSpec): Observable<unknown>;
   publish(topic: TopicSpec, message: object): Promise<void>;

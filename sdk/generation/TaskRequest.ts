@@ -2,6 +2,9 @@ import { z } from 'zod';
 import { TaskNameSchema, ModeSamplingSchema } from '../model/ModelManifest.ts';
 import { RgbImageSchema } from '../image/RgbImage.ts';
 
+/** A token grid `[rows, cols]` as requests give it (1..99 each way, as the header's two digits allow). */
+export const GridTupleSchema = z.tuple([z.number().int().min(1).max(99), z.number().int().min(1).max(99)]);
+
 /** Per-request overrides of the task's sampling preset; anything left out comes from the manifest. */
 export const SamplingOverridesSchema = z
   .object({
@@ -29,7 +32,7 @@ export const TaskRequestSchema = z
     /** t2i aspect preset name (`1:1`, `4:3`, … or `auto`). */
     aspect: z.string().optional(),
     /** Explicit token grid [rows, cols] for generated images; wins over presets and inheritance. */
-    grid: z.tuple([z.number().int().min(1).max(99), z.number().int().min(1).max(99)]).optional(),
+    grid: GridTupleSchema.optional(),
     /** Run the vision decoder on generated images (default true). */
     decodeImages: z.boolean().default(true),
   })

@@ -3,7 +3,9 @@ import os from 'node:os';
 import * as ort from 'onnxruntime-node';
 import { EngineError, ModelError } from '../errors.ts';
 
-export type Device = 'cpu' | 'cuda' | 'webgpu';
+import type { Device } from './devices.ts';
+
+export { DEVICES, type Device } from './devices.ts';
 
 export interface SessionOptions {
   /** Execution provider to try first; GPU requests fall back to CPU with one log line. Default `cpu`. */

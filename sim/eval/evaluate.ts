@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { PlanExecutorOptionsSchema } from '../../planners/PlanExecutor.ts';
 import { parseOrThrow } from '../../sdk/errors.ts';
 import { runJobs } from '../workers/runJobs.ts';
 import { SUITES, type SuiteName } from '../tasks/suites.ts';
@@ -17,7 +18,10 @@ export const EvalOptionsSchema = z.object({
   seed: z.number().int().nonnegative().default(0),
   workers: z.number().int().positive().default(1),
   physics: z.boolean().default(true),
-  replans: z.number().int().nonnegative().default(1),
+  /** The closed loop's re-plan policy (PlanExecutor's schema and defaults, as the bridge ships it). */
+  replan: PlanExecutorOptionsSchema.prefault({}),
+  /** Shorthand for `replan.maxReplans` (the CLI's `--replans`). */
+  replans: z.number().int().nonnegative().optional(),
   /** Episodes per suite whose frames are kept for the report's strips. */
   keepFrames: z.number().int().nonnegative().default(3),
 });
@@ -50,7 +54,7 @@ export async function evaluate(options: EvalOptions, onProgress?: (done: number,
       planner: o.planner,
       plannerModule: o.plannerModule,
       physics: o.physics,
-      replans: o.replans,
+      replan: o.replans === undefined ? o.replan : { ...o.replan, maxReplans: o.replans },
       keepFrames: i < o.keepFrames,
     })),
   );

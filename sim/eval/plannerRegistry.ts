@@ -6,10 +6,13 @@ import type { Planner } from '../../planners/Planner.ts';
 import { TrivialPlanner } from '../../planners/TrivialPlanner.ts';
 import { simOracleSolver } from './simOracleSolver.ts';
 import { trivialCandidates } from './trivialCandidates.ts';
+import { WorldView } from './WorldView.ts';
 
 export interface PlannerFactoryOptions {
   /** What follows the colon in `--planner name:arg` (e.g. a model folder), if anything. */
   arg?: string;
+  /** The harness's view of each episode's true state, for privileged baselines (the oracle) only. */
+  view: WorldView;
 }
 export type PlannerFactory = (options: PlannerFactoryOptions) => Promise<Planner>;
 
@@ -38,7 +41,7 @@ export async function loadPlannerModule(modulePath: string): Promise<void> {
 }
 
 /** `oracle`, `trivial`, `emu:/models/nano` → a planner from the registry. */
-export async function createPlanner(spec: string, plannerModule?: string): Promise<Planner> {
+export async function createPlanner(spec: string, plannerModule?: string, view: WorldView = new WorldView()): Promise<Planner> {
   if (plannerModule) await loadPlannerModule(plannerModule);
   const colon = spec.indexOf(':');
   const name = colon < 0 ? spec : spec.slice(0, colon);
@@ -47,10 +50,10 @@ export async function createPlanner(spec: string, plannerModule?: string): Promi
   if (!factory) {
     throw new InputError('input_invalid', `unknown planner '${name}' (registered: ${registeredPlanners().join(', ')}; add one with --planner-module)`);
   }
-  return factory({ arg });
+  return factory({ view, ...(arg !== undefined ? { arg } : {}) });
 }
 
-registerPlanner('oracle', async () => new OraclePlanner({ solve: simOracleSolver }));
+registerPlanner('oracle', async ({ view }) => new OraclePlanner({ solve: simOracleSolver(view) }));
 registerPlanner('trivial', async ({ arg }) =>
   arg === 'echo' ? new TrivialPlanner({ mode: 'echo' }) : new TrivialPlanner({ candidates: trivialCandidates }),
 );

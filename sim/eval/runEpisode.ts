@@ -1,19 +1,24 @@
-import type { Planner } from '../../planners/Planner.ts';
+import { BehaviorSubject, Subject } from 'rxjs';
+import { type ControllerFeedback, type ExecutorEvent, PlanExecutor, type PlanExecutorOptions } from '../../planners/PlanExecutor.ts';
+import type { PlannedSubgoal, Planner } from '../../planners/Planner.ts';
 import { encodePng } from '../export/encodePng.ts';
 import { layoutAgreement } from '../perception/layoutAgreement.ts';
 import { perceiveLayout } from '../perception/perceiveLayout.ts';
 import { psnr } from '../perception/psnr.ts';
 import { executeSubgoal } from '../skills/executeSubgoal.ts';
-import { holds } from '../tasks/predicates.ts';
+import { allHold, holds } from '../tasks/predicates.ts';
 import type { Episode } from '../tasks/suites.ts';
 import { SimWorld } from '../world/SimWorld.ts';
 import type { RgbImage } from '../../sdk/image/RgbImage.ts';
+import type { WorldView } from './WorldView.ts';
 
 export interface EpisodeOptions {
   /** Rigid-body physics for the skills. @default true */
   physics?: boolean;
-  /** Extra planning rounds after a failed subgoal or an unreached goal. @default 1 */
-  replans?: number;
+  /** The closed loop's re-plan policy (PlanExecutor's schema and defaults: the one the bridge ships). */
+  replan?: PlanExecutorOptions;
+  /** Where privileged planners (the oracle) see the episode's true state; attached for the episode. */
+  view?: WorldView;
   /** Keep PNG data URIs of the start frame, planned keyframes and reached frames (report strips). */
   keepFrames?: boolean;
   signal?: AbortSignal;
@@ -44,6 +49,8 @@ export interface EpisodeResult {
   /** Leading goal predicates that hold at the end (CALVIN-style completed chain length). */
   completed: number;
   plans: number;
+  /** Re-plans the loop made, and why (`failed`, `keyframe_mismatch`, `goal_not_reached`, …). */
+  replanReasons: string[];
   /** @unit ms */
   planLatenciesMs: number[];
   subgoals: SubgoalRecord[];
@@ -52,11 +59,14 @@ export interface EpisodeResult {
 }
 
 /**
- * Closed loop for one episode: plan from the current frame (+ privileged true state), execute
- * subgoals one by one, re-plan (bounded) when a subgoal fails or the plan ends short of the goal.
+ * One episode through the shipped closed loop: the simulator is the robot (its camera feeds
+ * `PlanExecutor`, its skill controller executes each active subgoal and reports back), and the
+ * simulator's judge says whether the goal holds once the plan is done. Success is the goal's
+ * predicates on the final true state.
  */
 export async function runEpisode(episode: Episode, planner: Planner, options: EpisodeOptions = {}): Promise<EpisodeResult> {
   const world = await SimWorld.create(episode.layout, { physics: options.physics ?? true });
+  options.view?.attach(world);
   const result: EpisodeResult = {
     id: episode.id,
     suite: episode.suite,
@@ -68,43 +78,63 @@ export async function runEpisode(episode: Episode, planner: Planner, options: Ep
     chainLength: episode.predicates.length,
     completed: 0,
     plans: 0,
+    replanReasons: [],
     planLatenciesMs: [],
     subgoals: [],
   };
   if (options.keepFrames) result.start = dataUri(world.render());
-  const reached = () => episode.predicates.every((p) => holds(world.layout, p));
   try {
-    for (let round = 0; round <= (options.replans ?? 1) && !reached(); round++) {
-      const frame = world.render();
-      const plan = await planner.plan({ frame, goal: episode.goal, privileged: { layout: world.layout } }, { signal: options.signal });
-      result.plans++;
-      result.planLatenciesMs.push(plan.latencyMs);
-      if (plan.subgoals.length === 0) break;
-      let failed = false;
-      for (const subgoal of plan.subgoals) {
-        const step = executeSubgoal(world, subgoal.instruction);
-        const record: SubgoalRecord = { instruction: subgoal.instruction, ok: step.ok };
-        if (!step.ok) record.reason = step.reason;
-        if (subgoal.keyframe) scoreKeyframe(record, subgoal.keyframe, step.frame, options.keepFrames);
-        else if (options.keepFrames) record.reached = dataUri(step.frame);
-        result.subgoals.push(record);
-        if (!step.ok) {
-          failed = true;
-          break;
-        }
-      }
-      if (failed && round === (options.replans ?? 1)) break;
-    }
+    const finished = await followPlans(world, episode, planner, options, result);
+    if (finished.type === 'finished' && finished.error && !allHold(world.layout, episode.predicates)) result.error = finished.error.message;
   } catch (err) {
     result.error = err instanceof Error ? err.message : String(err);
   } finally {
     const final = world.layout;
-    result.success = !result.error && episode.predicates.every((p) => holds(final, p));
+    result.success = !result.error && allHold(final, episode.predicates);
     result.completed = episode.predicates.findIndex((p) => !holds(final, p));
     if (result.completed < 0) result.completed = episode.predicates.length;
+    options.view?.detach(world);
     world.dispose();
   }
   return result;
+}
+
+/** Drives the executor: frames from the world, each active subgoal executed in turn, records kept. */
+function followPlans(world: SimWorld, episode: Episode, planner: Planner, options: EpisodeOptions, result: EpisodeResult): Promise<ExecutorEvent> {
+  const frames = new BehaviorSubject<RgbImage>(world.render());
+  const feedback = new Subject<ControllerFeedback>();
+  const executor = new PlanExecutor(planner, options.replan ?? {});
+  return new Promise<ExecutorEvent>((resolve, reject) => {
+    let chain = Promise.resolve();
+    const onEvent = (event: ExecutorEvent): void => {
+      if (event.type === 'plan' && event.plan.complete) {
+        result.plans++;
+        result.planLatenciesMs.push(event.latencyMs ?? 0);
+      } else if (event.type === 'replan') {
+        result.replanReasons.push(event.reason);
+      } else if (event.type === 'subgoal') {
+        // The controller answers after the event has gone out, as a robot would.
+        chain = chain.then(() => execute(event.index, event.subgoal));
+      } else if (event.type === 'finished') {
+        chain.then(() => resolve(event), reject);
+      }
+    };
+    const execute = (index: number, subgoal: PlannedSubgoal): void => {
+      const step = executeSubgoal(world, subgoal.instruction);
+      const record: SubgoalRecord = { instruction: subgoal.instruction, ok: step.ok };
+      if (!step.ok) record.reason = step.reason;
+      if (subgoal.keyframe) scoreKeyframe(record, subgoal.keyframe, step.frame, options.keepFrames);
+      else if (options.keepFrames) record.reached = dataUri(step.frame);
+      result.subgoals.push(record);
+      frames.next(step.frame);
+      feedback.next(step.ok ? { type: 'done', index, frame: step.frame } : { type: 'failed', index, reason: step.reason });
+    };
+    const sub = executor.run({ goal: episode.goal, frames, feedback, goalReached: () => allHold(world.layout, episode.predicates) }).subscribe({ next: onEvent, error: reject });
+    options.signal?.addEventListener('abort', () => {
+      sub.unsubscribe();
+      reject(options.signal!.reason ?? new Error('aborted'));
+    }, { once: true });
+  });
 }
 
 function scoreKeyframe(record: SubgoalRecord, planned: RgbImage, reachedFrame: RgbImage, keep?: boolean): void {

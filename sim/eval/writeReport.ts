@@ -32,7 +32,7 @@ function renderHtml(report: EvalReport): string {
 th{background:#eee}.strip{display:flex;gap:8px;flex-wrap:wrap;margin:8px 0 20px}.f{font-size:11px;width:136px}.f img{width:128px;image-rendering:pixelated;border:1px solid #999}
 .bad{color:#b00}.ok{color:#070}</style></head><body>
 <h1>emu sim eval — planner <code>${esc(o.planner)}</code></h1>
-<p>split <b>${o.split}</b>, ${o.episodes} episodes per suite, seed ${o.seed}, physics ${o.physics ? 'on' : 'off'}, ≤${o.replans} re-plans, ${(report.elapsedMs / 1000).toFixed(1)} s.</p>
+<p>split <b>${o.split}</b>, ${o.episodes} episodes per suite, seed ${o.seed}, physics ${o.physics ? 'on' : 'off'}, ≤${o.replans ?? o.replan.maxReplans} re-plans, ${(report.elapsedMs / 1000).toFixed(1)} s.</p>
 <table><tr><th>suite</th><th>episodes</th><th>success</th><th>completed / chain</th><th>subgoal success</th><th>plans/ep</th><th>latency p50 / p95 ms</th><th>keyframe agreement</th><th>keyframe exact</th><th>PSNR dB (≤60)</th><th>errors</th></tr>
 ${rows.map(([name, m]) => metricRow(name, m)).join('\n')}</table>
 <h2>Success rate</h2>${bars(rows.map(([name, m]) => [name, m.successRate]))}

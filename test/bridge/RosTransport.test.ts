@@ -80,7 +80,7 @@ describe('RosTransport contract (against a recording FAKE of rclnodejs)', () => 
   it('a goal without a frame aborts after the wait and the node keeps serving', async () => {
     const fake = createFakeRclnodejs();
     const transport = await RosTransport.create({ rclnodejs: fake.module });
-    const pipeline = new BridgePipeline({ transport, planner: new EmuVlaPlanner(new ScriptedBackend(() => vlaEvents(steps))), config: parseBridgeConfig({ frames: { waitMs: 10 } }), log: recordingLogger() });
+    const pipeline = new BridgePipeline({ transport, planner: new EmuVlaPlanner(new ScriptedBackend(() => vlaEvents(steps))), config: parseBridgeConfig({ replan: { frameWaitMs: 10 } }), log: recordingLogger() });
     pipeline.start();
     const goal = fake.sendGoal('/emu/plan_task', { instruction: 'stack' });
     await goal.result;

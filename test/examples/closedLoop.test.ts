@@ -17,7 +17,7 @@ describe('main job: closed loop through the in-memory bridge', function () {
     const { ess } = manifest.vocab.ids;
     await buildTinyModel(path.join(dir, 'model'), { seed: 5, logitBias: { [ess]: 4 }, tasks: { vla: { sampling: { maxNewTokens: 24 } } } });
     const quiet = { info() {}, warn() {} };
-    const result = await runClosedLoop({ modelDir: path.join(dir, 'model'), suite: 'object', split: 'heldout', seed: 0, maxReplans: 1, log: quiet });
+    const result = await runClosedLoop({ modelDir: path.join(dir, 'model'), suite: 'object', split: 'heldout', seed: 0, replan: { maxReplans: 1 }, log: quiet });
     assert.equal(result.success, false);
     assert.equal(result.plans, 2, 'one plan plus one re-plan');
     assert.ok(result.steps.length >= 1);

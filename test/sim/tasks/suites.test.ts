@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { OraclePlanner } from '../../../planners/OraclePlanner.ts';
 import { runEpisode } from '../../../sim/eval/runEpisode.ts';
 import { simOracleSolver } from '../../../sim/eval/simOracleSolver.ts';
+import { WorldView } from '../../../sim/eval/WorldView.ts';
 import { isHeldoutPair, splitOf } from '../../../sim/tasks/generateScene.ts';
 import { makeEpisode, SUITES } from '../../../sim/tasks/suites.ts';
 import { layoutKey } from '../../../sim/world/Layout.ts';
@@ -39,9 +40,10 @@ describe('suites', () => {
 
   for (const suite of SUITES) {
     it(`the oracle reaches 100% on ${suite} (held-out, physics on)`, async () => {
-      const planner = new OraclePlanner({ solve: simOracleSolver });
+      const view = new WorldView();
+      const planner = new OraclePlanner({ solve: simOracleSolver(view) });
       for (let seed = 0; seed < 3; seed++) {
-        const result = await runEpisode(makeEpisode(suite, 'heldout', seed), planner, { physics: true });
+        const result = await runEpisode(makeEpisode(suite, 'heldout', seed), planner, { physics: true, view });
         assert.ok(result.success, `${result.id}: ${JSON.stringify(result.subgoals)}`);
         assert.equal(result.completed, result.chainLength);
         assert.ok(result.subgoals.every((s) => s.keyframeAgreement === 1));
