@@ -10,6 +10,7 @@
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { machineLine, markdownTable, writeBenchmarkSection } from './benchmarkDoc.ts';
+import { PlanExecutorOptionsSchema } from '../../planners/PlanExecutor.ts';
 import { DEFAULT_MODEL_DIR } from '../../sdk/model/defaultModel.ts';
 import { evaluate, type EvalReport } from '../../sim/eval/evaluate.ts';
 import { writeReport } from '../../sim/eval/writeReport.ts';
@@ -32,6 +33,10 @@ const episodes = Number(values.episodes);
 const modelDir = values.model ?? DEFAULT_MODEL_DIR;
 const planners = [`emu:${modelDir}`, 'oracle', 'trivial'];
 
+const policyText = () => {
+  const p = PlanExecutorOptionsSchema.parse({});
+  return `≤ ${p.maxReplans} re-plans, keyframe threshold ${p.keyframeThreshold}, subgoal timeout ${p.subgoalTimeoutMs / 1000} s`;
+};
 const pct = (x: number | null) => (x === null ? '–' : `${(x * 100).toFixed(1)}%`);
 const percentile = (xs: number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -62,6 +67,7 @@ function suiteRows(name: string, report: EvalReport): (string | number)[][] {
     pct(m.successRate),
     m.avgCompletedLength.toFixed(2),
     pct(m.subgoalSuccessRate),
+    m.replansPerEpisode.toFixed(2),
     `${m.planLatencyP50Ms.toFixed(0)} / ${m.planLatencyP95Ms.toFixed(0)}`,
     pct(m.keyframeAgreement),
     m.keyframePsnrDb === null ? '–' : m.keyframePsnrDb.toFixed(1),
@@ -81,10 +87,10 @@ const latency = await latencyOf3SubgoalPlans(Number(values['latency-plans']));
 
 const body = [
   `Command: \`npm run bench:planners${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}\` (bin/bench/plannerBench.ts). ${machineLine()}`,
-  `Closed loop in the simulator (physics on, 1 re-plan), held-out split, ${episodes} episodes per suite (seeds 0…${episodes - 1}), model \`${path.relative(process.cwd(), modelDir) || modelDir}\`.`,
+  `The shipped closed loop (PlanExecutor, the policy \`npm start\` and \`emu bridge\` run: ${policyText()}) in the simulator, physics on, held-out split, ${episodes} episodes per suite (seeds 0…${episodes - 1}), model \`${path.relative(process.cwd(), modelDir) || modelDir}\`.`,
   `Reports with frame strips: \`${values.out}/<planner>/report.html\`.`,
   '',
-  markdownTable(['planner', 'suite', 'episodes', 'success', 'avg completed chain', 'subgoal success', 'plan latency p50 / p95 (ms)', 'keyframe layout agreement', 'keyframe PSNR (dB, capped 60)'], rows),
+  markdownTable(['planner', 'suite', 'episodes', 'success', 'avg completed chain', 'subgoal success', 're-plans / episode', 'plan latency p50 / p95 (ms)', 'keyframe layout agreement', 'keyframe PSNR (dB, capped 60)'], rows),
   '',
   markdownTable(
     ['measure', 'result', 'target'],

@@ -1,8 +1,11 @@
+import { SUBGOAL_STATUSES } from '../../planners/Plan.ts';
+
 /**
- * Canonical ROS 2 `.msg` text of every type the bridge reads or writes, and the `ros2msg` complete
- * definitions MCAP/rosbag2 store per schema: the type's own text, then each dependency once after
- * an 80-`=` line and `MSG: pkg/Type`. Written by hand because @foxglove/rosmsg's stringify emits
- * ROS 1 `time` for `builtin_interfaces/Time`.
+ * Every ROS 2 type the bridge reads or writes, defined once as a field table. From it come the
+ * canonical `.msg` text (the interface package's files are checked against it by a test), the
+ * `ros2msg` complete definitions MCAP/rosbag2 store per schema, and the TypeScript message types
+ * (`RosMessage<…>` in rosTypes.ts). Status constants come from the plan schema's own enums.
+ * Written here rather than by @foxglove/rosmsg's stringify, which emits ROS 1 `time`.
  */
 
 export const ROS_TYPES = [
@@ -17,76 +20,43 @@ export const ROS_TYPES = [
 ] as const;
 export type RosTypeName = (typeof ROS_TYPES)[number];
 
-interface TypeText {
-  text: string;
-  deps: RosTypeName[];
-}
+/** The bridge's states, in their wire order (`emu_robotics_msgs/msg/BridgeStatus` STATE_*). */
+export const BRIDGE_STATE_NAMES = ['idle', 'waiting_for_frame', 'planning', 'error'] as const;
 
-/** Own text of each type; field types use `pkg/Type` so the text is valid both in a package and in a bag. */
-const OWN: Record<RosTypeName, TypeText> = {
-  'builtin_interfaces/msg/Time': { text: 'int32 sec\nuint32 nanosec', deps: [] },
-  'std_msgs/msg/Header': { text: 'builtin_interfaces/Time stamp\nstring frame_id', deps: ['builtin_interfaces/msg/Time'] },
-  'std_msgs/msg/String': { text: 'string data', deps: [] },
-  'sensor_msgs/msg/Image': {
-    text: 'std_msgs/Header header\nuint32 height\nuint32 width\nstring encoding\nuint8 is_bigendian\nuint32 step\nuint8[] data',
-    deps: ['std_msgs/msg/Header'],
-  },
-  'sensor_msgs/msg/CompressedImage': { text: 'std_msgs/Header header\nstring format\nuint8[] data', deps: ['std_msgs/msg/Header'] },
-  'emu_robotics_msgs/msg/Subgoal': {
-    text: [
-      'uint8 STATUS_PENDING=0',
-      'uint8 STATUS_ACTIVE=1',
-      'uint8 STATUS_DONE=2',
-      'uint8 STATUS_FAILED=3',
-      'string plan_id',
-      'uint32 index',
-      'string instruction',
-      'uint8 status',
-      'bool has_keyframe',
-      'sensor_msgs/CompressedImage keyframe',
-    ].join('\n'),
-    deps: ['sensor_msgs/msg/CompressedImage'],
-  },
-  'emu_robotics_msgs/msg/Plan': {
-    text: [
-      'std_msgs/Header header',
-      'string plan_id',
-      'string goal',
-      'string planner',
-      'uint32 source_width',
-      'uint32 source_height',
-      'emu_robotics_msgs/Subgoal[] subgoals',
-      'bool complete',
-      'float64 elapsed_ms',
-      'float64 first_subgoal_ms',
-      'uint32 generated_tokens',
-      'uint32 forward_passes',
-    ].join('\n'),
-    deps: ['std_msgs/msg/Header', 'emu_robotics_msgs/msg/Subgoal'],
-  },
-  'emu_robotics_msgs/msg/BridgeStatus': {
-    text: [
-      'uint8 STATE_IDLE=0',
-      'uint8 STATE_WAITING_FOR_FRAME=1',
-      'uint8 STATE_PLANNING=2',
-      'uint8 STATE_ERROR=3',
-      'std_msgs/Header header',
-      'uint8 state',
-      'string state_name',
-      'string plan_id',
-      'string goal',
-      'string error_code',
-      'string error_message',
-      'uint32 frames_received',
-      'uint32 frames_rejected',
-      'uint32 goals_received',
-      'uint32 goals_rejected',
-      'uint32 plans_completed',
-      'uint32 plans_cancelled',
-      'uint32 plans_failed',
-    ].join('\n'),
-    deps: ['std_msgs/msg/Header'],
-  },
+type Field = readonly [type: string, name: string];
+
+/** Field tables: `[ROS type as written in a .msg, field name]`; nested types as `pkg/Type`. */
+export const ROS_FIELDS = {
+  'builtin_interfaces/msg/Time': [['int32', 'sec'], ['uint32', 'nanosec']],
+  'std_msgs/msg/Header': [['builtin_interfaces/Time', 'stamp'], ['string', 'frame_id']],
+  'std_msgs/msg/String': [['string', 'data']],
+  'sensor_msgs/msg/Image': [
+    ['std_msgs/Header', 'header'], ['uint32', 'height'], ['uint32', 'width'], ['string', 'encoding'],
+    ['uint8', 'is_bigendian'], ['uint32', 'step'], ['uint8[]', 'data'],
+  ],
+  'sensor_msgs/msg/CompressedImage': [['std_msgs/Header', 'header'], ['string', 'format'], ['uint8[]', 'data']],
+  'emu_robotics_msgs/msg/Subgoal': [
+    ['string', 'plan_id'], ['uint32', 'index'], ['string', 'instruction'], ['uint8', 'status'],
+    ['bool', 'has_keyframe'], ['sensor_msgs/CompressedImage', 'keyframe'],
+  ],
+  'emu_robotics_msgs/msg/Plan': [
+    ['std_msgs/Header', 'header'], ['string', 'plan_id'], ['string', 'goal'], ['string', 'planner'],
+    ['uint32', 'source_width'], ['uint32', 'source_height'], ['emu_robotics_msgs/Subgoal[]', 'subgoals'],
+    ['bool', 'complete'], ['float64', 'elapsed_ms'], ['float64', 'first_subgoal_ms'],
+    ['uint32', 'generated_tokens'], ['uint32', 'forward_passes'],
+  ],
+  'emu_robotics_msgs/msg/BridgeStatus': [
+    ['std_msgs/Header', 'header'], ['uint8', 'state'], ['string', 'state_name'], ['string', 'plan_id'], ['string', 'goal'],
+    ['string', 'error_code'], ['string', 'error_message'],
+    ['uint32', 'frames_received'], ['uint32', 'frames_rejected'], ['uint32', 'goals_received'], ['uint32', 'goals_rejected'],
+    ['uint32', 'plans_completed'], ['uint32', 'plans_cancelled'], ['uint32', 'plans_failed'],
+  ],
+} as const satisfies Record<RosTypeName, readonly Field[]>;
+
+/** `uint8 NAME=value` lines, from the enums they mirror. */
+const CONSTANTS: Partial<Record<RosTypeName, string[]>> = {
+  'emu_robotics_msgs/msg/Subgoal': SUBGOAL_STATUSES.map((s, i) => `uint8 STATUS_${s.toUpperCase()}=${i}`),
+  'emu_robotics_msgs/msg/BridgeStatus': BRIDGE_STATE_NAMES.map((s, i) => `uint8 STATE_${s.toUpperCase()}=${i}`),
 };
 
 const DELIMITER = '='.repeat(80);
@@ -96,26 +66,59 @@ export function shortTypeName(type: string): string {
   return type.replace('/msg/', '/');
 }
 
+/** `sensor_msgs/Image[]` → `sensor_msgs/msg/Image`, or undefined for a primitive. */
+function nestedType(fieldType: string): RosTypeName | undefined {
+  const base = fieldType.replace(/\[\]$/, '');
+  if (!base.includes('/')) return undefined;
+  const full = base.replace('/', '/msg/');
+  if (!isRosTypeName(full)) throw new Error(`field type ${fieldType} is not one of ROS_TYPES`);
+  return full;
+}
+
 /** The own `.msg` text of a type (what goes in the interface package). */
 export function ownDefinition(type: RosTypeName): string {
-  return OWN[type].text;
+  const fields = (ROS_FIELDS[type] as readonly Field[]).map(([t, n]) => `${t} ${n}`);
+  return [...(CONSTANTS[type] ?? []), ...fields].join('\n');
 }
 
 /** The complete `ros2msg` definition stored as an MCAP schema for `type`. */
 export function completeDefinition(type: RosTypeName): string {
   const order: RosTypeName[] = [];
   const visit = (t: RosTypeName) => {
-    for (const dep of OWN[t].deps) {
-      if (!order.includes(dep)) {
+    for (const [fieldType] of ROS_FIELDS[t] as readonly Field[]) {
+      const dep = nestedType(fieldType);
+      if (dep && !order.includes(dep)) {
         order.push(dep);
         visit(dep);
       }
     }
   };
   visit(type);
-  return [OWN[type].text, ...order.map((dep) => `${DELIMITER}\nMSG: ${shortTypeName(dep)}\n${OWN[dep].text}`)].join('\n');
+  return [ownDefinition(type), ...order.map((dep) => `${DELIMITER}\nMSG: ${shortTypeName(dep)}\n${ownDefinition(dep)}`)].join('\n');
 }
 
 export function isRosTypeName(name: string): name is RosTypeName {
   return (ROS_TYPES as readonly string[]).includes(name);
 }
+
+// ---- TypeScript types from the field tables ----
+
+interface Primitives {
+  bool: boolean;
+  string: string;
+  uint8: number;
+  int32: number;
+  uint32: number;
+  float64: number;
+  'uint8[]': Uint8Array;
+}
+type Fields = typeof ROS_FIELDS;
+type FullName<T extends string> = T extends `${infer P}/${infer N}` ? `${P}/msg/${N}` : never;
+type FieldValue<T extends string> = T extends keyof Primitives
+  ? Primitives[T]
+  : T extends `${infer Base}[]`
+    ? FullName<Base> extends RosTypeName ? RosMessage<FullName<Base>>[] : never
+    : FullName<T> extends RosTypeName ? RosMessage<FullName<T>> : never;
+
+/** The plain-object shape of a ROS message, field for field (what rclnodejs and our CDR codec take). */
+export type RosMessage<T extends RosTypeName> = { [F in Fields[T][number] as F[1]]: FieldValue<F[0]> };

@@ -1,10 +1,11 @@
 import { z } from 'zod';
-import { type Stamp, StampSchema } from '../../planners/Plan.ts';
+import { type Stamp, StampSchema, SUBGOAL_STATUSES, type SubgoalStatus } from '../../planners/Plan.ts';
+import { BRIDGE_STATE_NAMES, type RosMessage } from './rosSchemas.ts';
 
 /**
- * Our own shapes of the ROS 2 messages the bridge speaks (rclnodejs types are `any` without a ROS
- * install). Field names follow the .msg files exactly so the same object serves rclnodejs and CDR.
- * Inputs get zod schemas (they cross a boundary); outputs are built by us and only typed.
+ * The ROS 2 messages the bridge speaks, as plain objects. Outputs are typed from the field tables in
+ * rosSchemas.ts (one definition: .msg text, bag schemas and these types); inputs get zod schemas
+ * because they cross a boundary, and a test checks those schemas' fields against the same tables.
  */
 
 /** `builtin_interfaces/msg/Time`: the plan schema's Stamp (one schema). */
@@ -39,59 +40,21 @@ export type CompressedImageMsg = z.infer<typeof CompressedImageMsgSchema>;
 export const StringMsgSchema = z.object({ data: z.string() });
 export type StringMsg = z.infer<typeof StringMsgSchema>;
 
-/** `emu_robotics_msgs/msg/Subgoal` status constants. */
-export const SUBGOAL_STATUS_CODES = { pending: 0, active: 1, done: 2, failed: 3 } as const;
+/** `emu_robotics_msgs/msg/Subgoal` status constants: the plan schema's statuses in wire order. */
+export const SUBGOAL_STATUS_CODES = Object.fromEntries(SUBGOAL_STATUSES.map((s, i) => [s, i])) as Record<SubgoalStatus, number>;
 
-/** `emu_robotics_msgs/msg/Subgoal`. */
-export interface SubgoalMsg {
-  plan_id: string;
-  index: number;
-  instruction: string;
-  status: number;
-  has_keyframe: boolean;
-  /** PNG (`format: "png"`); empty when `has_keyframe` is false. */
-  keyframe: CompressedImageMsg;
-}
+/** `emu_robotics_msgs/msg/Subgoal`: keyframe as PNG (`format: "png"`), empty when `has_keyframe` is false. */
+export type SubgoalMsg = RosMessage<'emu_robotics_msgs/msg/Subgoal'>;
 
-/** `emu_robotics_msgs/msg/Plan`. `header` is the source camera frame's stamp and frame_id. */
-export interface PlanMsg {
-  header: Header;
-  plan_id: string;
-  goal: string;
-  planner: string;
-  source_width: number;
-  source_height: number;
-  subgoals: SubgoalMsg[];
-  complete: boolean;
-  elapsed_ms: number;
-  /** -1 until the first subgoal exists. */
-  first_subgoal_ms: number;
-  generated_tokens: number;
-  forward_passes: number;
-}
+/** `emu_robotics_msgs/msg/Plan`: `header` is the source camera frame's stamp and frame_id; `first_subgoal_ms` is -1 until a subgoal exists. */
+export type PlanMsg = RosMessage<'emu_robotics_msgs/msg/Plan'>;
 
 /** `emu_robotics_msgs/msg/BridgeStatus` state constants. */
-export const BRIDGE_STATES = { idle: 0, waiting_for_frame: 1, planning: 2, error: 3 } as const;
-export type BridgeState = keyof typeof BRIDGE_STATES;
+export const BRIDGE_STATES = Object.fromEntries(BRIDGE_STATE_NAMES.map((s, i) => [s, i])) as Record<BridgeState, number>;
+export type BridgeState = (typeof BRIDGE_STATE_NAMES)[number];
 
-/** `emu_robotics_msgs/msg/BridgeStatus`. */
-export interface BridgeStatusMsg {
-  header: Header;
-  state: number;
-  state_name: string;
-  plan_id: string;
-  goal: string;
-  /** `SdkError` code of the latest problem, '' when none. */
-  error_code: string;
-  error_message: string;
-  frames_received: number;
-  frames_rejected: number;
-  goals_received: number;
-  goals_rejected: number;
-  plans_completed: number;
-  plans_cancelled: number;
-  plans_failed: number;
-}
+/** `emu_robotics_msgs/msg/BridgeStatus`: `error_code` is the latest problem's SdkError code, '' when none. */
+export type BridgeStatusMsg = RosMessage<'emu_robotics_msgs/msg/BridgeStatus'>;
 
 /** `emu_robotics_msgs/action/PlanTask` parts. */
 export interface PlanTaskGoal {

@@ -12,6 +12,8 @@ export interface SuiteMetrics {
   subgoalSuccessRate: number;
   subgoalsExecuted: number;
   plansPerEpisode: number;
+  /** Re-plans the closed loop made per episode. */
+  replansPerEpisode: number;
   /** @unit ms */
   planLatencyP50Ms: number;
   /** @unit ms */
@@ -39,6 +41,7 @@ export function suiteMetrics(results: readonly EpisodeResult[]): SuiteMetrics {
     subgoalSuccessRate: mean(subgoals.map((s) => (s.ok ? 1 : 0))) ?? 0,
     subgoalsExecuted: subgoals.length,
     plansPerEpisode: mean(results.map((r) => r.plans)) ?? 0,
+    replansPerEpisode: mean(results.map((r) => r.replanReasons.length)) ?? 0,
     planLatencyP50Ms: quantile(latencies, 0.5),
     planLatencyP95Ms: quantile(latencies, 0.95),
     keyframes: scored.length,
