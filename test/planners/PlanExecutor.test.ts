@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { type Observable, of } from 'rxjs';
+import { lastValueFrom, NEVER, type Observable, of, Subject, toArray } from 'rxjs';
+import { InputError } from '../../sdk/errors.ts';
 import { TestScheduler } from 'rxjs/testing';
 import { type ControllerFeedback, type ExecutorEvent, PlanExecutor, type PlanExecutorOptions } from '../../planners/PlanExecutor.ts';
 import type { Planner, PlanProgress, PlanRequest } from '../../planners/Planner.ts';
@@ -106,3 +107,56 @@ describe('PlanExecutor (virtual time)', () => {
     assert.deepEqual(log.slice(0, 4), ['0:planning(initial)', '0:plan(0)', '0:replan(empty_plan)', '0:planning(empty_plan)']);
   });
 });
+
+describe('PlanExecutor (the one loop: signals, hand-over, goal check, typed failures)', () => {
+  it('passes an AbortSignal to the planner and aborts it on unsubscribe', () => {
+    let signal: AbortSignal | undefined;
+    const planner: Planner = {
+      name: 'slow',
+      plan: (_r, o) => ((signal = o?.signal), new Promise(() => undefined)),
+    };
+    const sub = new PlanExecutor(planner).run({ goal: 'g', frames: of(black) }).subscribe();
+    assert.ok(signal, 'the planner got a signal');
+    assert.equal(signal!.aborted, false);
+    sub.unsubscribe();
+    assert.equal(signal!.aborted, true);
+  });
+
+  it('without feedback, hands the complete plan over (outcome planned)', () => {
+    const planner = new FixedPlanner(() => of(twoSteps));
+    const log: string[] = [];
+    new PlanExecutor(planner).run({ goal: 'g', frames: of(black) }).subscribe((e) => log.push(label(e)));
+    assert.deepEqual(log, ['planning(initial)', 'plan(2)', 'finished(planned,0)']);
+  });
+
+  it('re-plans when every subgoal is done but the goal check says no', () => {
+    const planner = new FixedPlanner(() => of({ subgoals: [{ instruction: 'a' }], complete: true }));
+    let checks = 0;
+    const log = runExecutorWith(planner, { maxReplans: 1 }, () => (checks++, checks > 1));
+    assert.deepEqual(log.filter((l) => /replan|finished/.test(l)), ['replan(goal_not_reached)', 'finished(succeeded,1)']);
+  });
+
+  it("does not retry a planner's input error, and fails typed when no frame comes", async () => {
+    let calls = 0;
+    const bad: Planner = { name: 'bad', plan: async () => { calls++; throw new InputError('input_invalid', 'goal is empty'); } };
+    const events = await lastValueFrom(new PlanExecutor(bad).run({ goal: '', frames: of(black) }).pipe(toArray()));
+    const end = events.at(-1)!;
+    assert.ok(end.type === 'finished' && end.outcome === 'failed' && end.error?.code === 'input_invalid' && end.replans === 0);
+    assert.equal(calls, 1);
+    const waited = await lastValueFrom(new PlanExecutor(bad, { frameWaitMs: 20 }).run({ goal: 'g', frames: NEVER }).pipe(toArray()));
+    const last = waited.at(-1)!;
+    assert.ok(last.type === 'finished' && last.error?.code === 'timeout', JSON.stringify(last));
+    assert.equal(calls, 1, 'no frame, no plan');
+  });
+});
+
+/** Synchronous controller: every active subgoal is reported done right away. */
+function runExecutorWith(planner: Planner, options: PlanExecutorOptions, goalReached: () => boolean): string[] {
+  const log: string[] = [];
+  const feedback = new Subject<ControllerFeedback>();
+  new PlanExecutor(planner, options).run({ goal: 'g', frames: of(black), feedback, goalReached }).subscribe((e) => {
+    log.push(label(e));
+    if (e.type === 'subgoal') feedback.next({ type: 'done', index: e.index });
+  });
+  return log;
+}
