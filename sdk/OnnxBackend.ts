@@ -102,7 +102,7 @@ export class OnnxBackend implements EmuBackend {
     const refs = [];
     for (const image of req.images) refs.push(await this.#vision.encode(image, sampling.imageArea, signal));
     throwIfAborted(signal);
-    const prompts = buildPrompts({ manifest: this.manifest, tokenizer: this.tokenizer, task: req.task, question: req.prompt, images: refs });
+    const prompts = buildPrompts({ manifest: this.manifest, tokenizer: this.tokenizer, task: req.task, question: req.prompt, images: refs, allowSpecialTokens: req.allowSpecialTokens });
     const maxPositions = this.manifest.decoder.maxPositions;
     const room = maxPositions - prompts.cond.length;
     if (room < 1 || (req.sampling?.maxNewTokens !== undefined && req.sampling.maxNewTokens > room)) {

@@ -35,6 +35,8 @@ export const TaskRequestSchema = z
     grid: GridTupleSchema.optional(),
     /** Run the vision decoder on generated images (default true). */
     decodeImages: z.boolean().default(true),
+    /** Parse special-token names in `prompt` (power users). Default false: only templates insert them. */
+    allowSpecialTokens: z.boolean().default(false),
   })
   .strict();
 export type TaskRequest = z.input<typeof TaskRequestSchema>;

@@ -80,11 +80,26 @@ export class TiktokenTokenizer {
     return this.#ranks.size;
   }
 
-  encode(text: string): number[] {
-    const src = this.#normalize ? text.normalize('NFC') : text;
+  /**
+   * Encodes `text`, parsing special and visual token names. Names that overlap one of
+   * `ordinarySpans` (`[start, end)` offsets into `text`: user text inside a template) stay ordinary
+   * text, so a user cannot forge prompt structure; everything else encodes exactly as one string.
+   */
+  /** Whether `encode` applies NFC first (callers building text with spans normalise their pieces the same way). */
+  get normalizesNfc(): boolean {
+    return this.#normalize;
+  }
+
+  encode(text: string, options: { ordinarySpans?: readonly (readonly [number, number])[] } = {}): number[] {
+    const spans = options.ordinarySpans ?? [];
+    // Spans are offsets into the text as given; NFC could move them, so text with spans is taken as is (callers pass NFC pieces).
+    const src = this.#normalize && spans.length === 0 ? text.normalize('NFC') : text;
     const out: number[] = [];
     let last = 0;
     for (const m of src.matchAll(this.#splitter)) {
+      const start = m.index;
+      const end = start + m[0].length;
+      if (spans.some(([a, b]) => start < b && end > a)) continue;
       const id = this.#specials.get(m[0]) ?? this.#visual.parse(m[0]);
       if (id === undefined) continue; // a visual-looking name outside the codebook stays ordinary text
       this.#encodeOrdinary(src.slice(last, m.index), out);
