@@ -12,9 +12,20 @@ export interface LoadManifestOptions {
   ranksPath?: string;
 }
 
-/** Absolute path of a manifest-relative path (absolute paths pass through). */
+/**
+ * Absolute path of a manifest-relative path, which must stay inside the model folder: no absolute
+ * paths, no `..` escapes. A file inside the folder may itself be a symlink (weights linked in from
+ * elsewhere are fine); what the manifest names may not leave the folder. The error never shows the
+ * file's contents.
+ */
 export function resolveModelPath(dir: string, rel: string): string {
-  return path.resolve(dir, rel);
+  const root = path.resolve(dir);
+  const resolved = path.resolve(root, rel);
+  const inside = path.relative(root, resolved);
+  if (path.isAbsolute(rel) || inside === '' || inside.startsWith('..') || path.isAbsolute(inside)) {
+    throw new ConfigError(`manifest path '${rel}' is not a file inside the model folder ${root}`);
+  }
+  return resolved;
 }
 
 /**

@@ -82,8 +82,27 @@ describe('loadManifest', function () {
     }
   });
 
-  it('resolveModelPath keeps absolute paths and resolves relative ones', () => {
+  it('resolveModelPath resolves relative paths inside the folder and refuses absolute ones', () => {
     assert.equal(resolveModelPath('/m', 'a/b.onnx'), '/m/a/b.onnx');
-    assert.equal(resolveModelPath('/m', '/abs/x'), '/abs/x');
+    assert.throws(() => resolveModelPath('/m', '/abs/x'), { code: 'config_invalid' });
+  });
+});
+
+describe('resolveModelPath (manifest paths stay inside the model folder)', () => {
+  it('accepts folder-relative files, refuses absolute paths and .. escapes, without reading them', async () => {
+    const { resolveModelPath, loadManifest } = await import('../../../sdk/model/loadManifest.ts');
+    const { mkdtempSync, writeFileSync, readFileSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const path = (await import('node:path')).default;
+    const dir = mkdtempSync(path.join(tmpdir(), 'emu-paths-'));
+    assert.equal(resolveModelPath(dir, 'weights/decoder.onnx'), path.join(dir, 'weights/decoder.onnx'));
+    for (const bad of ['../../../../etc/shadow', '/etc/passwd', 'a/../../x', '.']) {
+      assert.throws(() => resolveModelPath(dir, bad), { code: 'config_invalid', message: /not a file inside the model folder/ }, bad);
+    }
+    const nano = JSON.parse(readFileSync(path.resolve('models/emu-nano/emu-model.json'), 'utf8'));
+    nano.tokenizer.ranks = '../../../../etc/hostname';
+    writeFileSync(path.join(dir, 'emu-model.json'), JSON.stringify(nano));
+    const first = readFileSync('/etc/hostname', 'utf8').split('\n')[0]!;
+    await assert.rejects(loadManifest(dir), (e: Error & { code?: string }) => e.code === 'config_invalid' && (!first || !e.message.includes(first)));
   });
 });
