@@ -14,7 +14,7 @@ import { FrameInput } from './FrameInput.ts';
 import { FrameSampler } from './FrameSampler.ts';
 import { planTaskAction } from './planTaskAction.ts';
 import { type GoalRequest, type GoalRunContext, runGoal } from './runGoal.ts';
-import { consoleLogger, type Logger, StatusReporter } from './StatusReporter.ts';
+import { type Counter, consoleLogger, type Logger, StatusReporter } from './StatusReporter.ts';
 import { type BridgeTopics, bridgeTopics } from './topics.ts';
 
 export interface BridgePipelineOptions {
@@ -81,10 +81,12 @@ export class BridgePipeline {
   start(): void {
     const t = this.#transport;
     const topics = this.#topics;
-    this.#subs.push(t.subscribe(topics.image).subscribe((m) => this.#frames.onImage(m)));
-    if (topics.compressedImage.name) this.#subs.push(t.subscribe(topics.compressedImage).subscribe((m) => this.#frames.onCompressed(m)));
-    this.#subs.push(t.subscribe(topics.goal).subscribe((m) => this.#onGoalMessage(m)));
-    if (topics.feedback.name) this.#subs.push(t.subscribe(topics.feedback).subscribe((m) => this.#onFeedback(m)));
+    const on = (topic: TopicSpec, handle: (m: unknown) => void, counter?: Counter) =>
+      this.#subs.push(t.subscribe(topic).subscribe((m) => this.#guard(topic, () => handle(m), counter)));
+    on(topics.image, (m) => this.#frames.onImage(m), 'frames_rejected');
+    if (topics.compressedImage.name) on(topics.compressedImage, (m) => this.#frames.onCompressed(m), 'frames_rejected');
+    on(topics.goal, (m) => this.#onGoalMessage(m), 'goals_rejected');
+    if (topics.feedback.name) on(topics.feedback, (m) => this.#onFeedback(m));
     if (t.problems) {
       this.#subs.push(
         t.problems.subscribe((p) => {
@@ -120,6 +122,18 @@ export class BridgePipeline {
       const refused = this.#accept(goal, new AbortController(), (r) => (r.plan ? resolve(r.plan) : reject(r.error)), onPlan);
       if (refused) reject(refused);
     });
+  }
+
+  /**
+   * A message whose fields throw on access (a getter, a proxy) must not end a long-running node: any
+   * throw while handling one message is that message's problem, counted and reported.
+   */
+  #guard(topic: TopicSpec, handle: () => void, counter?: Counter): void {
+    try {
+      handle();
+    } catch (err) {
+      this.#status.problem(topic.name, asInputError(err), counter);
+    }
   }
 
   #onGoalMessage(raw: unknown): void {

@@ -65,6 +65,9 @@ describe('BridgePipeline', () => {
     await assert.rejects(pending, (e: any) => e.code === 'aborted');
     assert.equal(backend.stoppedEarly, 1);
     await assert.rejects(transport.sendGoal('/emu/plan_task', { instruction: '  ' }), /goal is empty/);
+    for (const bad of [42, null, { instruction: 7 }]) {
+      await assert.rejects(transport.sendGoal('/emu/plan_task', bad as never), { code: 'input_invalid', message: /goal must be a string/ }, JSON.stringify(bad));
+    }
     await pipeline.stop();
   });
 
@@ -101,6 +104,23 @@ describe('BridgePipeline', () => {
     const statuses = transport.published.filter((p) => p.topic === '/emu/status').map((p) => p.message as BridgeStatusMsg);
     assert.ok(statuses.some((s) => s.error_code === 'image_invalid' && /yuv422/.test(s.error_message)));
     await pipeline.stop();
+  });
+
+  it('survives messages whose fields throw on access, goals that are not strings, and goals after stop, each with a typed error', async () => {
+    const { transport, pipeline } = makePipeline({ topics: { compressedImage: '/camera/compressed' } });
+    const hostile = new Proxy({}, { get() { throw new Error('boom'); }, has() { throw new Error('boom'); }, ownKeys() { throw new Error('boom'); } });
+    const getter = { get data(): string { throw new Error('getter boom'); } };
+    transport.inject('/camera/image_raw', hostile);
+    transport.inject('/camera/compressed', hostile);
+    transport.inject('/emu/goal', getter);
+    transport.inject('/emu/goal', { data: 42 });
+    transport.inject('/camera/image_raw', rgbFrame(3));
+    assert.equal(pipeline.status.counters.frames_rejected, 2);
+    assert.equal(pipeline.status.counters.goals_rejected, 2);
+    const plan = await pipeline.submitGoal('still planning');
+    assert.equal(plan.complete, true, 'the node kept running');
+    await pipeline.stop();
+    await assert.rejects(pipeline.submitGoal('too late'), { code: 'input_invalid', message: /stopped/ });
   });
 
   it('decodes JPEG/PNG compressed frames and rejects garbage', async () => {
