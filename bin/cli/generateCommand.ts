@@ -19,7 +19,7 @@ Runs one task on an ONNX model folder, shows progress on stderr, writes the expo
 
   --task TASK            t2i | x2i | story | howto | explore | vla
   --prompt TEXT          the question / instruction
-  --model DIR            model folder with emu-model.json (default: models/emu35)
+  --model DIR            model folder with emu-model.json (default: models/emu-nano; the real Emu3.5 is --model models/emu35)
   --image FILE           reference image (PNG/JPEG; repeatable, in order)
   --seed N               sampling seed (default: the model's, 6666)
   --out DIR              export folder (default: ./emu-out/<task>-<timestamp>)

@@ -9,12 +9,12 @@ const HELP = `usage: emu prompt --task TASK --question TEXT [--ranks FILE] [--mo
                   [--image-grid RxC ...] [--image-codes FILE.json ...] [--decode]
 
 Prints {"cond": [...], "uncond": [...]}: the conditional prompt ids and the CFG-negative ids for a task,
-built from the model folder's templates (default: models/emu35/emu-model.json).
+built from the model folder's templates (default: models/emu-nano/emu-model.json).
 
   --task TASK          t2i | x2i | story | howto | explore | vla
   --question TEXT      the user's question / instruction
   --ranks FILE         tiktoken ranks file (default: the model folder's)
-  --model DIR          model folder (default: models/emu35)
+  --model DIR          model folder (default: models/emu-nano; the real Emu3.5 is --model models/emu35)
   --image-grid RxC     a reference image of R rows × C columns of tokens, all code 0 (repeatable)
   --image-codes FILE   a reference image as a JSON grid of codebook indices [[…],[…]] (repeatable)
   --decode             also print the prompts as text (cond_text, uncond_text)

@@ -7,8 +7,8 @@ const HELP = `usage: emu tokenize [--ranks FILE] [--model DIR] [--special emu35|
 
 Prints the token ids of TEXT as JSON (special and visual token strings are parsed as single tokens).
 
-  --ranks FILE     tiktoken ranks file (default: the model folder's, e.g. models/emu35/emu3.tiktoken)
-  --model DIR      model folder whose emu-model.json gives the special tokens (default: models/emu35)
+  --ranks FILE     tiktoken ranks file (default: the model folder's)
+  --model DIR      model folder whose emu-model.json gives the special tokens (default: models/emu-nano; the real Emu3.5 is --model models/emu35)
   --special NAME   emu35 (default): the model's special + visual tokens; none: plain BPE
   --decode         TEXT is a list of ids (JSON array or comma separated); print the decoded string as JSON
   -h, --help       this text`;

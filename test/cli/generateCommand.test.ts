@@ -26,6 +26,14 @@ describe('emu generate', () => {
     }
   };
 
+  it('without --model runs the shipped emu-nano (a fresh clone has no other weights)', async () => {
+    const out = path.join(dir, 'default-model');
+    const { code, lines } = await capture(['--task', 't2i', '--prompt', 'a red block in the blue bowl', '--out', out, '--quiet']);
+    assert.equal(code, 0);
+    assert.equal(lines.at(-1), out);
+    assert.ok((await readdir(out)).some((f) => f.endsWith('.png')), 'an image was written');
+  });
+
   it('runs t2i on a model folder, writes the export folder and prints its path', async () => {
     const out = path.join(dir, 'out');
     const { code, lines } = await capture(['--task', 't2i', '--model', model.dir, '--prompt', 'a cube', '--seed', '3', '--out', out, '--quiet']);

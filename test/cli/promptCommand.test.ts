@@ -19,14 +19,14 @@ describe('emu prompt (CLI)', function () {
     const c = golden().prompts.find((p) => p.task === 'vla')!;
     const file = path.join(await mkdtemp(path.join(tmpdir(), 'emu-cli-')), 'grid.json');
     await writeFile(file, JSON.stringify(c.images[0]));
-    const r = emu('prompt', '--task', 'vla', '--ranks', RANKS_PATH, '--question', c.question, '--image-codes', file);
+    const r = emu('prompt', '--task', 'vla', '--model', path.join(REPO_ROOT, 'models/emu35'), '--ranks', RANKS_PATH, '--question', c.question, '--image-codes', file);
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(JSON.parse(r.stdout), { cond: c.cond_ids, uncond: c.uncond_ids });
   });
 
   it('prompt --image-grid counts H·(W+1)+7 image tokens', () => {
-    const base = JSON.parse(emu('prompt', '--task', 'story', '--ranks', RANKS_PATH, '--question', 'q').stdout);
-    const withImg = JSON.parse(emu('prompt', '--task', 'story', '--ranks', RANKS_PATH, '--question', 'q', '--image-grid', '10x12').stdout);
+    const base = JSON.parse(emu('prompt', '--task', 'story', '--model', path.join(REPO_ROOT, 'models/emu35'), '--ranks', RANKS_PATH, '--question', 'q').stdout);
+    const withImg = JSON.parse(emu('prompt', '--task', 'story', '--model', path.join(REPO_ROOT, 'models/emu35'), '--ranks', RANKS_PATH, '--question', 'q', '--image-grid', '10x12').stdout);
     assert.equal(withImg.cond.length - base.cond.length, 10 * 13 + 7);
   });
 
@@ -34,7 +34,7 @@ describe('emu prompt (CLI)', function () {
     const h = emu('prompt', '--help');
     assert.equal(h.code, 0);
     assert.match(h.stdout, /--task TASK/);
-    const bad = emu('prompt', '--task', 'dance', '--question', 'q', '--ranks', RANKS_PATH);
+    const bad = emu('prompt', '--task', 'dance', '--question', 'q', '--model', path.join(REPO_ROOT, 'models/emu35'), '--ranks', RANKS_PATH);
     assert.equal(bad.code, 1);
     assert.match(bad.stderr, /\[unknown_task\].*dance/);
   });

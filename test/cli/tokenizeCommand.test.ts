@@ -15,15 +15,15 @@ describe('emu tokenize (CLI)', function () {
 
   it('tokenize prints golden ids as JSON', () => {
     const c = golden().text[0]!;
-    const r = emu('tokenize', '--ranks', RANKS_PATH, c.text);
+    const r = emu('tokenize', '--model', path.join(REPO_ROOT, 'models/emu35'), '--ranks', RANKS_PATH, c.text);
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(JSON.parse(r.stdout), c.ids);
   });
 
   it('tokenize --decode and --special none', () => {
-    const dec = emu('tokenize', '--ranks', RANKS_PATH, '--decode', '9707,11,151852');
+    const dec = emu('tokenize', '--model', path.join(REPO_ROOT, 'models/emu35'), '--ranks', RANKS_PATH, '--decode', '9707,11,151852');
     assert.equal(JSON.parse(dec.stdout), 'Hello,<|image start|>');
-    const plain = emu('tokenize', '--ranks', RANKS_PATH, '--special', 'none', '<|extra_0|>');
+    const plain = emu('tokenize', '--model', path.join(REPO_ROOT, 'models/emu35'), '--ranks', RANKS_PATH, '--special', 'none', '<|extra_0|>');
     const ids = JSON.parse(plain.stdout) as number[];
     assert.ok(ids.length > 1 && ids.every((i) => i < 151643));
   });
