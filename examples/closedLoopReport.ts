@@ -10,7 +10,7 @@ const esc = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`)
 export async function writeClosedLoopReport(result: ClosedLoopResult, outDir: string): Promise<string> {
   await mkdir(outDir, { recursive: true });
   const png = async (name: string, img: RgbImage) => {
-    await writeFile(path.join(outDir, name), await encodePng(img));
+    await writeFile(path.join(outDir, name), encodePng(img));
     return name;
   };
   const initial = await png('initial.png', result.initialFrame);

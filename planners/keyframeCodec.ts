@@ -5,7 +5,7 @@ import type { Keyframe } from './Plan.ts';
 
 /** Packed RGB8 → base64 PNG keyframe (lossless, so a round trip returns the same pixels). */
 export async function encodeKeyframe(image: RgbImage): Promise<Keyframe> {
-  const png = await encodePng(image);
+  const png = encodePng(image);
   return { width: image.width, height: image.height, encoding: 'png', data: Buffer.from(png).toString('base64') };
 }
 

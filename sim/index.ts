@@ -53,4 +53,3 @@ export { writeReport } from './eval/writeReport.ts';
 
 export { exportTask, ExportOptionsSchema } from './export/exportTask.ts';
 export type { ExportOptions, ExportSummary } from './export/exportTask.ts';
-export { encodePng } from './export/encodePng.ts';

@@ -10,7 +10,7 @@ import { OraclePlanner } from '../../planners/OraclePlanner.ts';
 import { runEpisode } from '../../sim/eval/runEpisode.ts';
 import { simOracleSolver } from '../../sim/eval/simOracleSolver.ts';
 import { WorldView } from '../../sim/eval/WorldView.ts';
-import { encodePng } from '../../sim/export/encodePng.ts';
+import { encodePng } from '../../sdk/image/encodePng.ts';
 import { exportTask } from '../../sim/export/exportTask.ts';
 import { perceiveLayout } from '../../sim/perception/perceiveLayout.ts';
 import { renderLayout } from '../../sim/render/renderLayout.ts';

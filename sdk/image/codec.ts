@@ -2,6 +2,7 @@ import { readFile, writeFile, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
 import { InputError } from '../errors.ts';
+import { encodePng } from './encodePng.ts';
 import type { RgbImage } from './RgbImage.ts';
 
 export { fromPixelValues } from './preprocess.ts';
@@ -33,12 +34,7 @@ export async function decodeImage(bytes: Uint8Array, options: DecodeImageOptions
   }
 }
 
-export async function encodePng(img: RgbImage): Promise<Buffer> {
-  if (img.data.length !== img.width * img.height * 3) {
-    throw new InputError('image_invalid', `RGB8 image ${img.width}x${img.height} needs ${img.width * img.height * 3} bytes, has ${img.data.length}`);
-  }
-  return sharp(img.data, { raw: { width: img.width, height: img.height, channels: 3 } }).png().toBuffer();
-}
+export { encodePng };
 
 export async function readImageFile(file: string): Promise<RgbImage> {
   let bytes: Buffer;
@@ -56,5 +52,5 @@ export async function readImageFile(file: string): Promise<RgbImage> {
 
 export async function writePng(file: string, img: RgbImage): Promise<void> {
   await mkdir(path.dirname(file), { recursive: true });
-  await writeFile(file, await encodePng(img));
+  await writeFile(file, encodePng(img));
 }

@@ -144,5 +144,5 @@ function codeFeatures(grid: { rows: number; cols: number }, codes: readonly numb
 }
 
 async function pngImage(img: RgbImage): Promise<StoryImage> {
-  return { width: img.width, height: img.height, format: IMAGE_FORMAT.PNG, imageData: await encodePng(img) };
+  return { width: img.width, height: img.height, format: IMAGE_FORMAT.PNG, imageData: encodePng(img) };
 }

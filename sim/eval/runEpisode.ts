@@ -1,7 +1,7 @@
 import { BehaviorSubject, Subject } from 'rxjs';
 import { type ControllerFeedback, type ExecutorEvent, PlanExecutor, type PlanExecutorOptions } from '../../planners/PlanExecutor.ts';
 import type { PlannedSubgoal, Planner } from '../../planners/Planner.ts';
-import { encodePng } from '../export/encodePng.ts';
+import { encodePng } from '../../sdk/image/encodePng.ts';
 import { layoutAgreement } from '../perception/layoutAgreement.ts';
 import { perceiveLayout } from '../perception/perceiveLayout.ts';
 import { psnr } from '../perception/psnr.ts';

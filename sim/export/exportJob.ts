@@ -6,7 +6,7 @@ import type { Split } from '../tasks/generateScene.ts';
 import { makeTaskExample, type ExportTask, type TaskExample } from '../tasks/taskExamples.ts';
 import type { Layout } from '../world/Layout.ts';
 import { SimWorld } from '../world/SimWorld.ts';
-import { encodePng } from './encodePng.ts';
+import { encodePng } from '../../sdk/image/encodePng.ts';
 
 export interface ExportChunk {
   task: ExportTask;

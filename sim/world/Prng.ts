@@ -1,9 +1,11 @@
-/** Seeded PRNG (mulberry32): the simulator never uses Math.random, so a seed fixes a scene. */
+import { mulberry32 } from '../../sdk/generation/mulberry32.ts';
+
+/** Seeded PRNG (the SDK's mulberry32): the simulator never uses Math.random, so a seed fixes a scene. */
 export class Prng {
-  #state: number;
+  readonly #next: () => number;
 
   constructor(seed: number) {
-    this.#state = seed >>> 0;
+    this.#next = mulberry32(seed);
   }
 
   /** A PRNG seeded from any list of parts, e.g. `Prng.from('vla', 'train', 12)`. */
@@ -13,10 +15,7 @@ export class Prng {
 
   /** Uniform in [0, 1). */
   next(): number {
-    let t = (this.#state = (this.#state + 0x6d2b79f5) >>> 0);
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    return this.#next();
   }
 
   /** Integer in [0, n). */

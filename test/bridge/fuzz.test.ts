@@ -5,18 +5,12 @@ import { CdrCodec } from '../../bridge/messages/CdrCodec.ts';
 import { imageFromRos } from '../../bridge/messages/imageFromRos.ts';
 import { ImageMsgSchema } from '../../bridge/messages/rosTypes.ts';
 import { SdkError } from '../../sdk/errors.ts';
+import { mulberry32 } from '../../sdk/generation/mulberry32.ts';
 import { makePipeline, rgbFrame, tick } from './pipelineHarness.ts';
 
-/** Seeded PRNG (mulberry32) so every run feeds the same messages. */
+/** Seeded PRNG (the SDK's mulberry32) so every run feeds the same messages. */
 function prng(seed: number) {
-  let a = seed >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const next = mulberry32(seed);
   return { next, int: (n: number) => Math.floor(next() * n), pick: <T>(xs: readonly T[]) => xs[Math.floor(next() * xs.length)]! };
 }
 
