@@ -1,8 +1,13 @@
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { evaluate } from '../../sim/eval/evaluate.ts';
+import { parseOrThrow } from '../../sdk/errors.ts';
+import { EvalOptionsSchema, evaluate } from '../../sim/eval/evaluate.ts';
 import { writeReport } from '../../sim/eval/writeReport.ts';
 import { ProgressBar } from './ProgressBar.ts';
+import { USAGE } from './simUsage.ts';
+
+/** The enum-valued flags, checked by the evaluation's own schema before any work. */
+const EvalChoiceSchema = EvalOptionsSchema.pick({ suite: true, split: true });
 
 /** `emu sim eval …` (options in bin/cli/simCommand.ts's usage). */
 export async function runEval(argv: string[]): Promise<number> {
@@ -16,23 +21,29 @@ export async function runEval(argv: string[]): Promise<number> {
       episodes: { type: 'string', default: '10' },
       seed: { type: 'string', default: '0' },
       workers: { type: 'string', default: '1' },
-      replans: { type: 'string', default: '1' },
+      replans: { type: 'string' },
       'no-physics': { type: 'boolean', default: false },
       'keep-frames': { type: 'string', default: '3' },
       out: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
     },
   });
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  const choice = parseOrThrow(EvalChoiceSchema, { suite: values.suite, split: values.split }, 'emu sim eval options');
   const bar = new ProgressBar(`eval ${values.planner}`);
   const report = await evaluate(
     {
       planner: values.planner,
       plannerModule: values['planner-module'],
-      suite: values.suite as never,
-      split: values.split as never,
+      suite: choice.suite,
+      split: choice.split,
       episodes: Number(values.episodes),
       seed: Number(values.seed),
       workers: Number(values.workers),
-      replans: Number(values.replans),
+      ...(values.replans !== undefined ? { replans: Number(values.replans) } : {}),
       physics: !values['no-physics'],
       keepFrames: Number(values['keep-frames']),
     },

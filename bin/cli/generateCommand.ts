@@ -79,7 +79,7 @@ export async function run(argv: string[]): Promise<number> {
     const events = backend.generate({
       task: task.data,
       prompt: values.prompt,
-      images: images as never,
+      images,
       seed: optionalInt(values.seed, '--seed'),
       ...(Object.keys(sampling).length ? { sampling } : {}),
       ...(values.aspect ? { aspect: values.aspect } : {}),

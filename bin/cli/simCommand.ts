@@ -1,13 +1,10 @@
 import { parseArgs } from 'node:util';
-import { exportTask } from '../../sim/export/exportTask.ts';
+import { parseOrThrow } from '../../sdk/errors.ts';
+import { ExportOptionsSchema, exportTask } from '../../sim/export/exportTask.ts';
 import { ProgressBar } from './ProgressBar.ts';
+import { USAGE } from './simUsage.ts';
 
-const USAGE = `usage:
-  emu sim export --task vla|t2i|x2i|story|howto|explore --split train|heldout --count N
-                 [--seed S] [--size 128|WxH] [--out DIR] [--workers K] [--physics] [--no-layouts]
-  emu sim eval --planner oracle|trivial|emu[:MODEL_DIR] --suite spatial|object|goal|long|all
-               --split heldout|train --episodes N [--seed S] [--workers K] [--out DIR]
-               [--planner-module PATH] [--replans R] [--no-physics]`;
+
 
 /** `emu sim <export|eval> …` */
 export async function run(argv: string[]): Promise<number> {
@@ -48,8 +45,7 @@ async function runExport(argv: string[]): Promise<number> {
   const bar = new ProgressBar(`export ${values.task}/${values.split}`);
   const summary = await exportTask(
     {
-      task: values.task as never,
-      split: values.split as never,
+      ...parseOrThrow(ExportOptionsSchema.pick({ task: true, split: true }), { task: values.task, split: values.split }, 'emu sim export options'),
       count: Number(values.count),
       seed: Number(values.seed),
       width: size.width,

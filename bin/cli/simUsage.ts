@@ -1,0 +1,7 @@
+/** `emu sim` usage, shared by its subcommands. */
+export const USAGE = `usage:
+  emu sim export --task vla|t2i|x2i|story|howto|explore --split train|heldout --count N
+                 [--seed S] [--size 128|WxH] [--out DIR] [--workers K] [--physics] [--no-layouts]
+  emu sim eval --planner oracle|trivial|emu[:MODEL_DIR] --suite spatial|object|goal|long|all
+               --split heldout|train --episodes N [--seed S] [--workers K] [--out DIR]
+               [--planner-module PATH] [--replans R (default: the closed loop's policy)] [--no-physics]`;
