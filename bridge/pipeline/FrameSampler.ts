@@ -1,5 +1,4 @@
-import { BehaviorSubject, filter, firstValueFrom, type Observable, timeout } from 'rxjs';
-import { TimeoutError } from '../../sdk/errors.ts';
+import { BehaviorSubject, filter, type Observable } from 'rxjs';
 import type { RgbImage } from '../../sdk/image/RgbImage.ts';
 import type { Stamp } from '../../planners/Plan.ts';
 
@@ -58,15 +57,6 @@ export class FrameSampler {
       });
   }
 
-  /** The newest frame, waiting up to `waitMs` for a first one. */
-  async next(waitMs: number): Promise<StampedFrame> {
-    if (this.latest) return this.latest;
-    return firstValueFrom(
-      this.frames.pipe(
-        timeout({ first: waitMs, with: () => { throw new TimeoutError(`no camera frame within ${waitMs} ms`); } }),
-      ),
-    );
-  }
 
   complete(): void {
     this.#latest.complete();
