@@ -136,7 +136,7 @@ class PlanStreamState {
       }
       case 'done':
         this.finished = true;
-        return { subgoals: parseVlaOutput(event.output), complete: true, usage: usageOf(event.usage) };
+        return { subgoals: parseVlaOutput(event.output), complete: true, truncated: event.usage.stopReason === 'max_tokens', usage: usageOf(event.usage) };
       default:
         return undefined;
     }

@@ -69,6 +69,8 @@ export const PlanSchema = z
     subgoals: z.array(SubgoalSchema),
     /** False while the plan is still forming. */
     complete: z.boolean(),
+    /** The model's token budget ran out before its plan ended: the last subgoal may be cut off. */
+    truncated: z.boolean(),
     timing: PlanTimingSchema,
     usage: PlanUsageSchema.optional(),
   })

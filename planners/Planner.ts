@@ -32,6 +32,8 @@ export interface PlanResult {
 export interface PlanProgress {
   subgoals: PlannedSubgoal[];
   complete: boolean;
+  /** On the complete emission: the model hit its token budget before the plan ended. */
+  truncated?: boolean;
   usage?: PlanUsage;
 }
 

@@ -10,6 +10,7 @@ export type SdkErrorCode =
   | 'image_invalid'
   | 'context_overflow'
   | 'engine_failed'
+  | 'truncated'
   | 'aborted'
   | 'timeout'
   | 'transport_failed'
@@ -49,6 +50,13 @@ export class ModelError extends SdkError {
 export class InputError extends SdkError {
   constructor(code: 'input_invalid' | 'image_invalid' | 'context_overflow' | 'unknown_task', message: string, options?: { cause?: unknown }) {
     super(code, message, options);
+  }
+}
+
+/** A generation ran out of its token budget before its output was whole (a plan cut off, an image half drawn). */
+export class TruncatedError extends SdkError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('truncated', message, options);
   }
 }
 

@@ -14,6 +14,7 @@ export function planToRos(plan: Plan): PlanMsg {
     source_height: plan.source.height,
     subgoals: plan.subgoals.map((s) => subgoalToRos(plan, s)),
     complete: plan.complete,
+    truncated: plan.truncated,
     elapsed_ms: plan.timing.elapsedMs,
     first_subgoal_ms: plan.timing.firstSubgoalMs ?? -1,
     generated_tokens: plan.usage?.generatedTokens ?? 0,

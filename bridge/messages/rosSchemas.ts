@@ -42,7 +42,7 @@ export const ROS_FIELDS = {
   'emu_robotics_msgs/msg/Plan': [
     ['std_msgs/Header', 'header'], ['string', 'plan_id'], ['string', 'goal'], ['string', 'planner'],
     ['uint32', 'source_width'], ['uint32', 'source_height'], ['emu_robotics_msgs/Subgoal[]', 'subgoals'],
-    ['bool', 'complete'], ['float64', 'elapsed_ms'], ['float64', 'first_subgoal_ms'],
+    ['bool', 'complete'], ['bool', 'truncated'], ['float64', 'elapsed_ms'], ['float64', 'first_subgoal_ms'],
     ['uint32', 'generated_tokens'], ['uint32', 'forward_passes'],
   ],
   'emu_robotics_msgs/msg/BridgeStatus': [

@@ -38,6 +38,7 @@ export class PlanAssembler {
       source: { stamp: this.frame.stamp, frameId: this.frame.frameId, width: this.frame.image.width, height: this.frame.image.height },
       subgoals,
       complete: progress.complete,
+      truncated: progress.truncated ?? false,
       timing: { startedAtMs: this.#startedAtMs, elapsedMs, ...(this.#firstSubgoalMs !== undefined ? { firstSubgoalMs: this.#firstSubgoalMs } : {}) },
       ...(progress.usage ? { usage: progress.usage } : {}),
     };

@@ -145,7 +145,7 @@ function emptyResult(): PlanTaskResult {
     plan: {
       header: { stamp: { sec: 0, nanosec: 0 }, frame_id: '' },
       plan_id: '', goal: '', planner: '', source_width: 0, source_height: 0, subgoals: [],
-      complete: false, elapsed_ms: 0, first_subgoal_ms: -1, generated_tokens: 0, forward_passes: 0,
+      complete: false, truncated: false, elapsed_ms: 0, first_subgoal_ms: -1, generated_tokens: 0, forward_passes: 0,
     },
   };
 }

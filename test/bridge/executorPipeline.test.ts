@@ -46,3 +46,27 @@ describe('BridgePipeline with a feedback topic (plan following)', () => {
     await pipeline.stop();
   });
 });
+
+describe('BridgePipeline: a plan cut off by the token budget', () => {
+  it('is published as truncated and fails the goal with error code truncated, not followed', async () => {
+    const { ScriptedBackend, vlaEvents } = await import('../planners/ScriptedBackend.ts');
+    const { EmuVlaPlanner } = await import('../../planners/EmuVlaPlanner.ts');
+    const { BridgePipeline } = await import('../../bridge/pipeline/BridgePipeline.ts');
+    const { parseBridgeConfig } = await import('../../bridge/pipeline/BridgeConfig.ts');
+    const { MemoryTransport } = await import('../../bridge/transports/MemoryTransport.ts');
+    const { recordingLogger, steps } = await import('./pipelineHarness.ts');
+    const transport = new MemoryTransport();
+    const backend = new ScriptedBackend(() => vlaEvents(steps, 'max_tokens'), 1);
+    const pipeline = new BridgePipeline({ transport, planner: new EmuVlaPlanner(backend), config: parseBridgeConfig({ topics: { feedback: '/emu/feedback' } }), log: recordingLogger() });
+    pipeline.start();
+    transport.inject('/camera/image_raw', rgbFrame(1));
+    await assert.rejects(pipeline.submitGoal('stack'), { code: 'truncated', message: /token budget/ });
+    const last = transport.published.filter((p) => p.topic === '/emu/plan').map((p) => p.message as PlanMsg).at(-1)!;
+    assert.equal(last.complete, true);
+    assert.equal(last.truncated, true);
+    assert.equal(backend.requests.length, 1, 'no pointless re-plan');
+    assert.equal(pipeline.status.snapshot().error_code, 'truncated');
+    assert.equal(transport.published.filter((p) => p.topic === '/emu/subgoal' && (p.message as SubgoalMsg).status === 1).length, 0, 'nothing handed to the controller');
+    await pipeline.stop();
+  });
+});

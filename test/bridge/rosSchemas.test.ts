@@ -34,7 +34,7 @@ describe('ROS message definitions (one field table per type)', () => {
     const plan = PlanSchema.parse({
       planId: 'p', goal: 'g', planner: 'x', source: { stamp: { sec: 1, nanosec: 2 }, frameId: 'cam', width: 4, height: 3 },
       subgoals: [{ index: 0, instruction: 'a', status: 'active', keyframe: { width: 1, height: 1, encoding: 'png', data: 'AAAA' } }],
-      complete: true, timing: { startedAtMs: 0, elapsedMs: 5 },
+      complete: true, truncated: false, timing: { startedAtMs: 0, elapsedMs: 5 },
     });
     const msg = planToRos(plan);
     assert.deepEqual(Object.keys(msg).sort(), ROS_FIELDS['emu_robotics_msgs/msg/Plan'].map(([, n]) => n).sort());

@@ -17,6 +17,7 @@ async function samplePlan(): Promise<Plan> {
       { index: 1, instruction: 'place on blue', status: 'pending' },
     ],
     complete: true,
+    truncated: false,
     timing: { startedAtMs: 1000, elapsedMs: 12.5, firstSubgoalMs: 3 },
     usage: { generatedTokens: 10, forwardPasses: 20 },
   };
