@@ -1,6 +1,6 @@
 import { from, Observable, type SchedulerLike, type Subscription, timer } from 'rxjs';
 import { z } from 'zod';
-import { AbortError, InputError, parseOrThrow, SdkError, TimeoutError, TruncatedError } from '../sdk/errors.ts';
+import { AbortError, InputError, parseOrThrow, SdkError, TimeoutError } from '../sdk/errors.ts';
 import type { RgbImage } from '../sdk/image/RgbImage.ts';
 import { type FrameComparator, frameDistance } from './frameDistance.ts';
 import type { PlannedSubgoal, Planner, PlanProgress } from './Planner.ts';
@@ -38,7 +38,7 @@ export type ExecutorEvent =
       outcome: ExecutionOutcome;
       replans: number;
       detail: string;
-      /** Set when a failure was not worth re-planning: the planner's input error, a truncated plan, or no camera frame. */
+      /** Set when a failure was not worth re-planning: the planner's input error, or no camera frame (TimeoutError). */
       error?: SdkError;
     };
 
@@ -191,11 +191,6 @@ class Execution {
       },
       error: (err) => this.#onPlannerError(err),
       complete: () => {
-        if (last?.truncated) {
-          // Same seed, same budget, same cut: re-planning would repeat it. Say so instead of following half a plan.
-          const detail = `the plan was cut off by the model's token budget after ${last.subgoals.length} subgoal(s) (stop reason max_tokens): raise sampling.maxNewTokens`;
-          return this.#finish('failed', detail, new TruncatedError(detail));
-        }
         if (!last || last.subgoals.length === 0) return this.#replan('empty_plan', 'the planner returned no subgoals');
         this.#subgoals = last.subgoals;
         if (!this.input.feedback) return this.#finish('planned', `plan of ${last.subgoals.length} subgoals handed over`);

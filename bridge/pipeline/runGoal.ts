@@ -2,7 +2,7 @@ import { type BehaviorSubject, map, Observable } from 'rxjs';
 import type { Plan, Subgoal } from '../../planners/Plan.ts';
 import { type ControllerFeedback, type ExecutorEvent, PlanExecutor, type PlanExecutorPolicy } from '../../planners/PlanExecutor.ts';
 import type { Planner } from '../../planners/Planner.ts';
-import { AbortError, EngineError } from '../../sdk/errors.ts';
+import { AbortError, EngineError, TruncatedError } from '../../sdk/errors.ts';
 import type { RgbImage } from '../../sdk/image/RgbImage.ts';
 import { isCancellation } from './classifyError.ts';
 import type { FrameSampler, StampedFrame } from './FrameSampler.ts';
@@ -81,6 +81,10 @@ export function runGoal(ctx: GoalRunContext, req: GoalRequest): Observable<void>
           }
           const { plan: next, formed } = await assembler.assemble(event.plan);
           plan = next;
+          if (plan.complete && plan.truncated) {
+            // The plan goes on as planned (a controller may use its first subgoals), but nobody may mistake it for whole.
+            ctx.status.problem(`plan ${plan.planId}`, new TruncatedError(`cut off by the model's token budget after ${plan.subgoals.length} subgoal(s) (stop reason max_tokens); raise planner.sampling.maxNewTokens`));
+          }
           // When following, the executor's `subgoal` event publishes the active subgoal next.
           await ctx.publishPlan(plan, event.plan.complete && following ? [] : formed);
           return req.onPlan?.(plan, formed.at(-1));
