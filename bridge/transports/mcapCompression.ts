@@ -1,3 +1,4 @@
+/// <reference path="./lz4js.d.ts" />
 import * as zstd from '@foxglove/wasm-zstd';
 import { decompress as zstdDecompress } from 'fzstd';
 import lz4 from 'lz4js';
