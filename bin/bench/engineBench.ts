@@ -107,7 +107,8 @@ async function engineVsBare(tmp: string): Promise<Row[]> {
     }
   };
   await bare(); // warm-up
-  // Alternate the two (and which goes first), best of 5 each, so neither gains from its slot.
+  // Alternate the two (and which goes first), best of 9 each, so neither gains from its slot (9, not 5:
+  // on a shared 2-core machine a best of 5 still swung the ratio by ±8 points between runs).
   let engineS = Infinity;
   let bareS = Infinity;
   const timeEngine = async () => {
@@ -121,7 +122,7 @@ async function engineVsBare(tmp: string): Promise<Row[]> {
     await bare();
     bareS = Math.min(bareS, (performance.now() - t) / 1000);
   };
-  for (let r = 0; r < 5; r++) {
+  for (let r = 0; r < 9; r++) {
     if (r % 2) {
       await timeBare();
       await timeEngine();
@@ -136,7 +137,7 @@ async function engineVsBare(tmp: string): Promise<Row[]> {
   return [
     { name: `engine, greedy, tiny decoder (4 layers, d=256, vocab ${vocab}), ${N} tokens`, value: `${e.toFixed(0)} tok/s` },
     { name: 'bare ORT loop (session.run + argmax), same model, same tokens', value: `${b.toFixed(0)} tok/s` },
-    { name: 'engine / bare', value: `${((e / b) * 100).toFixed(0)} %`, target: '≥ 85 %' },
+    { name: 'engine / bare', value: `${((e / b) * 100).toFixed(0)} %`, target: '≥ 95 %' },
   ];
 }
 

@@ -1,3 +1,4 @@
+import { EngineError } from '../errors.ts';
 import type { Candidates } from './Candidates.ts';
 import { mulberry32 } from './mulberry32.ts';
 
@@ -11,7 +12,7 @@ export class CategoricalSampler {
 
   sample(c: Candidates): number {
     const n = c.count;
-    if (n === 0) throw new RangeError('no candidate token left to sample');
+    if (n === 0) throw new EngineError('no candidate token left to sample: the processors/warpers masked every id');
     if (n === 1) return c.idAt(0);
     const logits = c.logits;
     const w = c.scratch;

@@ -1,4 +1,4 @@
-import { throwIfAborted } from '../errors.ts';
+import { AbortError, InputError } from '../errors.ts';
 import type { SamplingPreset, TaskName } from '../model/ModelManifest.ts';
 import type { RgbImage } from '../image/RgbImage.ts';
 import { buildWarpers } from './buildWarpers.ts';
@@ -8,9 +8,13 @@ import { CategoricalSampler } from './CategoricalSampler.ts';
 import type { GenerationEvent, Grid, OutputItem, StopReason, Usage } from './GenerationEvent.ts';
 import type { GrammarIds } from './GrammarIds.ts';
 import { ImageGrammar } from './ImageGrammar.ts';
+import type { LogitsContext, LogitsProcessor } from './LogitsProcessor.ts';
 import type { LogitsWarper } from './LogitsWarper.ts';
 import { CfgCombine } from './processors/CfgCombine.ts';
+import { GridConstraint } from './processors/GridConstraint.ts';
+import { HeaderConstraint } from './processors/HeaderConstraint.ts';
 import { TextModeMask } from './processors/TextModeMask.ts';
+import { buildStoppingCriteria, type StoppingCriteria } from './stopping/StoppingCriteria.ts';
 import { TextStreamer, type TextStreamerIds } from './TextStreamer.ts';
 
 export interface LoopIds extends GrammarIds, TextStreamerIds {
@@ -38,23 +42,36 @@ export interface GenerationLoopParams {
   decodeImage?(grid: Grid, codes: number[], signal: AbortSignal): Promise<RgbImage>;
   /** Exact log-softmax CFG values instead of the shift-free hot path (same samples). */
   exactCfg?: boolean;
+  /**
+   * Extra processors (a repetition penalty, your own), run at every sampled step of every mode after the
+   * built-in mask/CFG processor and before the warpers; `ctx.mode` tells them which step it is.
+   */
+  processors?: readonly LogitsProcessor[];
 }
 
 /**
- * One generation: forward → processors → warpers → sampler → stopping checks → events, per token.
- * The abort signal is checked before every forward pass, so no model work follows an abort.
+ * One generation, per token: stopping criteria → forward → processors → warpers → sampler → events.
+ *
+ * - Processors: one list per sampled mode, the built-in one first (text: `TextModeMask`; header:
+ *   `HeaderConstraint`; grid: `GridConstraint` = CFG + visual mask), then `params.processors`.
+ *   Forced steps (header replay, EOL, EOI, IMG) run none.
+ * - Stopping: `buildStoppingCriteria` (abort, EOS, EOI when `stopAtEoi`, max tokens), evaluated before
+ *   every forward pass, the prefill included, so no model work follows a stop or an abort. An abort
+ *   rejects with `AbortError`; the other reasons end with `done` and `usage.stopReason`.
  */
 export class GenerationLoop {
   readonly #p: GenerationLoopParams;
   readonly #grammar: ImageGrammar;
   readonly #text: TextStreamer;
   readonly #cands: Candidates;
-  readonly #scores: Float32Array;
   readonly #sampler: CategoricalSampler;
   readonly #textWarpers: LogitsWarper[];
   readonly #imageWarpers: LogitsWarper[];
-  readonly #textMask: TextModeMask;
-  readonly #cfg: CfgCombine | undefined;
+  readonly #textProcessors: LogitsProcessor[];
+  readonly #headerProcessors: LogitsProcessor[];
+  readonly #gridProcessors: LogitsProcessor[];
+  readonly #criteria: StoppingCriteria[];
+  readonly #useCfg: boolean;
 
   constructor(params: GenerationLoopParams) {
     this.#p = params;
@@ -62,45 +79,72 @@ export class GenerationLoop {
     this.#grammar = new ImageGrammar(params.ids, params.fixedGrid);
     this.#text = new TextStreamer(params.ids, params.decodeText);
     this.#cands = new Candidates(v);
-    this.#scores = new Float32Array(v);
     this.#sampler = new CategoricalSampler(params.seed);
     this.#textWarpers = buildWarpers(params.sampling.text, v);
     this.#imageWarpers = buildWarpers(params.sampling.image, v);
-    this.#textMask = new TextModeMask(params.ids.visualOffset);
     // cfg = 1 gives logp_u + (logp_c − logp_u) = logp_c exactly, so the unconditional stream is skipped.
-    this.#cfg = params.sampling.cfg === 1 ? undefined : new CfgCombine(params.sampling.cfg, params.exactCfg);
-    if (this.#cfg && !params.uncond) throw new RangeError('cfg ≠ 1 needs an unconditional stream');
+    const cfg = params.sampling.cfg === 1 ? undefined : new CfgCombine(params.sampling.cfg, params.exactCfg);
+    if (cfg && !params.uncond) throw new InputError('input_invalid', `cfg ${params.sampling.cfg} ≠ 1 needs an unconditional stream (params.uncond)`);
+    this.#useCfg = cfg !== undefined;
+    const user = params.processors ?? [];
+    this.#textProcessors = [new TextModeMask(params.ids.visualOffset), ...user];
+    this.#headerProcessors = [new HeaderConstraint(params.ids), ...user];
+    this.#gridProcessors = [new GridConstraint(params.ids, cfg), ...user];
+    this.#criteria = buildStoppingCriteria({ eos: params.ids.eos, eoi: params.ids.eoi, stopAtEoi: params.stopAtEoi, maxNewTokens: params.sampling.maxNewTokens });
   }
 
   async run(signal: AbortSignal, emit: (e: GenerationEvent) => void): Promise<void> {
     const p = this.#p;
     const ids = p.ids;
+    const grammar = this.#grammar;
     const t0 = performance.now();
     const cond0 = p.cond.forwardPasses;
     const uncond0 = p.uncond?.forwardPasses ?? 0;
     const timings = { prefillMs: 0, decodeMs: 0, visionMs: 0, totalMs: 0 };
     emit({ type: 'start', task: p.task, promptTokens: p.condPrompt.length, uncondPromptTokens: p.uncondPrompt.length, seed: p.seed });
 
-    throwIfAborted(signal);
-    let logits = await p.cond.feed(p.condPrompt, signal);
-    timings.prefillMs = performance.now() - t0;
-    let uncondLogits: Float32Array | undefined;
-    let uncondStarted = false;
     const generated: number[] = [];
+    const ctx: LogitsContext = { mode: 'text', cond: EMPTY, uncond: undefined, allow: NONE, tokens: generated };
     const images: { grid: Grid; codes: number[]; image?: RgbImage }[] = [];
     let codes: number[] = [];
-    let stop: StopReason = 'max_tokens';
+    let uncondStarted = false;
+    /** Whether the last token goes to the unconditional stream too (HF "no_text": BOI..EOI only). */
+    let toUncond = false;
+    let stop: StopReason;
 
-    for (let n = 0; n < p.sampling.maxNewTokens; n++) {
-      const step = this.#grammar.next();
-      const token = step.kind === 'force' ? step.token : this.#sample(step, logits, uncondLogits);
-      const wasInImage = this.#grammar.inImage;
+    for (;;) {
+      const reason = this.#stopReason(generated, signal);
+      if (reason === 'aborted') throw new AbortError('The operation was aborted', { cause: signal.reason });
+      if (reason) {
+        stop = reason;
+        break;
+      }
+
+      if (generated.length === 0) {
+        ctx.cond = await p.cond.feed(p.condPrompt, signal);
+        timings.prefillMs = performance.now() - t0;
+      } else {
+        const token = generated[generated.length - 1]!;
+        const td = performance.now();
+        // The unconditional prompt is prefilled lazily, together with the first BOI.
+        if (toUncond) {
+          ctx.uncond = uncondStarted ? await p.uncond!.feed([token], signal) : await p.uncond!.feed([...p.uncondPrompt, token], signal);
+          uncondStarted = true;
+        } else ctx.uncond = undefined;
+        ctx.cond = await p.cond.feed([token], signal);
+        timings.decodeMs += performance.now() - td;
+      }
+
+      const step = grammar.next();
+      const token = step.kind === 'force' ? step.token : this.#sample(step, ctx);
+      const wasInImage = grammar.inImage;
       generated.push(token);
-      const change = this.#grammar.push(token);
+      const change = grammar.push(token);
+      toUncond = this.#useCfg && (wasInImage || token === ids.boi);
 
       if (!wasInImage && token !== ids.boi) for (const e of this.#text.put(token)) emit(e);
       if (token === ids.boi) for (const e of this.#text.flush()) emit(e);
-      if (this.#grammar.mode === 'grid' && token >= ids.visualOffset) codes.push(token - ids.visualOffset);
+      if (grammar.mode === 'grid' && token >= ids.visualOffset) codes.push(token - ids.visualOffset);
       if (change.kind === 'image.start') {
         codes = [];
         emit({ type: 'image.start', index: images.length, grid: change.grid });
@@ -110,7 +154,7 @@ export class GenerationLoop {
         emit({ type: 'image.progress', index: images.length, rowsDone: change.grid.rows, rows: change.grid.rows });
         const done = { grid: change.grid, codes, image: undefined as RgbImage | undefined };
         if (p.decodeImage) {
-          throwIfAborted(signal);
+          // The decoder gets the signal and checks it itself, like the forward passes.
           const tv = performance.now();
           done.image = await p.decodeImage(change.grid, codes, signal);
           timings.visionMs += performance.now() - tv;
@@ -118,27 +162,6 @@ export class GenerationLoop {
         images.push(done);
         emit({ type: 'image.done', index: images.length - 1, grid: done.grid, codes: done.codes, ...(done.image ? { image: done.image } : {}) });
       }
-
-      if (token === ids.eos) {
-        stop = 'eos';
-        break;
-      }
-      if (token === ids.eoi && p.stopAtEoi) {
-        stop = 'eoi';
-        break;
-      }
-      if (n + 1 === p.sampling.maxNewTokens) break;
-
-      throwIfAborted(signal);
-      const td = performance.now();
-      // HF "no_text": only BOI..EOI tokens reach the unconditional stream; its prompt is prefilled lazily.
-      if (this.#cfg && (wasInImage || token === ids.boi)) {
-        uncondLogits = uncondStarted ? await p.uncond!.feed([token], signal) : await p.uncond!.feed([...p.uncondPrompt, token], signal);
-        uncondStarted = true;
-        throwIfAborted(signal);
-      }
-      logits = await p.cond.feed([token], signal);
-      timings.decodeMs += performance.now() - td;
     }
     for (const e of this.#text.flush()) emit(e);
 
@@ -155,33 +178,43 @@ export class GenerationLoop {
     emit({ type: 'done', output, tokens: generated, usage });
   }
 
-  #sample(step: { kind: 'text' } | { kind: 'header'; allow: readonly number[] } | { kind: 'grid' }, cond: Float32Array, uncond: Float32Array | undefined): number {
+  /** The first reason the criteria give, in list order. */
+  #stopReason(tokens: readonly number[], signal: AbortSignal): StopReason | undefined {
+    const list = this.#criteria;
+    for (let i = 0; i < list.length; i++) {
+      const r = list[i]!.check(tokens, signal);
+      if (r !== undefined) return r;
+    }
+    return undefined;
+  }
+
+  #sample(step: { kind: 'text' } | { kind: 'header'; allow: readonly number[] } | { kind: 'grid' }, ctx: LogitsContext): number {
     const c = this.#cands;
-    const scores = this.#scores;
-    const ids = this.#p.ids;
+    let processors: LogitsProcessor[];
     let warpers: LogitsWarper[];
+    ctx.mode = step.kind;
     if (step.kind === 'text') {
-      scores.set(cond);
-      this.#textMask.process(scores);
-      c.gather(scores, 0, ids.visualOffset);
+      ctx.allow = NONE;
+      processors = this.#textProcessors;
       warpers = this.#textWarpers;
     } else if (step.kind === 'header') {
       // Header digits: conditional logits only (no CFG), image sampling parameters.
-      c.gatherIds(cond, step.allow);
+      ctx.allow = step.allow;
+      processors = this.#headerProcessors;
       warpers = this.#imageWarpers;
     } else {
-      // CFG then the visual-only mask: only the ids the mask keeps are computed.
-      // Written straight into the candidate buffer as a dense visual range (no gather pass).
-      const n = ids.vocabSize - ids.visualOffset;
-      if (this.#cfg) this.#cfg.process(c.logits, cond, uncond!, ids.visualOffset, ids.vocabSize, 0);
-      else c.logits.set(cond.subarray(ids.visualOffset));
-      c.setDense(ids.visualOffset, n);
+      ctx.allow = NONE;
+      processors = this.#gridProcessors;
       warpers = this.#imageWarpers;
     }
-    for (const w of warpers) w.warp(c);
+    for (let i = 0; i < processors.length; i++) processors[i]!.process(c, ctx);
+    for (let i = 0; i < warpers.length; i++) warpers[i]!.warp(c);
     return this.#sampler.sample(c);
   }
 }
+
+const EMPTY = new Float32Array(0);
+const NONE: readonly number[] = Object.freeze([]);
 
 /** Gives the parsed image items their decoded pixels, in order, where the codes agree. */
 function attachImages(output: OutputItem[], images: { grid: Grid; codes: number[]; image?: RgbImage }[]): OutputItem[] {

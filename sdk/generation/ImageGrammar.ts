@@ -19,6 +19,11 @@ export type GrammarTransition =
   | { kind: 'row'; rowsDone: number; grid: Grid }
   | { kind: 'image.end'; grid: Grid };
 
+// Shared, allocation-free answers for the per-token common cases (callers only read them).
+const TEXT_STEP: GrammarStep = Object.freeze({ kind: 'text' });
+const GRID_STEP: GrammarStep = Object.freeze({ kind: 'grid' });
+const NO_CHANGE: GrammarTransition = Object.freeze({ kind: 'none' });
+
 /**
  * Emu3.5's text / header / grid state machine (§5.1). `fixedGrid` (explicit, preset or inherited from a
  * reference) forces every image's header; otherwise the first image's header is sampled (auto mask) and
@@ -59,13 +64,13 @@ export class ImageGrammar {
   }
 
   next(): GrammarStep {
-    if (this.#mode === 'text') return { kind: 'text' };
+    if (this.#mode === 'text') return TEXT_STEP;
     if (this.#mode === 'header') {
       const rule = this.#header.rule(this.#headerSoFar.length + 1, this.#fixedHeader);
       return 'force' in rule ? { kind: 'force', token: rule.force } : { kind: 'header', allow: rule.allow };
     }
     const forced = this.#grid.forced(this.#p + 1, this.#current!);
-    return forced === null ? { kind: 'grid' } : { kind: 'force', token: forced };
+    return forced === null ? GRID_STEP : { kind: 'force', token: forced };
   }
 
   push(token: number): GrammarTransition {
@@ -75,12 +80,12 @@ export class ImageGrammar {
         this.#mode = 'header';
         this.#headerSoFar = [];
       }
-      return { kind: 'none' };
+      return NO_CHANGE;
     }
     if (this.#mode === 'header') {
       if (token !== ids.img) {
         this.#headerSoFar.push(token);
-        return { kind: 'none' };
+        return NO_CHANGE;
       }
       const grid = parseHeader(this.#headerSoFar, ids);
       if (!grid) throw new EngineError(`image header tokens [${this.#headerSoFar.join(',')}] do not spell "H*W"`);
@@ -97,6 +102,6 @@ export class ImageGrammar {
       return { kind: 'image.end', grid };
     }
     if (token === ids.eol) return { kind: 'row', rowsDone: this.#p / (grid.cols + 1), grid };
-    return { kind: 'none' };
+    return NO_CHANGE;
   }
 }

@@ -1,5 +1,5 @@
 import * as ort from 'onnxruntime-node';
-import { ModelError, throwIfAborted } from '../errors.ts';
+import { InputError, ModelError, throwIfAborted } from '../errors.ts';
 import type { DecoderSpec } from '../model/ModelManifest.ts';
 import type { CausalLm } from '../generation/CausalLm.ts';
 import { checkSessionIo } from './checkSessionIo.ts';
@@ -92,7 +92,7 @@ export class DecoderSession implements CausalLm {
     throwIfAborted(signal);
     const s = ids.length;
     const p = this.#length;
-    if (s === 0) throw new RangeError('feed() needs at least one id');
+    if (s === 0) throw new InputError('input_invalid', 'DecoderSession.feed() needs at least one id');
     if (p + s > this.#spec.maxPositions) {
       throw new ModelError('model_mismatch', `decoder context full: ${p} + ${s} tokens > maxPositions ${this.#spec.maxPositions}`);
     }

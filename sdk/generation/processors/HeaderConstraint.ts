@@ -1,4 +1,6 @@
+import type { Candidates } from '../Candidates.ts';
 import type { GrammarIds } from '../GrammarIds.ts';
+import type { LogitsContext, LogitsProcessor } from '../LogitsProcessor.ts';
 
 /** What the header allows at one position: a forced id, or a set to sample from (conditional logits, no CFG). */
 export type HeaderRule = { force: number } | { allow: readonly number[] };
@@ -7,8 +9,11 @@ export type HeaderRule = { force: number } | { allow: readonly number[] };
  * The `"{H}*{W}"` header after BOI. `hwIdx` = position after BOI (1 = first digit).
  * Fixed size: the header's tokens forced one by one, then IMG. Auto: hwIdx 1,4 → digits 1–9;
  * 2,5 → 0–9; 3 → `*`; > 5 → IMG (so auto grids are 10..99 each way).
+ *
+ * `rule` is what `ImageGrammar` asks; `process` is the header-step processor the loop runs: the candidate
+ * set is the allowed ids' conditional scores (header digits take no CFG, as in the reference).
  */
-export class HeaderConstraint {
+export class HeaderConstraint implements LogitsProcessor {
   readonly #ids: GrammarIds;
   readonly #nonZero: readonly number[];
   readonly #anyDigit: readonly number[];
@@ -38,10 +43,8 @@ export class HeaderConstraint {
     }
   }
 
-  /** Masks `scores` to `allow` (used when the rule is a set). */
-  process(scores: Float32Array, allow: readonly number[]): void {
-    const keep = allow.map((id) => scores[id]!);
-    scores.fill(-Infinity);
-    allow.forEach((id, i) => (scores[id] = keep[i]!));
+  /** Candidates = the finite conditional scores of `ctx.allow`, in list order. */
+  process(c: Candidates, ctx: LogitsContext): void {
+    c.gatherIds(ctx.cond, ctx.allow);
   }
 }

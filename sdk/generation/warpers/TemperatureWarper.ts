@@ -1,3 +1,4 @@
+import { InputError } from '../../errors.ts';
 import type { Candidates } from '../Candidates.ts';
 import type { LogitsWarper } from '../LogitsWarper.ts';
 
@@ -5,7 +6,7 @@ import type { LogitsWarper } from '../LogitsWarper.ts';
 export class TemperatureWarper implements LogitsWarper {
   readonly #inv: number;
   constructor(readonly temperature: number) {
-    if (!(temperature > 0)) throw new RangeError(`temperature must be > 0, got ${temperature}`);
+    if (!(temperature > 0)) throw new InputError('input_invalid', `temperature must be > 0, got ${temperature}`);
     this.#inv = 1 / temperature;
   }
 

@@ -1,3 +1,4 @@
+import { InputError } from '../../errors.ts';
 import type { Candidates } from '../Candidates.ts';
 import type { LogitsWarper } from '../LogitsWarper.ts';
 import { quickselect } from './quickselect.ts';
@@ -14,7 +15,7 @@ export class TopKWarper implements LogitsWarper {
   readonly #sample = new Float32Array(SAMPLE);
 
   constructor(readonly k: number) {
-    if (!Number.isInteger(k) || k < 1) throw new RangeError(`top-k must be a positive integer, got ${k}`);
+    if (!Number.isInteger(k) || k < 1) throw new InputError('input_invalid', `top-k must be a positive integer, got ${k}`);
   }
 
   warp(c: Candidates): void {
@@ -24,6 +25,22 @@ export class TopKWarper implements LogitsWarper {
     const logits = c.logits;
     const ids = c.ids;
     const dense = c.denseStart;
+    if (k === 1) {
+      // Greedy: the threshold is the max, found in one pass (no pool copy, no select); ties survive.
+      let max = -Infinity;
+      for (let i = 0; i < n; i++) if (logits[i]! > max) max = logits[i]!;
+      let j = 0;
+      for (let i = 0; i < n; i++) {
+        if (logits[i]! >= max) {
+          ids[j] = dense >= 0 ? dense + i : ids[i]!;
+          logits[j] = logits[i]!;
+          j++;
+        }
+      }
+      c.count = j;
+      c.denseStart = -1;
+      return;
+    }
     const pool = c.scratch;
     const poolIds = c.scratchIds;
     let m = 0;

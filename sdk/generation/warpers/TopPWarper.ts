@@ -1,3 +1,4 @@
+import { InputError } from '../../errors.ts';
 import type { Candidates } from '../Candidates.ts';
 import type { LogitsWarper } from '../LogitsWarper.ts';
 
@@ -9,7 +10,7 @@ export class TopPWarper implements LogitsWarper {
   #order: number[] = [];
 
   constructor(readonly p: number) {
-    if (!(p > 0 && p <= 1)) throw new RangeError(`top-p must be in (0, 1], got ${p}`);
+    if (!(p > 0 && p <= 1)) throw new InputError('input_invalid', `top-p must be in (0, 1], got ${p}`);
   }
 
   warp(c: Candidates): void {

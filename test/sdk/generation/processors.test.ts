@@ -4,6 +4,10 @@ import { TextModeMask } from '../../../sdk/generation/processors/TextModeMask.ts
 import { HeaderConstraint } from '../../../sdk/generation/processors/HeaderConstraint.ts';
 import { GridConstraint } from '../../../sdk/generation/processors/GridConstraint.ts';
 import { EMU35_GRAMMAR_IDS } from '../../../sdk/generation/GrammarIds.ts';
+import { RepetitionPenalty } from '../../../sdk/generation/processors/RepetitionPenalty.ts';
+import { Candidates } from '../../../sdk/generation/Candidates.ts';
+import type { LogitsContext } from '../../../sdk/generation/LogitsProcessor.ts';
+import { InputError } from '../../../sdk/errors.ts';
 import { TOY } from './fixtures.ts';
 
 const close = (a: ArrayLike<number>, b: ArrayLike<number>, eps = 1e-5) =>
@@ -46,26 +50,62 @@ describe('logits processors', () => {
     assert.ok(Math.abs(logSumExp(new Float32Array([1000, 1000])) - (1000 + Math.log(2))) < 1e-3);
   });
 
-  it('text mode masks exactly the visual ids', () => {
-    const s = new Float32Array(TOY.vocabSize).fill(1);
-    new TextModeMask(TOY.visualOffset).process(s);
-    assert.equal(s.slice(0, TOY.visualOffset).every((x) => x === 1), true);
-    assert.equal(s.slice(TOY.visualOffset).every((x) => x === -Infinity), true);
+  const ctxFor = (cond: Float32Array, over: Partial<LogitsContext> = {}): LogitsContext => ({ mode: 'text', cond, uncond: undefined, allow: [], tokens: [], ...over });
+  const kept = (c: Candidates) => Array.from({ length: c.count }, (_, i) => [c.idAt(i), c.logits[i]!]);
+
+  it('text mode keeps exactly the non-visual ids, with their scores', () => {
+    const s = new Float32Array(TOY.vocabSize).map((_, i) => i);
+    s[3] = -Infinity;
+    const c = new Candidates(TOY.vocabSize);
+    new TextModeMask(TOY.visualOffset).process(c, ctxFor(s));
+    assert.deepEqual(kept(c), Array.from({ length: TOY.visualOffset }, (_, i) => [i, i]).filter(([i]) => i !== 3));
   });
 
-  it('header constraint masks to the allowed set; grid constraint to visual ids', () => {
+  it('header constraint keeps the allowed set; grid constraint forces EOL/EOI and keeps the visual range', () => {
     const h = new HeaderConstraint(TOY);
     const s = new Float32Array(TOY.vocabSize).fill(1);
-    h.process(s, [3, 4]);
-    assert.deepEqual(Array.from(s).flatMap((x, i) => (x === 1 ? [i] : [])), [3, 4]);
+    const c = new Candidates(TOY.vocabSize);
+    h.process(c, ctxFor(s, { mode: 'header', allow: [3, 4] }));
+    assert.deepEqual(kept(c), [[3, 1], [4, 1]]);
     const g = new GridConstraint(TOY);
-    const t = new Float32Array(TOY.vocabSize).fill(1);
-    g.process(t);
-    assert.equal(t.findIndex((x) => x === 1), TOY.visualOffset);
+    g.process(c, ctxFor(s.map((_, i) => i), { mode: 'grid' }));
+    assert.equal(c.count, TOY.vocabSize - TOY.visualOffset);
+    assert.deepEqual(kept(c)[0], [TOY.visualOffset, TOY.visualOffset]);
     assert.equal(g.forced(4, { rows: 3, cols: 3 }), TOY.eol);
     assert.equal(g.forced(12, { rows: 3, cols: 3 }), TOY.eoi);
     assert.equal(g.forced(5, { rows: 3, cols: 3 }), null);
     assert.deepEqual(new HeaderConstraint(EMU35_GRAMMAR_IDS).rule(3, [16, 9, 16]), { force: 16 });
     assert.deepEqual(new HeaderConstraint(EMU35_GRAMMAR_IDS).rule(4, [16, 9, 16]), { force: EMU35_GRAMMAR_IDS.img });
+  });
+
+  it('grid constraint with CFG writes guided scores for the visual range only, densely', () => {
+    const cnd = new Float32Array(TOY.vocabSize).map((_, i) => i % 5);
+    const unc = new Float32Array(TOY.vocabSize).map((_, i) => i % 3);
+    const c = new Candidates(TOY.vocabSize);
+    new GridConstraint(TOY, new CfgCombine(3)).process(c, ctxFor(cnd, { mode: 'grid', uncond: unc }));
+    assert.equal(c.denseStart, TOY.visualOffset);
+    close(c.logits.subarray(0, c.count), Array.from({ length: c.count }, (_, i) => { const id = TOY.visualOffset + i; return unc[id]! + 3 * (cnd[id]! - unc[id]!); }));
+  });
+
+  it('repetition penalty (HF): divides positive and multiplies negative scores of generated ids only', () => {
+    const c = new Candidates(8);
+    const scores = new Float32Array([2, -2, 2, -2, 4, 0, 1, 1]);
+    const rp = new RepetitionPenalty(2, 8);
+    const tokens = [0, 1, 5];
+    new TextModeMask(8).process(c, ctxFor(scores, { tokens }));
+    rp.process(c, ctxFor(scores, { tokens }));
+    assert.deepEqual(kept(c), [[0, 1], [1, -4], [2, 2], [3, -2], [4, 4], [5, 0], [6, 1], [7, 1]]);
+    // incremental: one more generated id is picked up; a dense set (grid) is indexed by id
+    tokens.push(7);
+    c.logits.set([5, 5, 5]);
+    c.setDense(5, 3);
+    rp.process(c, ctxFor(scores, { mode: 'grid', tokens }));
+    assert.deepEqual(kept(c), [[5, 2.5], [6, 5], [7, 2.5]]);
+    // a new generation (a new tokens array) starts from an empty seen-set
+    c.logits.set([5, 5, 5]);
+    c.setDense(5, 3);
+    rp.process(c, ctxFor(scores, { mode: 'grid', tokens: [6] }));
+    assert.deepEqual(kept(c), [[5, 5], [6, 2.5], [7, 5]]);
+    assert.throws(() => new RepetitionPenalty(0, 8), (e: unknown) => e instanceof InputError && e.code === 'input_invalid');
   });
 });
