@@ -18,6 +18,7 @@ import type { SessionOptions } from './runtime/createSession.ts';
 import { VisionTokenizer } from './runtime/VisionTokenizer.ts';
 import { TiktokenTokenizer } from './tokenizer/TiktokenTokenizer.ts';
 
+/** How `OnnxBackend.load` opens its graphs: device (cpu|cuda|webgpu, falling back to cpu), ORT threads, a notice log. */
 export type OnnxBackendOptions = SessionOptions;
 
 /** Runs a model folder in-process on onnxruntime-node. One decoder session serves both CFG streams. */

@@ -16,11 +16,13 @@ export type SdkErrorCode =
   | 'transport_failed'
   | 'unknown_task';
 
+/** One zod issue at a boundary: where (path into the value) and what. */
 export interface ValidationIssue {
   path: (string | number)[];
   message: string;
 }
 
+/** Base of every error the SDK throws: switch on `code` (a literal union), never on the message. */
 export class SdkError extends Error {
   readonly code: SdkErrorCode;
   constructor(code: SdkErrorCode, message: string, options?: { cause?: unknown }) {
@@ -74,12 +76,14 @@ export class AbortError extends SdkError {
   }
 }
 
+/** Something the caller waits for did not come in time (e.g. a camera frame). */
 export class TimeoutError extends SdkError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('timeout', message, options);
   }
 }
 
+/** A transport (ROS 2, MCAP file, remote host) could not deliver or be opened. */
 export class TransportError extends SdkError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('transport_failed', message, options);

@@ -29,9 +29,15 @@ function runTask(task: TaskName) {
     collect(backend.generate({ ...params, task }, options));
 }
 
+/** Text → one image. @example const { output } = await t2i(backend, { prompt: 'a red block in a blue bowl' }); */
 export const t2i = runTask('t2i');
+/** Reference image(s) + an edit instruction → one image. @example await x2i(backend, { prompt: 'move the red block', images: [frame] }); */
 export const x2i = runTask('x2i');
+/** Text (+ images) → an illustrated story: narration interleaved with images. */
 export const story = runTask('story');
+/** A task → step-by-step instructions, each with an image. */
 export const howto = runTask('howto');
+/** A scene (+ a move) → the next view with its narration (world exploration). */
 export const explore = runTask('explore');
+/** Instruction + current camera frame → a plan of subgoals, each with a predicted keyframe. @example await vla(backend, { prompt: goal, images: [frame] }); */
 export const vla = runTask('vla');

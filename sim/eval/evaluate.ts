@@ -7,6 +7,7 @@ import type { EvalJobInput } from './evalJob.ts';
 import type { EpisodeResult } from './runEpisode.ts';
 import { suiteMetrics, type SuiteMetrics } from './suiteMetrics.ts';
 
+/** What `emu sim eval` / `evaluate()` runs: which planner, which suites and seeds, workers, the loop's re-plan policy. */
 export const EvalOptionsSchema = z.object({
   /** `oracle`, `trivial`, `emu:MODEL_DIR`, or any name a `plannerModule` registers. */
   planner: z.string().min(1),
@@ -27,6 +28,7 @@ export const EvalOptionsSchema = z.object({
 });
 export type EvalOptions = z.input<typeof EvalOptionsSchema>;
 
+/** An evaluation's results: per-suite and overall metrics and every episode (written as results.json + report.html). */
 export interface EvalReport {
   format: 'emu-sim-eval';
   version: 1;

@@ -30,6 +30,7 @@ export function registerPlanner(name: string, factory: PlannerFactory): void {
   factories.set(name, factory);
 }
 
+/** Names `--planner` accepts now (built-ins plus whatever planner modules registered). */
 export function registeredPlanners(): string[] {
   return [...factories.keys()];
 }

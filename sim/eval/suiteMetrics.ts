@@ -3,6 +3,7 @@ import type { EpisodeResult } from './runEpisode.ts';
 /** PSNR of identical frames is infinite; averages cap it here. @unit dB */
 export const PSNR_CAP_DB = 60;
 
+/** Aggregate figures over a set of episodes (what `bench:planners` tabulates). */
 export interface SuiteMetrics {
   episodes: number;
   successRate: number;

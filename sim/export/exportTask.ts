@@ -6,6 +6,7 @@ import { runJobs } from '../workers/runJobs.ts';
 import { EXPORT_TASKS } from '../tasks/taskExamples.ts';
 import type { ExportChunk, ExportChunkResult } from './exportJob.ts';
 
+/** What `emu sim export` / `exportTask()` writes: task, split, count, seed, frame size, workers. */
 export const ExportOptionsSchema = z.object({
   task: z.enum(EXPORT_TASKS),
   split: z.enum(['train', 'heldout']).default('train'),
@@ -25,6 +26,7 @@ export const ExportOptionsSchema = z.object({
 });
 export type ExportOptions = z.input<typeof ExportOptionsSchema>;
 
+/** What an export wrote, and how fast. */
 export interface ExportSummary {
   outDir: string;
   count: number;

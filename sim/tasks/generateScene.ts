@@ -3,6 +3,7 @@ import type { BlockColour, BowlColour } from '../world/colours.ts';
 import { emptyLayout, layoutKey, MAX_STACK, type Layout, type Slot } from '../world/Layout.ts';
 
 export type Split = 'train' | 'heldout';
+/** Scene splits: `train` layouts and goals, and `heldout` ones never used in training. */
 export const SPLITS = ['train', 'heldout'] as const;
 
 /** One in 8 layouts is held out: a hash decides, so no initial layout is in both splits. */

@@ -8,6 +8,7 @@ import { oraclePlan } from './oraclePlan.ts';
 import { parseGoal, SORT_GOAL, towerGoal } from './parseGoal.ts';
 import { allHold, type Predicate } from './predicates.ts';
 
+/** The evaluation suites (LIBERO-style): spatial relations, object identity, goal states, long-horizon chains. */
 export const SUITES = ['spatial', 'object', 'goal', 'long'] as const;
 export type SuiteName = (typeof SUITES)[number];
 

@@ -14,8 +14,10 @@ export const MAX_STACK = 3;
 export const CellSchema = z
   .object({ bowl: z.enum(BOWL_COLOURS).nullable(), stack: z.array(z.enum(BLOCK_COLOURS)).max(MAX_STACK) })
   .nullable();
+/** A tabletop: rows × cols slots, each empty or a cell (a bowl and/or a stack of blocks). */
 export const LayoutSchema = z.array(z.array(CellSchema));
 
+/** A grid position on the table. */
 export interface Slot {
   r: number;
   c: number;
@@ -26,6 +28,7 @@ export interface BlockPlace extends Slot {
   height: number;
 }
 
+/** An empty table of rows × cols slots. */
 export function emptyLayout(rows = 8, cols = 8): Layout {
   return Array.from({ length: rows }, () => Array.from({ length: cols }, () => null));
 }
