@@ -74,20 +74,25 @@ const SCENE_TASKS: Record<Exclude<ExportTask, 'vla' | 'howto'>, SceneTask> = {
   explore: (rng) => {
     const blocks = Array.from({ length: 20 + rng.int(12) }, () => rng.pick(BLOCK_COLOURS));
     const bowls = Array.from({ length: 6 + rng.int(6) }, () => rng.pick(BOWL_COLOURS));
-    const scene = richScene(rng, { blocks, bowls, rows: 16, cols: 16, repeat: true });
+    const scene = richScene(rng, { blocks, bowls, rows: EXPLORE_WORLD, cols: EXPLORE_WORLD, repeat: true });
     let origin: Slot = { r: 2 * rng.int(5), c: 2 * rng.int(5) };
-    const first = windowOf(scene, origin);
+    const first = windowOf(scene, origin, EXPLORE_VIEW, EXPLORE_VIEW);
     const output: ExampleItem[] = [];
     const steps = 2 + rng.int(4);
     for (let k = 0; k < steps; k++) {
       const moves = CAMERA_MOVES.filter((m) => inWorld({ r: origin.r + m.dr, c: origin.c + m.dc }));
       const move = rng.pick(moves);
       origin = { r: origin.r + move.dr, c: origin.c + move.dc };
-      output.push({ type: 'text', text: move.text }, { type: 'image', layout: windowOf(scene, origin) });
+      output.push({ type: 'text', text: move.text }, { type: 'image', layout: windowOf(scene, origin, EXPLORE_VIEW, EXPLORE_VIEW) });
     }
-    return { scene, example: { suite: null, instruction: 'explore the table', inputs: [first], output } };
+    return { scene, example: { suite: null, instruction: EXPLORE_INSTRUCTION, inputs: [first], output } };
   },
 };
+
+/** explore walks an EXPLORE_VIEW-square view over an EXPLORE_WORLD-square table (training/nano/worlds.py reads these via shared_tables.json). */
+export const EXPLORE_WORLD = 16;
+export const EXPLORE_VIEW = 8;
+export const EXPLORE_INSTRUCTION = 'explore the table';
 
 /** explore's camera commands and how far each shifts the view (rows, columns). */
 export const CAMERA_MOVES = [
@@ -98,7 +103,7 @@ export const CAMERA_MOVES = [
 ];
 
 function inWorld(o: Slot): boolean {
-  return o.r >= 0 && o.c >= 0 && o.r <= 8 && o.c <= 8;
+  return o.r >= 0 && o.c >= 0 && o.r <= EXPLORE_WORLD - EXPLORE_VIEW && o.c <= EXPLORE_WORLD - EXPLORE_VIEW;
 }
 
 function weighted<T>(rng: Prng, items: [T, number][]): T {

@@ -1,34 +1,36 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CAMERA_MOVES, makeTaskExample } from '../../sim/tasks/taskExamples.ts';
+import { SHARED_TABLES_FILE, sharedTables } from '../../training/sharedTables.ts';
+import { makeTaskExample } from '../../sim/tasks/taskExamples.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const worldsPy = readFileSync(path.join(ROOT, 'training/nano/worlds.py'), 'utf8');
 
-/** The (text, rows, columns) tuples of worlds.py's MOVES. */
-function pythonMoves(): { text: string; dr: number; dc: number }[] {
-  const block = /^MOVES = \((.*)\)$/m.exec(worldsPy)?.[1] ?? '';
-  return [...block.matchAll(/\('([a-z ]+)', (-?\d+), (-?\d+)\)/g)].map((m) => ({ text: m[1]!, dr: Number(m[2]), dc: Number(m[3]) }));
-}
-
-function pythonConstant(name: string): number {
-  return Number(new RegExp(`^WORLD, VIEW = (\\d+), (\\d+)$`, 'm').exec(worldsPy)?.[name === 'WORLD' ? 1 : 2]);
-}
-
-describe('training/nano/worlds.py (synthetic explore walks) follows the exporter', () => {
-  it('moves the camera with the same commands and shifts as sim explore', () => {
-    assert.deepEqual(pythonMoves(), CAMERA_MOVES);
+describe('training/nano/shared_tables.json (the simulator constants the Python toolchain reads)', () => {
+  it('is exactly what training/sharedTables.ts generates from the TypeScript now (regenerate with npx tsx training/sharedTables.ts)', () => {
+    assert.equal(readFileSync(SHARED_TABLES_FILE, 'utf8'), sharedTables());
   });
 
-  it('walks an 8×8 view over a 16×16 world, as the exported explore examples do', () => {
+  it('agrees with what the exporter actually writes for explore', () => {
+    const tables = JSON.parse(sharedTables()).explore;
     const example = makeTaskExample('explore', 'train', 3);
-    const view = example.inputs[0]!;
-    assert.equal(pythonConstant('VIEW'), view.length);
-    assert.equal(pythonConstant('VIEW'), view[0]!.length);
-    // the exporter's origins run 0..8 in both axes: a 16-slot world
-    assert.equal(pythonConstant('WORLD'), 16);
-    assert.equal(example.instruction, /'instruction': '([^']+)'/.exec(worldsPy)?.[1]);
+    assert.equal(example.inputs[0]!.length, tables.view);
+    assert.equal(example.inputs[0]![0]!.length, tables.view);
+    assert.equal(example.instruction, tables.instruction);
+    const texts = example.output.filter((o) => o.type === 'text').map((o) => (o as { text: string }).text);
+    assert.ok(texts.every((t) => tables.moves.some((m: [string]) => m[0] === t)));
+  });
+
+  it('worlds.py takes its constants from the table and defines none itself', () => {
+    const py = readFileSync(path.join(ROOT, 'training/nano/worlds.py'), 'utf8');
+    assert.doesNotMatch(py, /'look (left|right|up|down)'/, 'no move literals in Python');
+    assert.doesNotMatch(py, /'explore the table'/);
+    const start = py.indexOf('# The simulator');
+    const prologue = py.slice(start, py.indexOf('\n', py.indexOf('MOVES = tuple')) + 1);
+    const out = execFileSync('python3', ['-c', `import json, os\n__file__ = ${JSON.stringify(path.join(ROOT, 'training/nano/worlds.py'))}\n${prologue}\nprint(json.dumps([WORLD, VIEW, EXPLORE_INSTRUCTION, MOVES]))`], { encoding: 'utf8' });
+    const tables = JSON.parse(sharedTables()).explore;
+    assert.deepEqual(JSON.parse(out), [tables.world, tables.view, tables.instruction, tables.moves]);
   });
 });

@@ -24,9 +24,14 @@ from .sequences import build
 from .tokenizer import NanoTokenizer
 from .vision import grammar_cells
 
-WORLD, VIEW = 16, 8
-# (text, rows, columns), as CAMERA_MOVES in sim/tasks/taskExamples.ts.
-MOVES = (('look left', 0, -2), ('look right', 0, 2), ('look up', -2, 0), ('look down', 2, 0))
+# The simulator's explore constants, generated from sim/tasks/taskExamples.ts (training/sharedTables.ts):
+# one definition, so the synthetic walks move the camera exactly as the exporter does.
+with open(os.path.join(os.path.dirname(__file__), 'shared_tables.json')) as _f:
+    _EXPLORE = json.load(_f)['explore']
+WORLD, VIEW = _EXPLORE['world'], _EXPLORE['view']
+EXPLORE_INSTRUCTION = _EXPLORE['instruction']
+# (text, rows, columns)
+MOVES = tuple((text, dr, dc) for text, dr, dc in _EXPLORE['moves'])
 
 
 def export_codes(grids, data_dir, split):
@@ -66,7 +71,7 @@ def window(world, r, c):
 def example_sequence(first, steps, tok):
     frames = {'in': first} | {f'out{k}': w for k, (_, w) in enumerate(steps)}
     output = [item for k, (text, _) in enumerate(steps) for item in ({'type': 'text', 'text': text}, {'type': 'image', 'path': f'out{k}'})]
-    ex = {'task': 'explore', 'instruction': 'explore the table', 'dir': '', 'inputs': ['in'], 'output': output}
+    ex = {'task': 'explore', 'instruction': EXPLORE_INSTRUCTION, 'dir': '', 'inputs': ['in'], 'output': output}
     ids, weights, prompt_len = build(ex, frames.__getitem__, tok)
     visual = np.nonzero(np.asarray(ids) >= tok.visual_offset)[0]
     if len(visual) != VIEW * VIEW * (1 + len(steps)):
