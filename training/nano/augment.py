@@ -23,6 +23,7 @@ from .dataset import TRAIN_TASKS, export_dirs, load_examples
 from .prepare import codes_lookup
 from .sequences import build
 from .tokenizer import NanoTokenizer
+from . import paths
 
 SENTENCE = re.compile(r'^row (\d+) column (\d+): ')
 EMPTY_CODE = 0
@@ -145,11 +146,11 @@ def sample_weights(names, data_dir, weight):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument('--data', default='training/data/export')
-    ap.add_argument('--vision', default='training/data/vision')
-    ap.add_argument('--ranks', default='training/data/nano.tiktoken')
-    ap.add_argument('--tokens', default='training/data/tokens')
-    ap.add_argument('--out', default='training/data/tokens-aug')
+    ap.add_argument('--data', default=paths.EXPORT)
+    ap.add_argument('--vision', default=paths.VISION)
+    ap.add_argument('--ranks', default=paths.RANKS)
+    ap.add_argument('--tokens', default=paths.TOKENS)
+    ap.add_argument('--out', default=paths.data('tokens-aug'))
     ap.add_argument('--per-example', type=int, default=1)
     ap.add_argument('--max-objects', type=int, default=3)
     ap.add_argument('--seed', type=int, default=0)

@@ -6,6 +6,7 @@ import json
 from .dataset import load_examples, export_dirs
 from .sequences import template_texts
 from .tokenizer import byte_order, pretokenize, write_ranks
+from . import paths
 
 
 def corpus(data_dir):
@@ -63,8 +64,8 @@ def merge(parts, a, b):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument('--data', default='training/data/export')
-    ap.add_argument('--out', default='training/data/nano.tiktoken')
+    ap.add_argument('--data', default=paths.EXPORT)
+    ap.add_argument('--out', default=paths.RANKS)
     ap.add_argument('--min-count', type=int, default=8)
     ap.add_argument('--max-merges', type=int, default=1500)
     args = ap.parse_args()

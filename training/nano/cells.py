@@ -21,6 +21,7 @@ from .dataset import export_dirs, load_examples
 from .sequences import build
 from .tokenizer import NanoTokenizer
 from .vision import BOWLS, PALETTE, cell_codes, grammar_cells
+from . import paths
 
 BLOCKS = tuple(PALETTE)
 SIZE = 8
@@ -207,11 +208,11 @@ def form_sequence(form, scene, edit, grids, tok):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument('--data', default='training/data/export')
-    ap.add_argument('--vision', default='training/data/vision')
-    ap.add_argument('--ranks', default='training/data/nano.tiktoken')
-    ap.add_argument('--tokens', default='training/data/tokens-aug')
-    ap.add_argument('--out', default='training/data/tokens-cells')
+    ap.add_argument('--data', default=paths.EXPORT)
+    ap.add_argument('--vision', default=paths.VISION)
+    ap.add_argument('--ranks', default=paths.RANKS)
+    ap.add_argument('--tokens', default=paths.data('tokens-aug'))
+    ap.add_argument('--out', default=paths.data('tokens-cells'))
     ap.add_argument('--count', type=int, default=20000, help='examples of each form (t2i, describe, x2i)')
     ap.add_argument('--max-cells', type=int, default=5)
     ap.add_argument('--dense-cells', type=int, default=8,

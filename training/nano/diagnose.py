@@ -36,6 +36,7 @@ from .prepare import codes_lookup
 from .export_onnx import load_model
 from .sequences import action_kind, destination_mask, unconditional_prompt
 from .tokenizer import NanoTokenizer
+from . import paths
 
 
 @torch.no_grad()
@@ -216,11 +217,11 @@ def in_view_report(t):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument('--tokens', default='training/data/tokens')
-    ap.add_argument('--data', default='training/data/export')
-    ap.add_argument('--ranks', default='training/data/nano.tiktoken')
-    ap.add_argument('--vision', default='training/data/vision')
-    ap.add_argument('--ckpt', default='training/runs/nano/ckpt.pt')
+    ap.add_argument('--tokens', default=paths.TOKENS)
+    ap.add_argument('--data', default=paths.EXPORT)
+    ap.add_argument('--ranks', default=paths.RANKS)
+    ap.add_argument('--vision', default=paths.VISION)
+    ap.add_argument('--ckpt', default=paths.CKPT)
     ap.add_argument('--tasks', default='t2i,x2i')
     ap.add_argument('--cfg', default='1,1.5,2,3')
     ap.add_argument('--count', type=int, default=60)

@@ -28,6 +28,7 @@ from .cells import Grids, check_against_export
 from .dataset import load_examples
 from .sequences import action_kind, build, destination_mask
 from .tokenizer import NanoTokenizer
+from . import paths
 
 def read_drills(path):
     with open(path) as f:
@@ -128,12 +129,12 @@ def check_against_tokens(tokens_dir, data_dir, grids, tok, count=20):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument('--data', default='training/data/export')
-    ap.add_argument('--vision', default='training/data/vision')
-    ap.add_argument('--ranks', default='training/data/nano.tiktoken')
-    ap.add_argument('--drills', default='training/data/drill/story.jsonl', help='training/storyDrill.ts output')
-    ap.add_argument('--tokens', default='training/data/tokens-worlds')
-    ap.add_argument('--out', default='training/data/tokens-drill')
+    ap.add_argument('--data', default=paths.EXPORT)
+    ap.add_argument('--vision', default=paths.VISION)
+    ap.add_argument('--ranks', default=paths.RANKS)
+    ap.add_argument('--drills', default=paths.data('drill', 'story.jsonl'), help='training/storyDrill.ts output')
+    ap.add_argument('--tokens', default=paths.data('tokens-worlds'))
+    ap.add_argument('--out', default=paths.data('tokens-drill'))
     ap.add_argument('--changed-weight', type=float, default=4.0,
                     help="loss weight of the slots an action changes, in image-slot weights (the rest of a frame is a copy)")
     ap.add_argument('--score-text', choices=SCORE_TEXT, default='destination',

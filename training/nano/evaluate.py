@@ -12,6 +12,7 @@ import torch
 from .dataset import TASKS
 from .export_onnx import load_model
 from .tokenizer import NanoTokenizer
+from . import paths
 
 
 def parse(ids, tok):
@@ -120,11 +121,11 @@ def generate(model, tok, prompts, max_new, h=8, w=8):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument('--tokens', default='training/data/tokens')
-    ap.add_argument('--ranks', default='training/data/nano.tiktoken')
-    ap.add_argument('--vision', default='training/data/vision')
-    ap.add_argument('--ckpt', default='training/runs/nano/ckpt.pt')
-    ap.add_argument('--out', default='training/runs/nano/eval.json')
+    ap.add_argument('--tokens', default=paths.TOKENS)
+    ap.add_argument('--ranks', default=paths.RANKS)
+    ap.add_argument('--vision', default=paths.VISION)
+    ap.add_argument('--ckpt', default=paths.CKPT)
+    ap.add_argument('--out', default=os.path.join(paths.RUNS, 'eval.json'))
     ap.add_argument('--per-task', type=int, default=30)
     ap.add_argument('--vla', type=int, default=100)
     ap.add_argument('--batch', type=int, default=20)

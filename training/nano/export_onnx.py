@@ -6,6 +6,7 @@ import torch
 from torch import nn
 
 from .model import NanoConfig, NanoLM
+from . import paths
 
 
 class OnnxDecoder(nn.Module):
@@ -52,8 +53,8 @@ def export(model, path):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument('--ckpt', default='training/runs/nano/ckpt.pt')
-    ap.add_argument('--out', default='training/data/decoder.onnx')
+    ap.add_argument('--ckpt', default=paths.CKPT)
+    ap.add_argument('--out', default=paths.data('decoder.onnx'))
     args = ap.parse_args()
     model, _ = load_model(args.ckpt)
     export(model, args.out)

@@ -22,6 +22,7 @@ from .export_onnx import load_model
 from .model import NanoLM
 from .tokenizer import NanoTokenizer
 from .vision import BOWLS, PALETTE, cell_codes, grammar_cells
+from . import paths
 
 LEVELS = 3
 BOWL_VALUES = (None,) + BOWLS
@@ -95,8 +96,8 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--ckpt', required=True, help='a plain checkpoint (train.py)')
     ap.add_argument('--out', required=True)
-    ap.add_argument('--vision', default='training/data/vision')
-    ap.add_argument('--ranks', default='training/data/nano.tiktoken')
+    ap.add_argument('--vision', default=paths.VISION)
+    ap.add_argument('--ranks', default=paths.RANKS)
     args = ap.parse_args()
     plain, ck = load_model(args.ckpt)
     if ck['config'].get('code_factors'):

@@ -6,6 +6,7 @@ import random
 
 import numpy as np
 from PIL import Image
+from . import paths
 
 COLOURS = {'red': (220, 40, 40), 'green': (40, 170, 60), 'blue': (40, 80, 220),
            'yellow': (240, 220, 40), 'purple': (140, 60, 180), 'orange': (245, 140, 20)}
@@ -113,7 +114,7 @@ def example(task, split, seed, out):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument('--out', default='training/data/fake')
+    ap.add_argument('--out', default=paths.data('fake'))
     ap.add_argument('--count', type=int, default=200)
     args = ap.parse_args()
     for task in ('vla', 't2i', 'x2i', 'story', 'howto', 'explore'):

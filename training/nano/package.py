@@ -12,6 +12,7 @@ from .export_onnx import load_model
 from .model import count_params
 from .sequences import CONDITIONAL, CONDITIONAL_X2I, UNCONDITIONAL, UNCONDITIONAL_NO_IMAGE, extra_for
 from .tokenizer import SPECIAL_TOKENS, NanoTokenizer, VISUAL_FORMAT
+from . import paths
 
 GREEDY = {'topK': 1, 'topP': 1.0, 'temperature': 1.0}
 NARRATE = {'topK': 3, 'topP': 0.9, 'temperature': 0.7}
@@ -46,12 +47,12 @@ def task_config(task, max_new, cfg=1.0):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument('--vision', default='training/data/vision')
-    ap.add_argument('--ranks', default='training/data/nano.tiktoken')
-    ap.add_argument('--tokens', default='training/data/tokens')
-    ap.add_argument('--decoder', default='training/data/decoder.onnx')
-    ap.add_argument('--ckpt', default='training/runs/nano/ckpt.pt')
-    ap.add_argument('--eval', default='training/runs/nano/eval.json')
+    ap.add_argument('--vision', default=paths.VISION)
+    ap.add_argument('--ranks', default=paths.RANKS)
+    ap.add_argument('--tokens', default=paths.TOKENS)
+    ap.add_argument('--decoder', default=paths.data('decoder.onnx'))
+    ap.add_argument('--ckpt', default=paths.CKPT)
+    ap.add_argument('--eval', default=os.path.join(paths.RUNS, 'eval.json'))
     ap.add_argument('--out', default='models/emu-nano')
     ap.add_argument('--cfg', type=json.loads, default={}, help='JSON {task: guidance scale}; t2i/x2i only (the tasks trained unconditionally)')
     args = ap.parse_args()

@@ -15,6 +15,7 @@ from .export_onnx import load_model
 from .sequences import image_string, prompt, unconditional_prompt
 from .tokenizer import NanoTokenizer
 from .vision import encode_np
+from . import paths
 
 TRICKY = [
     "it's the robot's block, isn't it? they'll say we'd've done it",
@@ -48,10 +49,10 @@ def greedy_trace(model, ids, steps, topk):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument('--data', default='training/data/export')
-    ap.add_argument('--vision', default='training/data/vision')
-    ap.add_argument('--ranks', default='training/data/nano.tiktoken')
-    ap.add_argument('--ckpt', default='training/runs/nano/ckpt.pt')
+    ap.add_argument('--data', default=paths.EXPORT)
+    ap.add_argument('--vision', default=paths.VISION)
+    ap.add_argument('--ranks', default=paths.RANKS)
+    ap.add_argument('--ckpt', default=paths.CKPT)
     ap.add_argument('--out', default='models/emu-nano/parity.json')
     ap.add_argument('--steps', type=int, default=40)
     args = ap.parse_args()

@@ -10,6 +10,7 @@ import numpy as np
 from .dataset import TASKS, export_dirs, load_examples
 from .sequences import build, build_unconditional
 from .tokenizer import NanoTokenizer
+from . import paths
 
 
 def codes_lookup(vision_dir, data_dir):
@@ -29,10 +30,10 @@ def codes_lookup(vision_dir, data_dir):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument('--data', default='training/data/export')
-    ap.add_argument('--vision', default='training/data/vision')
-    ap.add_argument('--ranks', default='training/data/nano.tiktoken')
-    ap.add_argument('--out', default='training/data/tokens')
+    ap.add_argument('--data', default=paths.EXPORT)
+    ap.add_argument('--vision', default=paths.VISION)
+    ap.add_argument('--ranks', default=paths.RANKS)
+    ap.add_argument('--out', default=paths.TOKENS)
     ap.add_argument('--uncond', type=float, default=0.15, help='share of t2i/x2i training examples also given as an unconditional-stream example')
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)

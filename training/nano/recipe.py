@@ -13,6 +13,7 @@ import subprocess
 import sys
 
 import torch
+from . import paths
 
 SEGMENT_KEYS = {'phase', 'until', 'minutes', 'lr', 'warmup', 'decayFrom', 'tokens', 'mix'}
 OPTIONAL_KEYS = {'factorCodes'}
@@ -60,10 +61,10 @@ def train_command(seg, args):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--recipe', default='training/recipe.json')
-    ap.add_argument('--run', default='training/runs/nano')
-    ap.add_argument('--data', default='training/data')
-    ap.add_argument('--vision', default='training/data/vision')
-    ap.add_argument('--ranks', default='training/data/nano.tiktoken')
+    ap.add_argument('--run', default=paths.RUNS)
+    ap.add_argument('--data', default=paths.DATA)
+    ap.add_argument('--vision', default=paths.VISION)
+    ap.add_argument('--ranks', default=paths.RANKS)
     ap.add_argument('--scale', type=float, default=1.0, help='multiplies every minute figure')
     ap.add_argument('--through', type=float, default=None, help='replay only the segments that end by this (unscaled) minute')
     args = ap.parse_args()

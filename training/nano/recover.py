@@ -22,6 +22,7 @@ from .export_onnx import export
 from .factor_codes import code_attributes, factored
 from .model import NanoConfig, NanoLM
 from .tokenizer import NanoTokenizer
+from . import paths
 
 LINEARS = ('self_attn.q_proj', 'self_attn.k_proj', 'self_attn.v_proj', 'self_attn.o_proj', 'gate_proj', 'up_proj', 'down_proj')
 
@@ -102,7 +103,7 @@ def check_round_trip(model, model_dir):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--model', default='models/emu-nano')
-    ap.add_argument('--vision', default='training/data/vision', help='the codebook, needed to refit code factors')
+    ap.add_argument('--vision', default=paths.VISION, help='the codebook, needed to refit code factors')
     ap.add_argument('--out', help='checkpoint path, e.g. training/runs/nano/ckpt.pt')
     ap.add_argument('--codebook-only', action='store_true', help='only write VISION/codebook.npy and vision.json from the model')
     args = ap.parse_args()

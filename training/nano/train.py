@@ -15,6 +15,7 @@ import torch.nn.functional as F
 from .dataset import TRAIN_TASKS
 from .model import NanoConfig, NanoLM, count_params
 from .sequences import W_IMAGE, W_TEXT
+from . import paths
 
 # Share of each batch per task. Composing whole frames from text (t2i, story openings) and edits (x2i)
 # are the hardest to learn, so they get more than their share of examples; describe (t2i backwards,
@@ -113,8 +114,8 @@ def lr_at(progress, step, base, warmup, decay_from, start_step=0):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument('--tokens', default='training/data/tokens')
-    ap.add_argument('--run', default='training/runs/nano')
+    ap.add_argument('--tokens', default=paths.TOKENS)
+    ap.add_argument('--run', default=paths.RUNS)
     ap.add_argument('--minutes', type=float, default=60, help='the schedule\'s total budget (cumulative wall-clock minutes)')
     ap.add_argument('--until', type=float, default=None, help='stop at this cumulative minute (default: --minutes)')
     ap.add_argument('--max-steps', type=int, default=10 ** 9)

@@ -14,6 +14,7 @@ import torch
 from torch import nn
 
 from .dataset import export_dirs, frame_paths, load_examples, load_frame
+from . import paths
 
 P = 16
 
@@ -80,9 +81,9 @@ def cell_codes(codebook, cells):
     return codes
 
 
-def learn_codebook(paths, max_codes, seed=0):
+def learn_codebook(frame_files, max_codes, seed=0):
     counts = collections.Counter()
-    for p in paths:
+    for p in frame_files:
         for row in patches_u8(load_frame(p)):
             counts[row.tobytes()] += 1
     seen = len(counts)
@@ -183,8 +184,8 @@ def all_frames(data_dir, split):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument('--data', default='training/data/export')
-    ap.add_argument('--out', default='training/data/vision')
+    ap.add_argument('--data', default=paths.EXPORT)
+    ap.add_argument('--out', default=paths.VISION)
     ap.add_argument('--max-codes', type=int, default=2048)
     ap.add_argument('--keep-codebook', action='store_true',
                     help='re-encode every frame with the existing OUT/codebook.npy (more data for a model already trained on it)')

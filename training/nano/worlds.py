@@ -23,6 +23,7 @@ from .dataset import load_examples
 from .sequences import build
 from .tokenizer import NanoTokenizer
 from .vision import grammar_cells
+from . import paths
 
 # The simulator's explore constants, generated from sim/tasks/taskExamples.ts (training/sharedTables.ts):
 # one definition, so the synthetic walks move the camera exactly as the exporter does.
@@ -112,11 +113,11 @@ def build_worlds(count, tok, grids, observed, heldout, seed):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument('--data', default='training/data/export')
-    ap.add_argument('--vision', default='training/data/vision')
-    ap.add_argument('--ranks', default='training/data/nano.tiktoken')
-    ap.add_argument('--tokens', default='training/data/tokens-cells')
-    ap.add_argument('--out', default='training/data/tokens-worlds')
+    ap.add_argument('--data', default=paths.EXPORT)
+    ap.add_argument('--vision', default=paths.VISION)
+    ap.add_argument('--ranks', default=paths.RANKS)
+    ap.add_argument('--tokens', default=paths.data('tokens-cells'))
+    ap.add_argument('--out', default=paths.data('tokens-worlds'))
     ap.add_argument('--count', type=int, default=10000)
     ap.add_argument('--seed', type=int, default=0)
     args = ap.parse_args()
