@@ -1,11 +1,13 @@
 import path from 'node:path';
 import { tap } from 'rxjs';
 import { parseArgs } from 'node:util';
+import { z } from 'zod';
 import { InputError } from '../../sdk/errors.ts';
 import type { GenerationEvent } from '../../sdk/generation/GenerationEvent.ts';
 import { readImageFile } from '../../sdk/image/codec.ts';
 import { TaskNameSchema } from '../../sdk/model/ModelManifest.ts';
 import { OnnxBackend } from '../../sdk/OnnxBackend.ts';
+import { DEVICES } from '../../sdk/runtime/devices.ts';
 import { exportResult } from '../../sdk/output/exportFolder.ts';
 import { collect } from '../../sdk/tasks.ts';
 import { DEFAULT_MODEL_DIR } from './cliModel.ts';
@@ -31,6 +33,8 @@ Runs one task on an ONNX model folder, shows progress on stderr, writes the expo
   --grid RxC             explicit token grid for generated images
   --quiet                no progress line
   -h, --help             this text`;
+
+const DeviceSchema = z.enum(DEVICES);
 
 export async function run(argv: string[]): Promise<number> {
   const { values } = parseArgs({
@@ -62,12 +66,12 @@ export async function run(argv: string[]): Promise<number> {
   }
   const task = TaskNameSchema.safeParse(values.task);
   if (!task.success) throw new InputError('unknown_task', `unknown task '${values.task}' (expected ${TaskNameSchema.options.join(', ')})`);
-  const device = values.device;
-  if (device !== 'cpu' && device !== 'cuda' && device !== 'webgpu') throw new InputError('input_invalid', `--device must be cpu, cuda or webgpu, got '${device}'`);
+  const device = DeviceSchema.safeParse(values.device);
+  if (!device.success) throw new InputError('input_invalid', `--device must be one of ${DEVICES.join(', ')}, got '${values.device}'`);
   const images = await Promise.all(values.image.map((f) => readImageFile(f)));
 
   const backend = await OnnxBackend.load(values.model ?? DEFAULT_MODEL_DIR, {
-    device,
+    device: device.data,
     threads: optionalInt(values.threads, '--threads'),
     log: (line) => console.error(line),
   });

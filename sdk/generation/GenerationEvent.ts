@@ -13,7 +13,10 @@ export type OutputItem =
   | { type: 'image_cot'; text: string }
   | { type: 'image'; grid: Grid; /** codebook indices, row-major, rows*cols */ codes: number[]; image?: RgbImage };
 
+/** Why the stopping criteria ended a generation. `aborted` never finishes one: the stream errors with AbortError instead. */
 export type StopReason = 'eos' | 'eoi' | 'max_tokens' | 'aborted';
+/** How a finished generation (its `done` event) ended. `max_tokens` means the output may be cut off. */
+export type FinishReason = Exclude<StopReason, 'aborted'>;
 
 export interface Usage {
   promptTokens: number;
@@ -21,7 +24,7 @@ export interface Usage {
   generatedTokens: number;
   forwardPasses: { cond: number; uncond: number };
   timings: { prefillMs: number; decodeMs: number; visionMs: number; totalMs: number };
-  stopReason: StopReason;
+  stopReason: FinishReason;
 }
 
 /** The typed stream a generation emits, discriminated on `type`. */

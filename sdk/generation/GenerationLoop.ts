@@ -5,7 +5,7 @@ import { buildWarpers } from './buildWarpers.ts';
 import { Candidates } from './Candidates.ts';
 import type { CausalLm } from './CausalLm.ts';
 import { CategoricalSampler } from './CategoricalSampler.ts';
-import type { GenerationEvent, Grid, OutputItem, StopReason, Usage } from './GenerationEvent.ts';
+import type { FinishReason, GenerationEvent, Grid, OutputItem, StopReason, Usage } from './GenerationEvent.ts';
 import type { GrammarIds } from './GrammarIds.ts';
 import { ImageGrammar } from './ImageGrammar.ts';
 import type { LogitsContext, LogitsProcessor } from './LogitsProcessor.ts';
@@ -110,7 +110,7 @@ export class GenerationLoop {
     let uncondStarted = false;
     /** Whether the last token goes to the unconditional stream too (HF "no_text": BOI..EOI only). */
     let toUncond = false;
-    let stop: StopReason;
+    let stop: FinishReason;
 
     for (;;) {
       const reason = this.#stopReason(generated, signal);

@@ -1,3 +1,4 @@
+import { SPLITS } from '../tasks/generateScene.ts';
 import { z } from 'zod';
 import { PlanExecutorOptionsSchema } from '../../planners/PlanExecutor.ts';
 import { parseOrThrow } from '../../sdk/errors.ts';
@@ -13,7 +14,7 @@ export const EvalOptionsSchema = z.object({
   planner: z.string().min(1),
   plannerModule: z.string().optional(),
   suite: z.enum([...SUITES, 'all']).default('all'),
-  split: z.enum(['train', 'heldout']).default('heldout'),
+  split: z.enum(SPLITS).default('heldout'),
   /** Episodes per suite. */
   episodes: z.number().int().positive().default(10),
   seed: z.number().int().nonnegative().default(0),

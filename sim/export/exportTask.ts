@@ -1,3 +1,4 @@
+import { SPLITS } from '../tasks/generateScene.ts';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
@@ -9,7 +10,7 @@ import type { ExportChunk, ExportChunkResult } from './exportJob.ts';
 /** What `emu sim export` / `exportTask()` writes: task, split, count, seed, frame size, workers. */
 export const ExportOptionsSchema = z.object({
   task: z.enum(EXPORT_TASKS),
-  split: z.enum(['train', 'heldout']).default('train'),
+  split: z.enum(SPLITS).default('train'),
   count: z.number().int().positive(),
   seed: z.number().int().nonnegative().default(0),
   /** Frame width and height (multiples of 16). @default 128×128 */

@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { InputError } from '../../sdk/errors.ts';
+import { DEFAULT_MODEL_DIR } from '../../sdk/model/defaultModel.ts';
 import { run } from '../../bin/cli/generateCommand.ts';
 import { buildTinyModel, emu35SpecialIds, type TinyModel } from '../kit/index.ts';
 
@@ -34,6 +36,16 @@ describe('emu generate', () => {
     assert.ok((await readdir(out)).some((f) => f.endsWith('.png')), 'an image was written');
   });
 
+  it('the default model folder is emu-nano and every file in it is tracked (so a fresh clone has it)', function () {
+    assert.equal(path.basename(DEFAULT_MODEL_DIR), 'emu-nano');
+    const git = (...args: string[]) => spawnSync('git', args, { cwd: DEFAULT_MODEL_DIR, encoding: 'utf8' });
+    if (git('rev-parse', '--is-inside-work-tree').stdout.trim() !== 'true') this.skip();
+    const ignored = git('ls-files', '--others', '--exclude-standard', '--ignored', '--directory', '.').stdout.trim();
+    const untracked = git('ls-files', '--others', '--exclude-standard', '.').stdout.trim();
+    assert.equal([ignored, untracked].filter(Boolean).join('\n'), '', 'files the default run may read but a clone lacks');
+    assert.ok(git('ls-files', '--error-unmatch', 'emu-model.json').status === 0, 'emu-model.json is tracked');
+  });
+
   it('runs t2i on a model folder, writes the export folder and prints its path', async () => {
     const out = path.join(dir, 'out');
     const { code, lines } = await capture(['--task', 't2i', '--model', model.dir, '--prompt', 'a cube', '--seed', '3', '--out', out, '--quiet']);
@@ -48,6 +60,10 @@ describe('emu generate', () => {
     const bad = path.join(dir, 'bad.png');
     await writeFile(bad, 'this is not a png');
     await assert.rejects(run(['--task', 'x2i', '--model', model.dir, '--prompt', 'x', '--image', bad, '--quiet']), (e: unknown) => e instanceof InputError && e.code === 'image_invalid' && /bad\.png/.test(e.message));
+  });
+
+  it('a bad --device is a typed error naming the choices, before loading anything', async () => {
+    await assert.rejects(run(['--task', 't2i', '--prompt', 'x', '--device', 'tpu']), (e: unknown) => e instanceof InputError && e.code === 'input_invalid' && /cpu, cuda, webgpu.*'tpu'/.test(e.message));
   });
 
   it('an unknown task is rejected before loading anything', async () => {

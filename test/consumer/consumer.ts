@@ -33,7 +33,7 @@ export async function sdkUser(): Promise<void> {
     backend.generate(request).subscribe((e) => events.push(e));
     const image = await t2i(backend, { prompt: 'a red block' });
     await exportResult('out/consumer', { question: 'q', references: [], output: image.output });
-    const png: Uint8Array = await encodePng(frame);
+    const png: Uint8Array = encodePng(frame);
     const back: RgbImage = await decodeImage(png);
     console.log(plan.output.length, back.width);
   } catch (err) {

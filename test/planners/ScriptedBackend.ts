@@ -1,7 +1,7 @@
 import { Observable } from 'rxjs';
 import type { EmuBackend } from '../../sdk/EmuBackend.ts';
 import { AbortError } from '../../sdk/errors.ts';
-import type { GenerationEvent, OutputItem, StopReason } from '../../sdk/generation/GenerationEvent.ts';
+import type { FinishReason, GenerationEvent, OutputItem } from '../../sdk/generation/GenerationEvent.ts';
 import type { RequestOptions, TaskRequest } from '../../sdk/generation/TaskRequest.ts';
 import { createRgbImage, type RgbImage } from '../../sdk/image/RgbImage.ts';
 
@@ -67,7 +67,7 @@ export interface ScriptStep {
 }
 
 /** A vla generation's events for the given steps, text split into small deltas like a real stream. */
-export function vlaEvents(steps: ScriptStep[], stopReason: StopReason = 'eos'): GenerationEvent[] {
+export function vlaEvents(steps: ScriptStep[], stopReason: FinishReason = 'eos'): GenerationEvent[] {
   const events: GenerationEvent[] = [{ type: 'start', task: 'vla', promptTokens: 10, uncondPromptTokens: 5, seed: 1 }];
   const output: OutputItem[] = [];
   let imageIndex = 0;

@@ -16,8 +16,19 @@ function gradient(w: number, h: number): RgbImage {
 describe('image codec', () => {
   it('PNG round-trips losslessly', async () => {
     const img = gradient(17, 9);
-    const back = await decodeImage(await encodePng(img));
-    assert.deepEqual(back, img);
+    const png = encodePng(img);
+    assert.ok(Buffer.isBuffer(png), 'encodePng is synchronous');
+    assert.deepEqual(await decodeImage(png), img);
+  });
+
+  it('encodePng decodes to the same pixels as a PNG written by sharp', async () => {
+    const img = gradient(33, 7);
+    const bySharp = await sharp(img.data, { raw: { width: 33, height: 7, channels: 3 } }).png().toBuffer();
+    assert.deepEqual(await decodeImage(encodePng(img)), await decodeImage(bySharp));
+  });
+
+  it('encodePng refuses a buffer of the wrong size with image_invalid', () => {
+    assert.throws(() => encodePng({ width: 4, height: 4, data: new Uint8Array(10) }), (e: unknown) => e instanceof InputError && e.code === 'image_invalid' && /4x4 needs 48 bytes, has 10/.test(e.message));
   });
 
   it('drops alpha and expands grey to RGB', async () => {
