@@ -4,6 +4,8 @@
  * exporter recorded. Prints frames, layout agreement (mean and exact fraction) and PSNR (min, mean).
  *
  *   node --import tsx training/checkVision.ts [exportDir=training/data/export] [modelDir=models/emu-nano]
+ *
+ * The defaults are training/paths.ts's, resolved from the repository root (not the cwd).
  */
 import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
@@ -14,8 +16,9 @@ import { layoutAgreement } from '../sim/perception/layoutAgreement.ts';
 import { psnr } from '../sim/perception/psnr.ts';
 import type { Layout } from '../sim/world/Layout.ts';
 import type { RgbImage } from '../sdk/image/RgbImage.ts';
+import { EXPORT, MODEL } from './paths.ts';
 
-const [exportDir = 'training/data/export', modelDir = 'models/emu-nano'] = process.argv.slice(2);
+const [exportDir = EXPORT, modelDir = MODEL] = process.argv.slice(2);
 const enc = await ort.InferenceSession.create(path.join(modelDir, 'vision_encoder.onnx'));
 const dec = await ort.InferenceSession.create(path.join(modelDir, 'vision_decoder.onnx'));
 

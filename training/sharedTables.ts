@@ -1,12 +1,15 @@
 /**
- * `npx tsx training/sharedTables.ts`: writes training/nano/shared_tables.json, the simulator's
- * constants the Python toolchain needs (explore's camera moves, world and view sizes, instruction),
- * from the TypeScript that defines them. Python loads the JSON and defines none of them itself; a
- * test fails when the committed file is not what this script writes now.
+ * `npx tsx training/sharedTables.ts`: writes training/nano/shared_tables.json, what the Python
+ * toolchain shares with the TypeScript, from the TypeScript that defines it: the simulator's explore
+ * constants (camera moves, world and view sizes, instruction; sim/tasks/taskExamples.ts) and the
+ * toolchain's file layout (training/paths.ts). Python loads the JSON and defines none of them itself
+ * (training/nano/worlds.py, training/nano/paths.py); a test fails when the committed file is not
+ * what this script writes now.
  */
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { CAMERA_MOVES, EXPLORE_INSTRUCTION, EXPLORE_VIEW, EXPLORE_WORLD } from '../sim/tasks/taskExamples.ts';
+import { TRAINING_LAYOUT } from './paths.ts';
 
 export const SHARED_TABLES_FILE = fileURLToPath(new URL('./nano/shared_tables.json', import.meta.url));
 
@@ -19,6 +22,8 @@ export function sharedTables(): string {
       instruction: EXPLORE_INSTRUCTION,
       moves: CAMERA_MOVES.map((m) => [m.text, m.dr, m.dc]),
     },
+    // repo-relative, `/`-separated; training/nano/paths.py resolves them from its own location
+    paths: TRAINING_LAYOUT,
   };
   return `${JSON.stringify(tables, null, 2)}\n`;
 }

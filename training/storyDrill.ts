@@ -15,6 +15,7 @@ import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { ProgressBar } from '../bin/cli/ProgressBar.ts';
 import { makeStoryDrill } from '../sim/tasks/taskExamples.ts';
+import { DRILL } from './paths.ts';
 
 const Kinds = z
   .string()
@@ -24,7 +25,7 @@ const Kinds = z
 const { values } = parseArgs({
   options: {
     count: { type: 'string', default: '30000' },
-    out: { type: 'string', default: 'training/data/drill/story.jsonl' },
+    out: { type: 'string', default: path.join(DRILL, 'story.jsonl') },
     kinds: { type: 'string', default: 'move:6,place:1,stack:1' },
     'named-slots': { type: 'boolean', default: false },
   },

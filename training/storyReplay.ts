@@ -25,6 +25,7 @@ import { ProgressBar } from '../bin/cli/ProgressBar.ts';
 import { perceiveLayout } from '../sim/perception/perceiveLayout.ts';
 import { replayStory } from '../sim/tasks/replayStory.ts';
 import { STORY_INSTRUCTION } from '../sim/tasks/taskExamples.ts';
+import { DRILL } from './paths.ts';
 
 const Args = z.object({
   count: z.coerce.number().int().positive(),
@@ -37,7 +38,7 @@ const { values } = parseArgs({
     count: { type: 'string', default: '3000' },
     seed: { type: 'string', default: '100000' },
     model: { type: 'string', default: DEFAULT_MODEL_DIR },
-    out: { type: 'string', default: 'training/data/drill/replay.jsonl' },
+    out: { type: 'string', default: path.join(DRILL, 'replay.jsonl') },
   },
 });
 const args = Args.parse(values);

@@ -132,7 +132,7 @@ def main():
     ap.add_argument('--data', default=paths.EXPORT)
     ap.add_argument('--vision', default=paths.VISION)
     ap.add_argument('--ranks', default=paths.RANKS)
-    ap.add_argument('--drills', default=paths.data('drill', 'story.jsonl'), help='training/storyDrill.ts output')
+    ap.add_argument('--drills', default=os.path.join(paths.DRILL, 'story.jsonl'), help='training/storyDrill.ts output')
     ap.add_argument('--tokens', default=paths.data('tokens-worlds'))
     ap.add_argument('--out', default=paths.data('tokens-drill'))
     ap.add_argument('--changed-weight', type=float, default=4.0,

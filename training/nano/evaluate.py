@@ -125,7 +125,7 @@ def main():
     ap.add_argument('--ranks', default=paths.RANKS)
     ap.add_argument('--vision', default=paths.VISION)
     ap.add_argument('--ckpt', default=paths.CKPT)
-    ap.add_argument('--out', default=os.path.join(paths.RUNS, 'eval.json'))
+    ap.add_argument('--out', default=paths.EVAL)
     ap.add_argument('--per-task', type=int, default=30)
     ap.add_argument('--vla', type=int, default=100)
     ap.add_argument('--batch', type=int, default=20)

@@ -54,7 +54,7 @@ def export(model, path):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--ckpt', default=paths.CKPT)
-    ap.add_argument('--out', default=paths.data('decoder.onnx'))
+    ap.add_argument('--out', default=paths.DECODER)
     args = ap.parse_args()
     model, _ = load_model(args.ckpt)
     export(model, args.out)

@@ -53,7 +53,7 @@ def main():
     ap.add_argument('--vision', default=paths.VISION)
     ap.add_argument('--ranks', default=paths.RANKS)
     ap.add_argument('--ckpt', default=paths.CKPT)
-    ap.add_argument('--out', default='models/emu-nano/parity.json')
+    ap.add_argument('--out', default=os.path.join(paths.MODEL, 'parity.json'))
     ap.add_argument('--steps', type=int, default=40)
     args = ap.parse_args()
     torch.set_num_threads(2)

@@ -1,11 +1,18 @@
 """Where the toolchain's files live, defined once and resolved from this file (not the cwd).
 
-Every script's argparse defaults come from here, so `python -m training.nano.train` behaves the same
-from any directory, and moving the data folder is a one-line change.
+The layout itself is defined in TypeScript (training/paths.ts, which the TypeScript scripts under
+training/ use) and generated into shared_tables.json (`npx tsx training/sharedTables.ts`); this module
+only resolves it against the repository root. Every script's argparse defaults come from here, so
+`python -m training.nano.train` behaves the same from any directory, and moving the data folder is a
+one-line change.
 """
+import json
 import os
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..'))
+
+with open(os.path.join(os.path.dirname(__file__), 'shared_tables.json')) as _f:
+    LAYOUT = json.load(_f)['paths']  # repo-relative, '/'-separated
 
 
 def repo(*parts):
@@ -13,13 +20,22 @@ def repo(*parts):
     return os.path.join(ROOT, *parts)
 
 
-DATA = repo('training', 'data')
-RUNS = repo('training', 'runs', 'nano')
-EXPORT = os.path.join(DATA, 'export')
-VISION = os.path.join(DATA, 'vision')
-RANKS = os.path.join(DATA, 'nano.tiktoken')
-TOKENS = os.path.join(DATA, 'tokens')
-CKPT = os.path.join(RUNS, 'ckpt.pt')
+def _layout(key):
+    return repo(*LAYOUT[key].split('/'))
+
+
+DATA = _layout('data')
+EXPORT = _layout('export')
+VISION = _layout('vision')
+RANKS = _layout('ranks')
+TOKENS = _layout('tokens')
+DRILL = _layout('drill')
+DECODER = _layout('decoder')
+RUNS = _layout('runs')
+CKPT = _layout('ckpt')
+EVAL = _layout('eval')
+RECIPE = _layout('recipe')
+MODEL = _layout('model')
 
 
 def data(*parts):

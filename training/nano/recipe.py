@@ -60,7 +60,7 @@ def train_command(seg, args):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument('--recipe', default='training/recipe.json')
+    ap.add_argument('--recipe', default=paths.RECIPE)
     ap.add_argument('--run', default=paths.RUNS)
     ap.add_argument('--data', default=paths.DATA)
     ap.add_argument('--vision', default=paths.VISION)

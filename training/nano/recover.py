@@ -102,7 +102,7 @@ def check_round_trip(model, model_dir):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument('--model', default='models/emu-nano')
+    ap.add_argument('--model', default=paths.MODEL)
     ap.add_argument('--vision', default=paths.VISION, help='the codebook, needed to refit code factors')
     ap.add_argument('--out', help='checkpoint path, e.g. training/runs/nano/ckpt.pt')
     ap.add_argument('--codebook-only', action='store_true', help='only write VISION/codebook.npy and vision.json from the model')
