@@ -13,16 +13,21 @@ import type { StampedFrame } from './FrameSampler.ts';
 export class PlanAssembler {
   readonly #keyframes = new WeakMap<RgbImage, Promise<Keyframe>>();
   readonly #formed = new Set<number>();
-  readonly #started = performance.now();
-  readonly #startedAtMs = Date.now();
+  readonly #started: number;
+  readonly #startedAtMs: number;
   #firstSubgoalMs: number | undefined;
 
+  /** `since`: when planning began (`performance.now()`, `Date.now()`); default: now. */
   constructor(
     private readonly planId: string,
     private readonly goal: string,
     private readonly planner: string,
     private readonly frame: StampedFrame,
-  ) {}
+    since: { perf: number; epochMs: number } = { perf: performance.now(), epochMs: Date.now() },
+  ) {
+    this.#started = since.perf;
+    this.#startedAtMs = since.epochMs;
+  }
 
   /** The plan for `progress`, and the subgoals that formed with it (to publish individually). */
   async assemble(progress: PlanProgress & { usage?: PlanUsage }): Promise<{ plan: Plan; formed: Subgoal[] }> {

@@ -52,6 +52,8 @@ export function runGoal(ctx: GoalRunContext, req: GoalRequest): Observable<void>
     const following = ctx.feedback !== undefined;
     let finished = false;
     let assembler: PlanAssembler | undefined;
+    // A plan's timing runs from when the executor starts planning it (stamped as the event goes out), not from its first snapshot.
+    let since = now();
     let plan: Plan | undefined;
     let chain = Promise.resolve();
 
@@ -64,11 +66,12 @@ export function runGoal(ctx: GoalRunContext, req: GoalRequest): Observable<void>
       subscriber.complete();
     };
 
-    const handle = async (event: ExecutorEvent): Promise<void> => {
+    const handle = async (event: ExecutorEvent, at: { perf: number; epochMs: number }): Promise<void> => {
       if (finished) return;
       switch (event.type) {
         case 'planning':
           assembler = undefined;
+          since = at;
           // The executor plans at once from the newest frame when there is one.
           if (ctx.sampler.latest) ctx.status.setState('planning', { goal: req.goal });
           return;
@@ -76,7 +79,7 @@ export function runGoal(ctx: GoalRunContext, req: GoalRequest): Observable<void>
           if (!assembler) {
             const frame = stamped.get(event.frame) ?? { image: event.frame, stamp: { sec: 0, nanosec: 0 }, frameId: '' };
             const planId = mintPlanId(ctx.nodeName);
-            assembler = new PlanAssembler(planId, req.goal, ctx.planner.name, frame);
+            assembler = new PlanAssembler(planId, req.goal, ctx.planner.name, frame, since);
             ctx.status.setState('planning', { planId, goal: req.goal });
           }
           const { plan: next, formed } = await assembler.assemble(event.plan);
@@ -113,7 +116,8 @@ export function runGoal(ctx: GoalRunContext, req: GoalRequest): Observable<void>
 
     const executor = new PlanExecutor(ctx.planner, ctx.policy);
     const sub = executor.run({ goal: req.goal, frames, ...(ctx.feedback ? { feedback: ctx.feedback } : {}) }).subscribe((event) => {
-      chain = chain.then(() => handle(event)).catch((error) => finish({ error }));
+      const at = now();
+      chain = chain.then(() => handle(event, at)).catch((error) => finish({ error }));
     });
     const onAbort = () => {
       sub.unsubscribe();
@@ -126,6 +130,10 @@ export function runGoal(ctx: GoalRunContext, req: GoalRequest): Observable<void>
       if (!finished) onAbort();
     };
   });
+}
+
+function now(): { perf: number; epochMs: number } {
+  return { perf: performance.now(), epochMs: Date.now() };
 }
 
 function onPlanError(ctx: GoalRunContext, req: GoalRequest, error: unknown): void {

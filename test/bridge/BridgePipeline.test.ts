@@ -35,6 +35,16 @@ describe('BridgePipeline', () => {
     await pipeline.stop();
   });
 
+  it("times a plan from the request, so the planner's own time counts", async () => {
+    const { transport, pipeline } = makePipeline({}, 4);
+    transport.inject('/camera/image_raw', rgbFrame(1));
+    const plan = await pipeline.submitGoal('stack');
+    // The scripted stream takes ≥ 4 ms per event and the first subgoal forms after several events.
+    assert.ok(plan.timing.firstSubgoalMs! >= 8, `firstSubgoalMs ${plan.timing.firstSubgoalMs}`);
+    assert.ok(plan.timing.elapsedMs >= plan.timing.firstSubgoalMs!);
+    await pipeline.stop();
+  });
+
   it('a new goal cancels the plan in flight and stops its backend work', async () => {
     const { transport, pipeline, backend } = makePipeline({}, 3);
     transport.inject('/camera/image_raw', rgbFrame(1));
