@@ -129,11 +129,14 @@ function followPlans(world: SimWorld, episode: Episode, planner: Planner, option
       frames.next(step.frame);
       feedback.next(step.ok ? { type: 'done', index, frame: step.frame } : { type: 'failed', index, reason: step.reason });
     };
-    const sub = executor.run({ goal: episode.goal, frames, feedback, goalReached: () => allHold(world.layout, episode.predicates) }).subscribe({ next: onEvent, error: reject });
-    options.signal?.addEventListener('abort', () => {
+    const onAbort = () => {
       sub.unsubscribe();
       reject(options.signal!.reason ?? new Error('aborted'));
-    }, { once: true });
+    };
+    const sub = executor.run({ goal: episode.goal, frames, feedback, goalReached: () => allHold(world.layout, episode.predicates) }).subscribe({ next: onEvent, error: reject });
+    // One signal may span many episodes: the listener goes with its episode.
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+    sub.add(() => options.signal?.removeEventListener('abort', onAbort));
   });
 }
 
