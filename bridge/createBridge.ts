@@ -29,13 +29,19 @@ export interface BridgeParts {
 export async function createBridge(config: BridgeConfig, parts: BridgeParts = {}): Promise<Bridge> {
   let backend: EmuBackend | undefined;
   let planner = parts.planner;
+  if (!planner && !config.model.dir) throw new ConfigError('no model: pass --model DIR (or model.dir in the config file)');
+  // The transport first: its checks (an unwritable --record, --record onto --replay) fail before the model loads.
+  const transport = parts.transport ?? (await createTransport(config));
   if (!planner) {
-    if (!config.model.dir) throw new ConfigError('no model: pass --model DIR (or model.dir in the config file)');
-    backend = await OnnxBackend.load(config.model.dir, { device: config.model.device, threads: config.model.threads, ...(parts.log ? { log: parts.log.info } : {}) });
+    try {
+      backend = await OnnxBackend.load(config.model.dir!, { device: config.model.device, threads: config.model.threads, ...(parts.log ? { log: parts.log.info } : {}) });
+    } catch (err) {
+      await transport.close().catch(() => undefined);
+      throw err;
+    }
     const { sampling, seed, grid, maxGoalChars } = config.planner;
     planner = new EmuVlaPlanner(backend, { maxGoalChars, ...(sampling ? { sampling } : {}), ...(seed !== undefined ? { seed } : {}), ...(grid ? { grid } : {}) });
   }
-  const transport = parts.transport ?? (await createTransport(config));
   const pipeline = new BridgePipeline({ transport, planner, config, ...(parts.log ? { log: parts.log } : {}) });
   pipeline.start();
   return {

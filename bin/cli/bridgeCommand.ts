@@ -73,27 +73,50 @@ async function resolveConfig(values: Flags): Promise<BridgeConfig> {
   return parseBridgeConfig(merged);
 }
 
+/**
+ * Replays and/or records a bag. Whatever happens (bad input, a failed plan, SIGINT/SIGTERM) the
+ * recorded bag is finished (last chunk, summary, footer) before the process ends, and a failure is
+ * rethrown afterwards so that its code is printed and the exit status is non-zero.
+ */
 async function runMcap(config: BridgeConfig): Promise<number> {
   const bridge = await createBridge(config, { log: consoleLogger });
   const transport = bridge.transport as McapTransport;
+  const stop = new AbortController();
+  const onSignal = (signal: NodeJS.Signals) => {
+    consoleLogger.info(`${signal}: stopping${config.mcap.record ? `, finishing ${config.mcap.record}` : ''}`);
+    stop.abort();
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
   const started = performance.now();
+  let failure: unknown;
+  let stopped = false;
   try {
     if (config.mcap.replay) {
       const lockstep = config.mcap.rate === 0;
-      const stats = await transport.replay({ rate: config.mcap.rate, ...(lockstep ? { gate: () => bridge.pipeline.whenIdle() } : {}) });
-      await bridge.pipeline.whenIdle();
+      const stats = await transport.replay({ rate: config.mcap.rate, signal: stop.signal, ...(lockstep ? { gate: () => bridge.pipeline.whenIdle() } : {}) });
+      if (!stats.stopped) await Promise.race([bridge.pipeline.whenIdle(), new Promise((r) => stop.signal.addEventListener('abort', r, { once: true }))]);
+      stopped = stop.signal.aborted;
       const c = bridge.pipeline.status.counters;
       consoleLogger.info(
-        `replayed ${stats.read} messages (${stats.delivered} delivered, ${stats.skipped} skipped) in ${((performance.now() - started) / 1000).toFixed(1)} s: ` +
-          `${c.frames_received} frames (${c.frames_rejected} rejected), ${c.goals_received} goals (${c.goals_rejected} rejected), ` +
+        `replayed ${stats.read} messages (${stats.delivered} delivered, ${stats.skipped} skipped${stats.damaged ? `, ${stats.damaged} damaged region(s) of the bag skipped` : ''}) ` +
+          `in ${((performance.now() - started) / 1000).toFixed(1)} s${stopped ? ' (stopped early)' : ''}: ` +
+          `${c.frames_received} frames (${c.frames_used} used, ${c.frames_rejected} rejected, ${c.frames_dropped} dropped), ${c.goals_received} goals (${c.goals_rejected} rejected), ` +
           `${c.plans_completed} plans, ${c.plans_cancelled} cancelled, ${c.plans_failed} failed` +
           (config.mcap.record ? ` → ${config.mcap.record}` : ''),
       );
     }
+  } catch (err) {
+    failure = err;
   } finally {
-    await bridge.close();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    await bridge.close().catch((err) => {
+      failure ??= err;
+    });
   }
-  return 0;
+  if (failure !== undefined) throw failure;
+  return stopped ? 130 : 0;
 }
 
 async function runMemory(config: BridgeConfig, framePath: string | undefined, goal: string | undefined): Promise<number> {

@@ -25,6 +25,29 @@ export const SUPPORTED_RAW_ENCODINGS = Object.keys(LAYOUTS);
  * row, or data shorter than `step × height`.
  */
 export function imageFromRos(msg: ImageMsg, limits: FrameLimits = DEFAULT_FRAME_LIMITS): RgbImage {
+  const convert = checkRawImage(msg, limits);
+  return { width: msg.width, height: msg.height, data: convert() };
+}
+
+/**
+ * Validates a raw image now (cheap: header fields and lengths) and converts its pixels only when
+ * `data` is first read. A camera's frames are mostly replaced before any plan looks at them; a 4K
+ * bgr8 conversion costs tens of milliseconds on the main thread, so only the frames a plan takes pay it.
+ */
+export function lazyImageFromRos(msg: ImageMsg, limits: FrameLimits = DEFAULT_FRAME_LIMITS): RgbImage {
+  const convert = checkRawImage(msg, limits);
+  let data: Uint8Array | undefined;
+  return {
+    width: msg.width,
+    height: msg.height,
+    get data() {
+      return (data ??= convert());
+    },
+  };
+}
+
+/** Throws on a bad raw image; returns its conversion to packed RGB8. */
+function checkRawImage(msg: ImageMsg, limits: FrameLimits): () => Uint8Array {
   const { width, height, step, encoding } = msg;
   const data = msg.data as Uint8Array;
   checkSize(width, height, limits);
@@ -35,7 +58,11 @@ export function imageFromRos(msg: ImageMsg, limits: FrameLimits = DEFAULT_FRAME_
   if (data.length < step * height) {
     throw new InputError('image_invalid', `image data is truncated: ${data.length} bytes, expected step×height = ${step}×${height} = ${step * height}`);
   }
-  if (encoding === 'rgb8' && step === rowBytes) return { width, height, data: data.slice(0, rowBytes * height) };
+  if (encoding === 'rgb8' && step === rowBytes) return () => data.slice(0, rowBytes * height);
+  return () => convertRaw(data, width, height, step, layout);
+}
+
+function convertRaw(data: Uint8Array, width: number, height: number, step: number, layout: (typeof LAYOUTS)[string]): Uint8Array {
   const out = new Uint8Array(width * height * 3);
   const { r, g, b, bpp } = layout;
   for (let y = 0; y < height; y++) {
@@ -47,7 +74,7 @@ export function imageFromRos(msg: ImageMsg, limits: FrameLimits = DEFAULT_FRAME_
       out[dst + 2] = data[src + b]!;
     }
   }
-  return { width, height, data: out };
+  return out;
 }
 
 /** `sensor_msgs/msg/CompressedImage` (JPEG or PNG, recognised by magic bytes) → packed RGB8. */

@@ -48,7 +48,7 @@ export const ROS_FIELDS = {
   'emu_robotics_msgs/msg/BridgeStatus': [
     ['std_msgs/Header', 'header'], ['uint8', 'state'], ['string', 'state_name'], ['string', 'plan_id'], ['string', 'goal'],
     ['string', 'error_code'], ['string', 'error_message'],
-    ['uint32', 'frames_received'], ['uint32', 'frames_rejected'], ['uint32', 'goals_received'], ['uint32', 'goals_rejected'],
+    ['uint32', 'frames_received'], ['uint32', 'frames_used'], ['uint32', 'frames_rejected'], ['uint32', 'frames_dropped'], ['uint32', 'goals_received'], ['uint32', 'goals_rejected'],
     ['uint32', 'plans_completed'], ['uint32', 'plans_cancelled'], ['uint32', 'plans_failed'],
   ],
 } as const satisfies Record<RosTypeName, readonly Field[]>;

@@ -1,20 +1,22 @@
-import { BehaviorSubject, filter, firstValueFrom, Subject, type Subscription, switchMap } from 'rxjs';
+import { Subject, type Subscription, switchMap } from 'rxjs';
 import { checkGoal } from '../../planners/goal.ts';
 import type { Plan, Subgoal } from '../../planners/Plan.ts';
 import type { ControllerFeedback } from '../../planners/PlanExecutor.ts';
 import type { Planner } from '../../planners/Planner.ts';
-import { InputError } from '../../sdk/errors.ts';
+import { InputError, TransportError } from '../../sdk/errors.ts';
 import { feedbackFromRos } from '../messages/controllerFeedback.ts';
 import { planToRos, subgoalToRos } from '../messages/planToRos.ts';
 import { StringMsgSchema } from '../messages/rosTypes.ts';
-import type { TopicSpec, Transport } from '../transports/Transport.ts';
+import type { TopicSpec, Transport, TransportProblem } from '../transports/Transport.ts';
 import type { BridgeConfig } from './BridgeConfig.ts';
 import { asInputError } from './classifyError.ts';
 import { FrameInput } from './FrameInput.ts';
 import { FrameSampler } from './FrameSampler.ts';
+import { PendingWork } from './PendingWork.ts';
 import { planTaskAction } from './planTaskAction.ts';
 import { type GoalRequest, type GoalRunContext, runGoal } from './runGoal.ts';
 import { type Counter, consoleLogger, type Logger, StatusReporter } from './StatusReporter.ts';
+import { trackedPlanner } from './trackedPlanner.ts';
 import { type BridgeTopics, bridgeTopics } from './topics.ts';
 
 export interface BridgePipelineOptions {
@@ -43,7 +45,7 @@ export class BridgePipeline {
   readonly #sampler: FrameSampler;
   readonly #frames: FrameInput;
   readonly #goals = new Subject<GoalRequest>();
-  readonly #busy = new BehaviorSubject(0);
+  readonly #work = new PendingWork();
   readonly #feedback = new Subject<ControllerFeedback>();
   readonly #run: GoalRunContext;
   readonly #subs: Subscription[] = [];
@@ -55,17 +57,23 @@ export class BridgePipeline {
     this.#log = options.log ?? consoleLogger;
     this.#topics = bridgeTopics(this.#config);
     this.#status = new StatusReporter((msg) => this.#publish(this.#topics.status, msg), this.#log);
-    this.#sampler = new FrameSampler((err) => this.#status.problem(this.#topics.compressedImage.name, err, 'frames_rejected'));
+    this.#sampler = new FrameSampler({
+      work: this.#work,
+      onDecodeError: (err) => this.#status.problem(this.#topics.compressedImage.name, err, 'frames_rejected'),
+      onUsed: () => this.#status.count('frames_used'),
+      onDropped: () => this.#status.count('frames_dropped'),
+    });
     this.#frames = new FrameInput(this.#sampler, this.#status, this.#config.frames, { image: this.#topics.image.name, compressedImage: this.#topics.compressedImage.name });
     this.#run = {
-      planner: options.planner,
+      planner: trackedPlanner(options.planner, this.#work, (frame) => this.#sampler.markUsed(frame)),
       policy: this.#config.replan,
       nodeName: this.#config.node.name,
       sampler: this.#sampler,
       feedback: this.#topics.feedback.name ? this.#feedback : undefined,
       status: this.#status,
       log: this.#log,
-      busy: this.#busy,
+      work: this.#work,
+      inFlight: { goals: 0 },
       publishPlan: (plan, formed) => this.#publishPlan(plan, formed),
     };
   }
@@ -87,23 +95,19 @@ export class BridgePipeline {
     if (topics.compressedImage.name) on(topics.compressedImage, (m) => this.#frames.onCompressed(m), 'frames_rejected');
     on(topics.goal, (m) => this.#onGoalMessage(m), 'goals_rejected');
     if (topics.feedback.name) on(topics.feedback, (m) => this.#onFeedback(m));
-    if (t.problems) {
-      this.#subs.push(
-        t.problems.subscribe((p) => {
-          const counter = p.topic === topics.goal.name ? 'goals_rejected' : p.topic === topics.image.name || p.topic === topics.compressedImage.name ? 'frames_rejected' : undefined;
-          this.#status.problem(p.topic, new InputError('input_invalid', p.reason), counter);
-        }),
-      );
-    }
+    if (t.problems) this.#subs.push(t.problems.subscribe((p) => this.#onProblem(p)));
     t.serveAction?.(this.#config.topics.action, planTaskAction((goal, controller, settle, onPlan) => this.#accept(goal, controller, settle, onPlan)));
     this.#subs.push(this.#goals.pipe(switchMap((req) => runGoal(this.#run, req))).subscribe());
     this.#status.setState('idle');
   }
 
-  /** Resolves when no plan is in flight: the replay gate for offline (lockstep) runs. */
+  /**
+   * Resolves when no computation is pending (no planner call, frame decode, or plan being
+   * published): the replay gate for offline (lockstep) runs. A goal waiting for its first frame, or
+   * a plan waiting for controller feedback, is idle: the next bag message is what it waits for.
+   */
   whenIdle(): Promise<void> {
-    if (this.#busy.value === 0) return Promise.resolve();
-    return firstValueFrom(this.#busy.pipe(filter((n) => n === 0))).then(() => undefined);
+    return this.#work.whenIdle();
   }
 
   /** Cancels any plan in flight, publishes a last status with the final counters, and detaches. */
@@ -134,6 +138,21 @@ export class BridgePipeline {
     } catch (err) {
       this.#status.problem(topic.name, asInputError(err), counter);
     }
+  }
+
+  /**
+   * A message the transport could not decode counts as received and rejected on its topic; a
+   * channel-level or bag-level problem (unknown schema, damaged chunk) is reported, not counted.
+   */
+  #onProblem(p: TransportProblem): void {
+    const topics = this.#topics;
+    const kind = p.topic === topics.goal.name ? 'goals' : p.topic === topics.image.name || p.topic === topics.compressedImage.name ? 'frames' : undefined;
+    if (p.code === 'undecodable' && kind) {
+      this.#status.count(`${kind}_received`);
+      return this.#status.problem(p.topic, new InputError('input_invalid', p.reason), `${kind}_rejected`);
+    }
+    const err = p.code === 'unknown_schema' || p.code === 'undecodable' ? new InputError('input_invalid', p.reason) : new TransportError(`${p.code}: ${p.reason}`);
+    this.#status.problem(p.topic, err);
   }
 
   #onGoalMessage(raw: unknown): void {

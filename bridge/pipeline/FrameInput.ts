@@ -1,4 +1,4 @@
-import { imageFromCompressedRos, imageFromRos } from '../messages/imageFromRos.ts';
+import { imageFromCompressedRos, lazyImageFromRos } from '../messages/imageFromRos.ts';
 import { CompressedImageMsgSchema, ImageMsgSchema } from '../messages/rosTypes.ts';
 import type { BridgeConfig } from './BridgeConfig.ts';
 import { asInputError } from './classifyError.ts';
@@ -6,8 +6,8 @@ import type { FrameSampler, StampedFrame } from './FrameSampler.ts';
 import type { StatusReporter } from './StatusReporter.ts';
 
 /**
- * Camera messages → the frame sampler: raw `sensor_msgs/msg/Image` decoded at once, compressed
- * ones through the sampler's one-in-flight async decode. A bad frame is counted and reported, never
+ * Camera messages → the frame sampler: raw `sensor_msgs/msg/Image` validated at once and converted
+ * only if a plan takes it, compressed ones through the sampler's one-in-flight async decode. A bad frame is counted and reported, never
  * thrown.
  */
 export class FrameInput {
@@ -22,7 +22,7 @@ export class FrameInput {
     this.status.count('frames_received');
     try {
       const msg = ImageMsgSchema.parse(raw);
-      this.sampler.offer({ image: imageFromRos(msg, this.limits), stamp: msg.header.stamp, frameId: msg.header.frame_id });
+      this.sampler.offer({ image: lazyImageFromRos(msg, this.limits), stamp: msg.header.stamp, frameId: msg.header.frame_id });
     } catch (err) {
       this.status.problem(this.topics.image, asInputError(err), 'frames_rejected');
     }

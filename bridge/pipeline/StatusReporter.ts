@@ -12,7 +12,7 @@ export const consoleLogger: Logger = {
   warn: (line) => console.error(`[emu bridge] WARN ${line}`),
 };
 
-export type Counter = 'frames_received' | 'frames_rejected' | 'goals_received' | 'goals_rejected' | 'plans_completed' | 'plans_cancelled' | 'plans_failed';
+export type Counter = 'frames_received' | 'frames_used' | 'frames_rejected' | 'frames_dropped' | 'goals_received' | 'goals_rejected' | 'plans_completed' | 'plans_cancelled' | 'plans_failed';
 
 /**
  * Keeps the bridge's state and counters and turns them into `BridgeStatus` messages. Problems are
@@ -24,7 +24,7 @@ export class StatusReporter {
   readonly #log: Logger;
   readonly #logged = new Set<string>();
   readonly #counters: Record<Counter, number> = {
-    frames_received: 0, frames_rejected: 0, goals_received: 0, goals_rejected: 0, plans_completed: 0, plans_cancelled: 0, plans_failed: 0,
+    frames_received: 0, frames_used: 0, frames_rejected: 0, frames_dropped: 0, goals_received: 0, goals_rejected: 0, plans_completed: 0, plans_cancelled: 0, plans_failed: 0,
   };
   #state: BridgeState = 'idle';
   #planId = '';

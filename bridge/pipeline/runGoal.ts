@@ -1,4 +1,4 @@
-import { type BehaviorSubject, map, Observable } from 'rxjs';
+import { map, Observable } from 'rxjs';
 import type { Plan, Subgoal } from '../../planners/Plan.ts';
 import { type ControllerFeedback, type ExecutorEvent, PlanExecutor, type PlanExecutorPolicy } from '../../planners/PlanExecutor.ts';
 import type { Planner } from '../../planners/Planner.ts';
@@ -6,6 +6,7 @@ import { AbortError, EngineError, TruncatedError } from '../../sdk/errors.ts';
 import type { RgbImage } from '../../sdk/image/RgbImage.ts';
 import { isCancellation } from './classifyError.ts';
 import type { FrameSampler, StampedFrame } from './FrameSampler.ts';
+import type { PendingWork } from './PendingWork.ts';
 import { PlanAssembler } from './PlanAssembler.ts';
 import type { Logger, StatusReporter } from './StatusReporter.ts';
 
@@ -27,7 +28,10 @@ export interface GoalRunContext {
   feedback: Observable<ControllerFeedback> | undefined;
   status: StatusReporter;
   log: Logger;
-  busy: BehaviorSubject<number>;
+  /** Handling an executor event (assembling, publishing) is pending work until it is done. */
+  work: PendingWork;
+  /** Goals accepted and not yet settled. */
+  inFlight: { goals: number };
   publishPlan(plan: Plan, formed: Subgoal[]): Promise<void>;
 }
 
@@ -45,7 +49,7 @@ export function mintPlanId(nodeName: string): string {
  */
 export function runGoal(ctx: GoalRunContext, req: GoalRequest): Observable<void> {
   return new Observable<void>((subscriber) => {
-    ctx.busy.next(ctx.busy.value + 1);
+    ctx.inFlight.goals += 1;
     ctx.status.setState('waiting_for_frame', { goal: req.goal });
     const stamped = new WeakMap<RgbImage, StampedFrame>();
     const frames = ctx.sampler.frames.pipe(map((f) => (stamped.set(f.image, f), f.image)));
@@ -60,7 +64,7 @@ export function runGoal(ctx: GoalRunContext, req: GoalRequest): Observable<void>
     const finish = (result: { plan?: Plan; error?: unknown }) => {
       if (finished) return;
       finished = true;
-      ctx.busy.next(ctx.busy.value - 1);
+      ctx.inFlight.goals -= 1;
       if (result.error !== undefined) onPlanError(ctx, req, result.error);
       req.settle(result);
       subscriber.complete();
@@ -117,7 +121,8 @@ export function runGoal(ctx: GoalRunContext, req: GoalRequest): Observable<void>
     const executor = new PlanExecutor(ctx.planner, ctx.policy);
     const sub = executor.run({ goal: req.goal, frames, ...(ctx.feedback ? { feedback: ctx.feedback } : {}) }).subscribe((event) => {
       const at = now();
-      chain = chain.then(() => handle(event, at)).catch((error) => finish({ error }));
+      const end = ctx.work.begin();
+      chain = chain.then(() => handle(event, at)).catch((error) => finish({ error })).finally(end);
     });
     const onAbort = () => {
       sub.unsubscribe();
@@ -139,7 +144,7 @@ function now(): { perf: number; epochMs: number } {
 function onPlanError(ctx: GoalRunContext, req: GoalRequest, error: unknown): void {
   if (isCancellation(error)) {
     ctx.status.count('plans_cancelled');
-    if (ctx.busy.value === 0) ctx.status.setState('idle');
+    if (ctx.inFlight.goals === 0) ctx.status.setState('idle');
     return;
   }
   ctx.status.count('plans_failed');

@@ -1,5 +1,6 @@
 import type { Observable } from 'rxjs';
 import type { RosTypeName } from '../messages/rosSchemas.ts';
+import type { BagDamage } from './scanBag.ts';
 import type { PlanTaskFeedback, PlanTaskGoal, PlanTaskResult } from '../messages/rosTypes.ts';
 
 /** The transports the bridge speaks: ROS 2 (rclnodejs), MCAP rosbag2 files, in-process. */
@@ -31,10 +32,13 @@ export type PlanTaskHandler = (goal: PlanTaskGoal, context: ActionContext) => Pr
  * objects shaped like the `.msg` files (bridge/messages/rosTypes.ts); the pipeline validates what
  * it receives.
  */
-/** Input the transport could not turn into messages (e.g. a bag channel with an unknown schema). */
+/**
+ * Input the transport could not turn into messages: a channel with an unknown schema, a message
+ * that does not decode, or a damaged region of a bag (`topic` is then the bag's path).
+ */
 export interface TransportProblem {
   topic: string;
-  code: 'unknown_schema' | 'undecodable';
+  code: 'unknown_schema' | 'undecodable' | BagDamage['code'];
   reason: string;
 }
 

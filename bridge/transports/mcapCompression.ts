@@ -7,7 +7,7 @@ import type { McapTypes } from '@mcap/core';
 /** MCAP chunk compression the recorder offers; zstd is rosbag2's default. */
 export type ChunkCompression = 'zstd' | 'lz4' | 'none';
 
-type Compressor = (chunk: Uint8Array) => { compression: string; compressedData: Uint8Array };
+export type Compressor = (chunk: Uint8Array) => { compression: string; compressedData: Uint8Array };
 
 /**
  * The chunk compressor for `kind`. zstd uses @foxglove/wasm-zstd (a WASM build of libzstd: fzstd only

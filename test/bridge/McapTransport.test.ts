@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { McapWriter } from '@mcap/core';
@@ -66,7 +66,7 @@ describe('McapTransport / BagWriter', () => {
     const stats = await t.replay({ gate: async () => void gates++ });
     await t.close();
     assert.deepEqual(seen, ['img100', 'goal:go', 'img101', 'img102']);
-    assert.deepEqual(stats, { read: 4, delivered: 4, skipped: 0 });
+    assert.deepEqual(stats, { read: 4, delivered: 4, skipped: 0, damaged: 0, stopped: false });
     assert.equal(gates, 4);
     const out = await readBag(output);
     assert.equal(out.messages.length, 1);
@@ -117,6 +117,12 @@ describe('McapTransport / BagWriter', () => {
     const junk = path.join(dir, 'junk.mcap');
     await (await open(junk, "w")).close();
     const t2 = await McapTransport.create({ replay: junk });
-    await assert.rejects(t2.replay(), /not a readable indexed MCAP file/);
+    await assert.rejects(t2.replay(), /is empty/);
+    const text = path.join(dir, 'notes.mcap');
+    writeFileSync(text, 'hello, this is not a bag');
+    await assert.rejects((await McapTransport.create({ replay: text })).replay(), /not an MCAP file \(it starts with 68 65 6c 6c/);
+    const db3 = path.join(dir, 'rosbag2.db3');
+    writeFileSync(db3, Buffer.concat([Buffer.from('SQLite format 3\0'), Buffer.alloc(100)]));
+    await assert.rejects((await McapTransport.create({ replay: db3 })).replay(), /rosbag2 SQLite \(\.db3\) bag; convert it to MCAP/);
   });
 });
