@@ -4,8 +4,8 @@ import { ConfigError } from '../../sdk/errors.ts';
 import { decodeImage } from '../../sdk/image/codec.ts';
 import { createBridge } from '../../bridge/createBridge.ts';
 import { loadBridgeConfigFile, mergeConfig, parseBridgeConfig, type BridgeConfig } from '../../bridge/pipeline/BridgeConfig.ts';
-import { consoleLogger } from '../../bridge/pipeline/StatusReporter.ts';
-import { McapTransport } from '../../bridge/transports/McapTransport.ts';
+import { consoleLogger, type StatusReporter } from '../../bridge/pipeline/StatusReporter.ts';
+import { McapTransport, type ReplayStats } from '../../bridge/transports/McapTransport.ts';
 import { MemoryTransport } from '../../bridge/transports/MemoryTransport.ts';
 
 const USAGE = `usage: emu bridge --transport ros|mcap|memory --model DIR [--config params.yaml] [options]
@@ -91,20 +91,13 @@ async function runMcap(config: BridgeConfig): Promise<number> {
   const started = performance.now();
   let failure: unknown;
   let stopped = false;
+  let stats: ReplayStats | undefined;
   try {
     if (config.mcap.replay) {
       const lockstep = config.mcap.rate === 0;
-      const stats = await transport.replay({ rate: config.mcap.rate, signal: stop.signal, ...(lockstep ? { gate: () => bridge.pipeline.whenIdle() } : {}) });
+      stats = await transport.replay({ rate: config.mcap.rate, signal: stop.signal, ...(lockstep ? { gate: () => bridge.pipeline.whenIdle() } : {}) });
       if (!stats.stopped) await Promise.race([bridge.pipeline.whenIdle(), new Promise((r) => stop.signal.addEventListener('abort', r, { once: true }))]);
       stopped = stop.signal.aborted;
-      const c = bridge.pipeline.status.counters;
-      consoleLogger.info(
-        `replayed ${stats.read} messages (${stats.delivered} delivered, ${stats.skipped} skipped${stats.damaged ? `, ${stats.damaged} damaged region(s) of the bag skipped` : ''}) ` +
-          `in ${((performance.now() - started) / 1000).toFixed(1)} s${stopped ? ' (stopped early)' : ''}: ` +
-          `${c.frames_received} frames (${c.frames_used} used, ${c.frames_rejected} rejected, ${c.frames_dropped} dropped), ${c.goals_received} goals (${c.goals_rejected} rejected), ` +
-          `${c.plans_completed} plans, ${c.plans_cancelled} cancelled, ${c.plans_failed} failed` +
-          (config.mcap.record ? ` → ${config.mcap.record}` : ''),
-      );
     }
   } catch (err) {
     failure = err;
@@ -115,8 +108,20 @@ async function runMcap(config: BridgeConfig): Promise<number> {
       failure ??= err;
     });
   }
+  // After close, so the counters are final (a frame still held counts as dropped).
+  if (stats) logReplay(config, stats, bridge.pipeline.status.counters, performance.now() - started, stopped);
   if (failure !== undefined) throw failure;
   return stopped ? 130 : 0;
+}
+
+function logReplay(config: BridgeConfig, stats: ReplayStats, c: StatusReporter['counters'], ms: number, stopped: boolean): void {
+  consoleLogger.info(
+    `replayed ${stats.read} messages (${stats.delivered} delivered, ${stats.skipped} skipped${stats.damaged ? `, ${stats.damaged} damaged region(s) of the bag skipped` : ''}) ` +
+      `in ${(ms / 1000).toFixed(1)} s${stopped ? ' (stopped early)' : ''}: ` +
+      `${c.frames_received} frames (${c.frames_used} used, ${c.frames_rejected} rejected, ${c.frames_dropped} dropped), ${c.goals_received} goals (${c.goals_rejected} rejected), ` +
+      `${c.plans_completed} plans, ${c.plans_cancelled} cancelled, ${c.plans_failed} failed` +
+      (config.mcap.record ? ` → ${config.mcap.record}` : ''),
+  );
 }
 
 async function runMemory(config: BridgeConfig, framePath: string | undefined, goal: string | undefined): Promise<number> {

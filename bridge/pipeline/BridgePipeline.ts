@@ -114,10 +114,10 @@ export class BridgePipeline {
   async stop(): Promise<void> {
     this.#stopped = true;
     for (const s of this.#subs) s.unsubscribe();
-    await this.#publish(this.#topics.status, this.#status.snapshot());
     this.#subs.length = 0;
     this.#goals.complete();
-    this.#sampler.complete();
+    this.#sampler.complete(); // settles the frame counters: a frame still held counts as dropped
+    await this.#publish(this.#topics.status, this.#status.snapshot());
   }
 
   /** Submits a goal as if it came from the goal topic; resolves with the final plan. */

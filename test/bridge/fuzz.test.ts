@@ -7,6 +7,13 @@ import { ImageMsgSchema } from '../../bridge/messages/rosTypes.ts';
 import { SdkError } from '../../sdk/errors.ts';
 import { mulberry32 } from '../../sdk/generation/mulberry32.ts';
 import { makePipeline, rgbFrame, tick } from './pipelineHarness.ts';
+import { assertValidMcap } from './mcapCheck.ts';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { BagWriter } from '../../bridge/transports/BagWriter.ts';
+import { McapTransport } from '../../bridge/transports/McapTransport.ts';
+import type { TopicSpec, TransportProblem } from '../../bridge/transports/Transport.ts';
 
 /** Seeded PRNG (the SDK's mulberry32) so every run feeds the same messages. */
 function prng(seed: number) {
@@ -112,5 +119,87 @@ describe('bridge fuzz', function () {
       }
     }
     assert.ok(decoded > 0 && decoded < 2000);
+  });
+
+  it('whole bags: truncated, corrupted chunks and records, good and bad messages interleaved', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'emu-bagfuzz-'));
+    const unhandled: unknown[] = [];
+    const onUnhandled = (e: unknown) => unhandled.push(e);
+    process.on('unhandledRejection', onUnhandled);
+    const camera: TopicSpec = { name: '/camera/image_raw', type: 'sensor_msgs/msg/Image', qos: 'sensor_data' };
+    const goalTopic: TopicSpec = { name: '/emu/goal', type: 'std_msgs/msg/String', qos: 'reliable' };
+    const r = prng(4321);
+    let damagedRuns = 0;
+    let cleanRuns = 0;
+    try {
+      for (let run = 0; run < 40; run++) {
+        const input = path.join(dir, `in${run}.mcap`);
+        const compression = r.pick(['none', 'zstd', 'lz4'] as const);
+        const bag = await BagWriter.open(input, { compression, chunkSize: 200 + r.int(2000) });
+        const goals = new Set<string>();
+        let written = 0;
+        for (let i = 0; i < 30; i++) {
+          const t = BigInt(i + 1) * 10_000_000n;
+          const roll = r.next();
+          if (roll < 0.5) await bag.write(camera, r.next() < 0.8 ? rgbFrame(i) : { ...rgbFrame(i), encoding: r.pick(ENCODINGS) }, t);
+          else if (roll < 0.8) {
+            const text = `goal ${run}.${i} ${r.next() < 0.1 ? '' : 'put the cube in the bowl'}`;
+            goals.add(text);
+            await bag.write(goalTopic, { data: text }, t);
+          } else await bag.writeEncoded(r.next() < 0.5 ? camera : goalTopic, new Uint8Array(r.int(12)).map(() => r.int(256)), t); // undecodable
+          written += 1;
+        }
+        await bag.close();
+        const buf = readFileSync(input);
+        const damage = r.int(4);
+        if (damage === 1) writeFileSync(input, buf.subarray(0, 8 + r.int(buf.length - 8)));
+        else if (damage === 2) {
+          for (let k = 0, n = 1 + r.int(6); k < n; k++) buf[8 + r.int(buf.length - 8)] = r.int(256);
+          writeFileSync(input, buf);
+        } else if (damage === 3) {
+          const at = 8 + r.int(buf.length - 40);
+          buf.writeBigUInt64LE(BigInt(r.int(1 << 20)) * (r.next() < 0.5 ? 1n : 1n << 30n), at);
+          writeFileSync(input, buf);
+        }
+
+        const output = path.join(dir, `out${run}.mcap`);
+        const transport = await McapTransport.create({ replay: input, record: output });
+        const { pipeline } = makePipeline({ transport: 'mcap' }, 0, 0, transport);
+        const delivered: string[] = [];
+        const problems: TransportProblem[] = [];
+        transport.subscribe(goalTopic).subscribe((m) => delivered.push((m as { data: string }).data));
+        transport.problems.subscribe((p) => problems.push(p));
+        let stats: Awaited<ReturnType<McapTransport['replay']>> | undefined;
+        try {
+          stats = await transport.replay({ gate: () => pipeline.whenIdle() });
+        } catch (err) {
+          assert.ok(err instanceof SdkError, `untyped replay failure in run ${run}: ${(err as Error).message}`);
+        }
+        await pipeline.whenIdle();
+        await pipeline.stop();
+        await transport.close();
+
+        // Every goal read is one that was written, once; nothing read is invented by damage.
+        assert.equal(new Set(delivered).size, delivered.length, `run ${run}: a goal delivered twice`);
+        for (const g of delivered) assert.ok(goals.has(g), `run ${run}: invented goal ${JSON.stringify(g).slice(0, 80)}`);
+        const bagDamage = problems.filter((p) => p.code !== 'undecodable' && p.code !== 'unknown_schema');
+        if (stats && bagDamage.length === 0 && damage === 0) {
+          cleanRuns += 1;
+          assert.equal(stats.read, written, `run ${run}: an undamaged bag replays every message`);
+          assert.equal(delivered.length, goals.size);
+        }
+        if (bagDamage.length > 0) damagedRuns += 1;
+        // Every message read is accounted for: used, rejected or dropped (frames); planned or rejected (goals).
+        const c = pipeline.status.counters;
+        assert.equal(c.frames_received, c.frames_used + c.frames_rejected + c.frames_dropped, `run ${run}: frame counters`);
+        assert.equal(c.goals_received, c.goals_rejected + c.plans_completed + c.plans_cancelled + c.plans_failed, `run ${run}: goal counters`);
+        await assertValidMcap(output);
+      }
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+      rmSync(dir, { recursive: true, force: true });
+    }
+    assert.deepEqual(unhandled, []);
+    assert.ok(damagedRuns >= 10 && cleanRuns >= 5, `damaged ${damagedRuns}, clean ${cleanRuns}`);
   });
 });

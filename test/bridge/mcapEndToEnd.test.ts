@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
@@ -9,6 +10,8 @@ import { BagWriter } from '../../bridge/transports/BagWriter.ts';
 import { readBag } from '../../bridge/transports/readBag.ts';
 import { createRgbImage, type RgbImage } from '../../sdk/image/RgbImage.ts';
 import { buildTinyModel } from '../kit/buildTinyModel.ts';
+import { assertValidMcap } from './mcapCheck.ts';
+import { waitFor } from './pipelineHarness.ts';
 
 /** Simulator frames when sim/ is importable, else synthetic ones (the test is about the bridge). */
 async function frames(count: number): Promise<{ images: RgbImage[]; source: string }> {
@@ -106,6 +109,61 @@ describe('bridge end to end over MCAP with a real ONNX model', function () {
     assert.equal(last.plans_completed, 2);
     assert.equal(last.goals_rejected, 1);
     assert.equal(last.frames_received, 6);
+    assert.equal(last.frames_used + last.frames_rejected + last.frames_dropped, 6, 'every frame is used, rejected or dropped');
     assert.ok(statuses.some((s) => s.error_message.includes('goal is empty')));
+  });
+
+  describe('whatever ends the run, the recorded bag is finished', () => {
+    const camera = { name: '/camera/image_raw', type: 'sensor_msgs/msg/Image', qos: 'sensor_data' } as const;
+    const goalTopic = { name: '/emu/goal', type: 'std_msgs/msg/String', qos: 'reliable' } as const;
+    let modelDir: string;
+    before(async () => {
+      modelDir = path.join(dir, 'model-finish');
+      const probe = await buildTinyModel(modelDir, { seed: 3 });
+      const { boi, eos } = probe.manifest.vocab.ids;
+      await buildTinyModel(modelDir, { seed: 3, logitBias: { [boi]: 6, [eos]: 2.5 }, tasks: { vla: { sampling: { maxNewTokens: 60 } } } });
+    });
+
+    it('a bag with none of the subscribed topics: the real error, a non-zero exit, a valid output bag', async () => {
+      const input = path.join(dir, 'other-topics.mcap');
+      const bag = await BagWriter.open(input);
+      await bag.write({ name: '/tf', type: 'std_msgs/msg/String', qos: 'reliable' }, { data: 'x' }, 5n);
+      await bag.close();
+      const output = path.join(dir, 'other-out.mcap');
+      await assert.rejects(run(['--transport', 'mcap', '--model', modelDir, '--replay', input, '--record', output, '--threads', '1']), (err: Error & { code?: string }) => {
+        assert.equal(err.code, 'transport_failed');
+        assert.match(err.message, /has none of the subscribed topics .*it has \/tf \(std_msgs\/msg\/String, 1 messages\)/);
+        return true;
+      });
+      assert.ok((await assertValidMcap(output)) >= 1, 'the final status is in the finished bag');
+      const statuses = (await readBag(output)).messages.filter((m) => m.topic === '/emu/status');
+      assert.ok(statuses.length >= 1);
+    });
+
+    it('SIGINT during `emu bridge --record` finishes the bag with everything recorded so far and exits 130', async () => {
+      const input = path.join(dir, 'long.mcap');
+      const bag = await BagWriter.open(input);
+      const { images } = await frames(1);
+      for (let i = 0; i < 400; i++) {
+        await bag.write(camera, toImageMsg(images[0]!, 2000 + i, 0), BigInt(2000 + i) * 1_000_000_000n);
+        await bag.write(goalTopic, { data: i % 2 ? 'stack the green block on the red block' : 'put the red block in the blue bowl' }, BigInt(2000 + i) * 1_000_000_000n + 1n);
+      }
+      await bag.close();
+      const output = path.join(dir, 'interrupted.mcap');
+      const emu = path.resolve('bin/emu.js');
+      const child = spawn(process.execPath, [emu, 'bridge', '--transport', 'mcap', '--model', modelDir, '--replay', input, '--record', output, '--threads', '1'], { stdio: ['ignore', 'ignore', 'pipe'] });
+      let stderr = '';
+      child.stderr.on('data', (d) => (stderr += d));
+      const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+      // Interrupt once plans are being recorded (the first chunk is on disk).
+      await waitFor(() => { try { return statSync(output).size > 2000; } catch { return false; } }, 60_000);
+      child.kill('SIGINT');
+      assert.equal(await exited, 130, stderr);
+      assert.match(stderr, /SIGINT: stopping, finishing/);
+      assert.match(stderr, /stopped early/);
+      assert.ok((await assertValidMcap(output)) > 0);
+      const plans = (await readBag(output)).messages.filter((m) => m.topic === '/emu/plan' && (m.message as PlanMsg).complete);
+      assert.ok(plans.length >= 1 && plans.length < 400, `${plans.length} plans recorded before the interrupt`);
+    });
   });
 });

@@ -2,6 +2,7 @@ import { BridgePipeline } from '../../bridge/pipeline/BridgePipeline.ts';
 import { parseBridgeConfig, type BridgeConfigInput } from '../../bridge/pipeline/BridgeConfig.ts';
 import type { Logger } from '../../bridge/pipeline/StatusReporter.ts';
 import { MemoryTransport } from '../../bridge/transports/MemoryTransport.ts';
+import type { Transport } from '../../bridge/transports/Transport.ts';
 import type { ImageMsg } from '../../bridge/messages/rosTypes.ts';
 import { EmuVlaPlanner } from '../../planners/EmuVlaPlanner.ts';
 import { ScriptedBackend, solidImage, vlaEvents } from '../planners/ScriptedBackend.ts';
@@ -17,8 +18,8 @@ export function recordingLogger(): Logger & { lines: string[] } {
   return { lines, info: (l) => lines.push(`I ${l}`), warn: (l) => lines.push(`W ${l}`) };
 }
 
-export function makePipeline(config: BridgeConfigInput = {}, delayMs = 1, keepPublished = 10_000) {
-  const transport = new MemoryTransport({ keepPublished });
+export function makePipeline<T extends Transport = MemoryTransport>(config: BridgeConfigInput = {}, delayMs = 1, keepPublished = 10_000, over?: T) {
+  const transport = (over ?? new MemoryTransport({ keepPublished })) as T;
   const backend = new ScriptedBackend(() => vlaEvents(steps), delayMs);
   const planner = new EmuVlaPlanner(backend);
   const log = recordingLogger();
