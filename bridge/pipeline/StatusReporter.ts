@@ -65,7 +65,8 @@ export class StatusReporter {
     if (counter) this.count(counter);
     const code = err instanceof SdkError ? err.code : 'engine_failed';
     const message = `${where}: ${err instanceof Error ? err.message : String(err)}`;
-    const key = `${code}|${message.replace(/\d+/g, '#')}`;
+    // Numbers and ids (any word with a digit: plan ids, byte offsets) do not make a reason new.
+    const key = `${code}|${message.replace(/[\w-]*\d[\w-]*/g, '#')}`;
     if (!this.#logged.has(key) && this.#logged.size < 1000) {
       this.#logged.add(key);
       this.#log.warn(`[${code}] ${message} (logged once; later occurrences are only counted)`);
