@@ -4,12 +4,19 @@
  */
 type CommandModule = { run(argv: string[]): Promise<number> };
 
-const COMMANDS: Record<string, { summary: string; load: () => Promise<CommandModule> }> = {
-  generate: { summary: 'run a task (t2i, x2i, story, howto, explore, vla) on a model folder', load: () => import('./cli/generateCommand.ts') },
+/**
+ * onnxruntime-node reads `/proc/self/cmdline` when it loads and crashes the process (SIGSEGV) on a
+ * command line of about 28 KB or more (measured: 24 KB runs, 29 KB crashes). Commands that load it
+ * refuse a long command line before anything is imported; long text goes through a file or stdin.
+ */
+export const MAX_ARGV_BYTES = 16 * 1024;
+
+const COMMANDS: Record<string, { summary: string; load: () => Promise<CommandModule>; onnx?: true }> = {
+  generate: { summary: 'run a task (t2i, x2i, story, howto, explore, vla) on a model folder', load: () => import('./cli/generateCommand.ts'), onnx: true },
   tokenize: { summary: 'print the token ids of a text for a tiktoken ranks file', load: () => import('./cli/tokenizeCommand.ts') },
   prompt: { summary: 'print the conditional/unconditional prompt ids for a task', load: () => import('./cli/promptCommand.ts') },
-  sim: { summary: 'simulator: `emu sim eval …`, `emu sim export …`', load: () => import('./cli/simCommand.ts') },
-  bridge: { summary: 'run the planning bridge over ros|mcap|memory transports', load: () => import('./cli/bridgeCommand.ts') },
+  sim: { summary: 'simulator: `emu sim eval …`, `emu sim export …`', load: () => import('./cli/simCommand.ts'), onnx: true },
+  bridge: { summary: 'run the planning bridge over ros|mcap|memory transports', load: () => import('./cli/bridgeCommand.ts'), onnx: true },
 };
 
 function usage(): string {
@@ -26,6 +33,14 @@ export async function main(argv: string[]): Promise<number> {
   const command = COMMANDS[name];
   if (!command) {
     console.error(`emu: unknown command '${name}'\n\n${usage()}`);
+    return 2;
+  }
+  const argvBytes = Buffer.byteLength(argv.join(' '));
+  if (command.onnx && argvBytes > MAX_ARGV_BYTES) {
+    console.error(
+      `emu ${name}: [input_invalid] the command line is ${(argvBytes / 1024).toFixed(1)} KB, over the ${MAX_ARGV_BYTES / 1024} KB this command accepts ` +
+        `(onnxruntime crashes on long command lines); pass long text with --prompt-file FILE, or --prompt-file - to read stdin`,
+    );
     return 2;
   }
   try {

@@ -1,3 +1,4 @@
+import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { tap } from 'rxjs';
 import { parseArgs } from 'node:util';
@@ -12,15 +13,17 @@ import { exportResult } from '../../sdk/output/exportFolder.ts';
 import { collect } from '../../sdk/tasks.ts';
 import { DEFAULT_MODEL_DIR } from './cliModel.ts';
 
-const HELP = `usage: emu generate --task TASK --prompt TEXT [--model DIR] [--image PNG ...] [--seed N]
-                    [--out DIR] [--device cpu|cuda|webgpu] [--threads N] [--max-new-tokens N] [--cfg S]
-                    [--aspect NAME] [--grid RxC] [--quiet]
+const HELP = `usage: emu generate --task TASK (--prompt TEXT | --prompt-file FILE|-) [--model DIR] [--image PNG ...]
+                    [--seed N] [--out DIR] [--device cpu|cuda|webgpu] [--threads N] [--max-new-tokens N]
+                    [--cfg S] [--aspect NAME] [--grid RxC] [--keep-partial] [--quiet]
 
 Runs one task on an ONNX model folder, shows progress on stderr, writes the export folder
 (texts, PNGs, story.pb, index.html) and prints its path.
 
   --task TASK            t2i | x2i | story | howto | explore | vla
   --prompt TEXT          the question / instruction
+  --prompt-file FILE     read the prompt from FILE ('-' = stdin): for long prompts (command lines
+                         over 16 KB are refused: onnxruntime crashes on them)
   --model DIR            model folder with emu-model.json (default: models/emu-nano; the real Emu3.5 is --model models/emu35)
   --image FILE           reference image (PNG/JPEG; repeatable, in order)
   --seed N               sampling seed (default: the model's, 6666)
@@ -31,6 +34,8 @@ Runs one task on an ONNX model folder, shows progress on stderr, writes the expo
   --cfg S                classifier-free guidance scale (1 = off)
   --aspect NAME          t2i aspect preset (1:1, 4:3, …, auto)
   --grid RxC             explicit token grid for generated images
+  --keep-partial         a generation cut off by the token budget is written (marked TRUNCATED.txt)
+                         and exits 0; without it, it is reported and exits 3
   --quiet                no progress line
   -h, --help             this text`;
 
@@ -42,6 +47,8 @@ export async function run(argv: string[]): Promise<number> {
     options: {
       task: { type: 'string' },
       prompt: { type: 'string' },
+      'prompt-file': { type: 'string' },
+      'keep-partial': { type: 'boolean', default: false },
       model: { type: 'string' },
       image: { type: 'string', multiple: true, default: [] },
       seed: { type: 'string' },
@@ -60,7 +67,9 @@ export async function run(argv: string[]): Promise<number> {
     console.log(HELP);
     return 0;
   }
-  if (!values.task || values.prompt === undefined) {
+  if (values.prompt !== undefined && values['prompt-file'] !== undefined) throw new InputError('input_invalid', 'pass --prompt or --prompt-file, not both');
+  const prompt = values['prompt-file'] !== undefined ? await readPromptFile(values['prompt-file']) : values.prompt;
+  if (!values.task || prompt === undefined) {
     console.error(HELP);
     return 2;
   }
@@ -82,17 +91,35 @@ export async function run(argv: string[]): Promise<number> {
     const progress = new ProgressLine(values.quiet ? undefined : process.stderr);
     const events = backend.generate({
       task: task.data,
-      prompt: values.prompt,
+      prompt,
       images,
       seed: optionalInt(values.seed, '--seed'),
       ...(Object.keys(sampling).length ? { sampling } : {}),
       ...(values.aspect ? { aspect: values.aspect } : {}),
       ...(values.grid ? { grid: parseGrid(values.grid) } : {}),
     });
-    const result = await collect(events.pipe(tap((e) => progress.on(e))));
+    let openImage: number | undefined;
+    const result = await collect(
+      events.pipe(
+        tap((e) => {
+          progress.on(e);
+          if (e.type === 'image.start') openImage = e.index;
+          else if (e.type === 'image.done') openImage = undefined;
+        }),
+      ),
+    );
     progress.end(result.usage.generatedTokens, result.usage.timings.totalMs);
+    const truncated = result.usage.stopReason === 'max_tokens' ? truncationNote(result.usage.generatedTokens, openImage) : undefined;
+    if (truncated && !values['keep-partial']) {
+      console.error(`emu generate: [truncated] ${truncated}; nothing was written. Raise --max-new-tokens, or pass --keep-partial to keep what was generated`);
+      return 3;
+    }
     const out = values.out ?? path.join('emu-out', `${task.data}-${new Date().toISOString().replace(/[:.]/g, '-')}`);
-    await exportResult(out, { question: values.prompt, references: images, output: result.output });
+    await exportResult(out, { question: prompt, references: images, output: result.output });
+    if (truncated) {
+      await writeFile(path.join(out, 'TRUNCATED.txt'), `${truncated}\n`);
+      console.error(`emu generate: [truncated] ${truncated}; partial output kept (--keep-partial)`);
+    }
     console.log(path.resolve(out));
     return 0;
   } finally {
@@ -123,6 +150,26 @@ class ProgressLine {
   end(tokens: number, ms: number): void {
     this.#stream?.write(`\r\x1b[K${tokens} tokens in ${(ms / 1000).toFixed(1)} s\n`);
   }
+}
+
+/** Why a generation that hit its token budget is not what was asked for. */
+function truncationNote(tokens: number, openImage: number | undefined): string {
+  const where = openImage !== undefined ? ` inside image ${openImage + 1}, which is missing from the output` : '';
+  return `the generation was cut off by the token budget after ${tokens} tokens${where} (stop reason max_tokens)`;
+}
+
+/** The prompt from a file or stdin ('-'); trailing newlines (an editor's, echo's) are not part of it. */
+async function readPromptFile(file: string): Promise<string> {
+  const text = file === '-' ? await readStdin() : await readFile(file, 'utf8').catch((err) => {
+    throw new InputError('input_invalid', `cannot read --prompt-file '${file}': ${(err as Error).message}`, { cause: err });
+  });
+  return text.replace(/\r?\n+$/, '');
+}
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const c of process.stdin) chunks.push(c as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 function optionalInt(v: string | undefined, flag: string): number | undefined {

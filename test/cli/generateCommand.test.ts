@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { InputError } from '../../sdk/errors.ts';
@@ -68,5 +68,40 @@ describe('emu generate', () => {
 
   it('an unknown task is rejected before loading anything', async () => {
     await assert.rejects(run(['--task', 'dance', '--prompt', 'x']), (e: unknown) => e instanceof InputError && e.code === 'unknown_task');
+  });
+
+  it('a generation cut off inside an image says truncated and exits 3; --keep-partial keeps it, marked', async () => {
+    const out = path.join(dir, 'cut');
+    const stderr: string[] = [];
+    const err = console.error;
+    console.error = (s: unknown) => stderr.push(String(s));
+    try {
+      const cut = await capture(['--task', 't2i', '--model', model.dir, '--prompt', 'a red block', '--max-new-tokens', '12', '--out', out, '--quiet']);
+      assert.equal(cut.code, 3);
+      assert.match(stderr.join('\n'), /\[truncated\] the generation was cut off by the token budget after \d+ tokens inside image 1, which is missing from the output \(stop reason max_tokens\); nothing was written/);
+      await assert.rejects(readdir(out), 'no folder that looks like a result');
+      const kept = await capture(['--task', 't2i', '--model', model.dir, '--prompt', 'a red block', '--max-new-tokens', '12', '--out', out, '--quiet', '--keep-partial']);
+      assert.equal(kept.code, 0);
+      assert.match(await readFile(path.join(out, 'TRUNCATED.txt'), 'utf8'), /stop reason max_tokens/);
+    } finally {
+      console.error = err;
+    }
+  });
+
+  it('takes long prompts from --prompt-file or stdin, and refuses a long command line before onnxruntime loads', async () => {
+    const promptFile = path.join(dir, 'prompt.txt');
+    await writeFile(promptFile, 'a red block in the blue bowl\n');
+    const viaFile = await capture(['--task', 't2i', '--model', model.dir, '--prompt-file', promptFile, '--out', path.join(dir, 'pf'), '--quiet', '--keep-partial']);
+    assert.equal(viaFile.code, 0);
+    assert.match(await readFile(path.join(dir, 'pf', 'index.html'), 'utf8'), /a red block in the blue bowl/);
+    const emu = path.resolve('bin/emu.js');
+    const long = 'a '.repeat(15_000);
+    const r = spawnSync(process.execPath, [emu, 'generate', '--task', 't2i', '--model', model.dir, '--prompt', long], { encoding: 'utf8' });
+    assert.equal(r.signal, null, 'no crash');
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /\[input_invalid\] the command line is 29\.\d KB, over the 16 KB .*--prompt-file/);
+    const stdin = spawnSync(process.execPath, [emu, 'generate', '--task', 't2i', '--model', model.dir, '--prompt-file', '-', '--max-new-tokens', '4', '--quiet', '--keep-partial', '--out', path.join(dir, 'stdin')], { encoding: 'utf8', input: long });
+    assert.equal(stdin.signal, null);
+    assert.match(stdin.stderr, /\[context_overflow\]/, 'a 30 KB prompt from stdin reaches the typed context check');
   });
 });
