@@ -1,4 +1,4 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { tap } from 'rxjs';
 import { parseArgs } from 'node:util';
@@ -10,6 +10,7 @@ import { TaskNameSchema } from '../../sdk/model/ModelManifest.ts';
 import { OnnxBackend } from '../../sdk/OnnxBackend.ts';
 import { DEVICES } from '../../sdk/runtime/devices.ts';
 import { exportResult } from '../../sdk/output/exportFolder.ts';
+import { checkOutputFolder } from '../../sdk/output/outputFolder.ts';
 import { collect } from '../../sdk/tasks.ts';
 import { DEFAULT_MODEL_DIR } from './cliModel.ts';
 
@@ -78,6 +79,8 @@ export async function run(argv: string[]): Promise<number> {
   const device = DeviceSchema.safeParse(values.device);
   if (!device.success) throw new InputError('input_invalid', `--device must be one of ${DEVICES.join(', ')}, got '${values.device}'`);
   const images = await Promise.all(values.image.map((f) => readImageFile(f)));
+  const out = values.out ?? path.join('emu-out', `${task.data}-${new Date().toISOString().replace(/[:.]/g, '-')}`);
+  await checkOutputFolder(out); // before the model loads: a bad --out fails in milliseconds, not after the generation
 
   const backend = await OnnxBackend.load(values.model ?? DEFAULT_MODEL_DIR, {
     device: device.data,
@@ -114,10 +117,8 @@ export async function run(argv: string[]): Promise<number> {
       console.error(`emu generate: [truncated] ${truncated}; nothing was written. Raise --max-new-tokens, or pass --keep-partial to keep what was generated`);
       return 3;
     }
-    const out = values.out ?? path.join('emu-out', `${task.data}-${new Date().toISOString().replace(/[:.]/g, '-')}`);
-    await exportResult(out, { question: prompt, references: images, output: result.output });
+    await exportResult(out, { question: prompt, references: images, output: result.output, ...(truncated ? { notes: { 'TRUNCATED.txt': `${truncated}\n` } } : {}) });
     if (truncated) {
-      await writeFile(path.join(out, 'TRUNCATED.txt'), `${truncated}\n`);
       console.error(`emu generate: [truncated] ${truncated}; partial output kept (--keep-partial)`);
     }
     console.log(path.resolve(out));

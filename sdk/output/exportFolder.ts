@@ -1,13 +1,16 @@
-import { mkdir, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { OutputItem } from '../generation/GenerationEvent.ts';
 import type { RgbImage } from '../image/RgbImage.ts';
+import { replaceFolder } from './outputFolder.ts';
 import { codesOf, encodeStory, toStory, type Story, type StoryImageMeta } from './storyProto.ts';
 
 export interface ExportInput {
   question: string;
   references: readonly RgbImage[];
   output: readonly OutputItem[];
+  /** Extra text files written with the result (e.g. `TRUNCATED.txt`), name → content. */
+  notes?: Readonly<Record<string, string>>;
 }
 
 export interface ExportedFiles {
@@ -29,7 +32,12 @@ const pad = (n: number, w: number) => String(n).padStart(w, '0');
  * Images that were not VQ-decoded are written as `{idx:03d}_{j:02d}_image_codes.json`.
  */
 export async function exportResult(dir: string, input: ExportInput): Promise<ExportedFiles> {
-  await mkdir(dir, { recursive: true });
+  // Written whole into a fresh folder and renamed into place: an older export is replaced, never mixed with this one.
+  const files = await replaceFolder(dir, (tmp) => writeExport(tmp, input));
+  return { files, protoFile: path.join(dir, PROTO_NAME), htmlFile: path.join(dir, HTML_NAME) };
+}
+
+async function writeExport(dir: string, input: ExportInput): Promise<string[]> {
   const story = await toStory(input.question, input.references, input.output);
   const files: string[] = [];
   const html: string[] = [];
@@ -61,9 +69,10 @@ export async function exportResult(dir: string, input: ExportInput): Promise<Exp
     html.push('</section>');
     idx++;
   }
+  for (const [name, text] of Object.entries(input.notes ?? {})) await put(path.basename(name), text);
   await put(PROTO_NAME, await encodeStory(story));
   await put(HTML_NAME, page(story, html));
-  return { files, protoFile: path.join(dir, PROTO_NAME), htmlFile: path.join(dir, HTML_NAME) };
+  return files;
 }
 
 async function writeImage(meta: StoryImageMeta, stem: string, put: (name: string, data: string | Uint8Array) => Promise<void>): Promise<string> {

@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, readFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { exportResult } from '../../../sdk/output/exportFolder.ts';
+import { checkOutputFolder } from '../../../sdk/output/outputFolder.ts';
 import { decodeStory } from '../../../sdk/output/storyProto.ts';
 import { readImageFile } from '../../../sdk/image/codec.ts';
 import { createRgbImage } from '../../../sdk/image/RgbImage.ts';
@@ -25,7 +26,7 @@ describe('exportResult', () => {
         { type: 'text', text: 'Second' },
       ],
     });
-    const files = (await readdir(dir)).sort();
+    const files = (await readdir(dir)).filter((f) => f !== '.emu-output').sort();
     assert.deepEqual(files, [
       '000_global_cot.txt',
       '000_question.txt',
@@ -62,5 +63,29 @@ describe('exportResult', () => {
     const files = await readdir(dir);
     assert.ok(files.includes('001_text.txt'));
     assert.ok(!files.includes('000_global_cot.txt'));
+  });
+
+  it('replaces an older export whole (no stale files), refuses a folder that is not ours or a file, and leaves the old export on failure', async () => {
+    const root = await mkdtemp(path.join(tmpdir(), 'emu-export-'));
+    const dir = path.join(root, 'out');
+    await exportResult(dir, { question: 'q', references: [RED], output: [{ type: 'text', text: 'one' }, { type: 'text', text: 'two' }] });
+    assert.ok((await readdir(dir)).includes('002_text.txt'));
+    await exportResult(dir, { question: 'q2', references: [], output: [{ type: 'text', text: 'only' }] });
+    const files = (await readdir(dir)).filter((f) => !f.startsWith('.'));
+    assert.deepEqual(files.sort(), ['000_question.txt', '001_text.txt', 'index.html', 'story.pb']);
+    assert.deepEqual((await readdir(root)).filter((f) => f !== 'out'), [], 'no temporary folders left behind');
+
+    const foreign = path.join(root, 'photos');
+    await mkdir(foreign);
+    await writeFile(path.join(foreign, 'holiday.jpg'), 'x');
+    await assert.rejects(exportResult(foreign, { question: 'q', references: [], output: [] }), (e: Error & { code?: string }) => e.code === 'input_invalid' && /not an emu output \(holiday\.jpg\)/.test(e.message));
+    assert.deepEqual(await readdir(foreign), ['holiday.jpg']);
+    const file = path.join(root, 'afile');
+    await writeFile(file, 'x');
+    await assert.rejects(checkOutputFolder(file), /exists and is not a folder/);
+
+    const bad = { question: 'q', references: [], output: [{ type: 'image', grid: { rows: 1, cols: 1 }, codes: [0], image: { width: 1, height: 1, data: new Uint8Array(1) } }] } as const;
+    await assert.rejects(exportResult(dir, bad as never));
+    assert.deepEqual((await readdir(dir)).filter((f) => !f.startsWith('.')).sort(), ['000_question.txt', '001_text.txt', 'index.html', 'story.pb'], 'a failed export leaves the previous one intact');
   });
 });
