@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import { parseOrThrow } from '../../sdk/errors.ts';
 import { EvalOptionsSchema, evaluate } from '../../sim/eval/evaluate.ts';
 import { writeReport } from '../../sim/eval/writeReport.ts';
+import { checkOutputFolder, replaceFolder } from '../../sdk/output/outputFolder.ts';
 import { ProgressBar } from './ProgressBar.ts';
 import { USAGE } from './simUsage.ts';
 
@@ -33,6 +34,8 @@ export async function runEval(argv: string[]): Promise<number> {
     return 0;
   }
   const choice = parseOrThrow(EvalChoiceSchema, { suite: values.suite, split: values.split }, 'emu sim eval options');
+  const outDir = values.out ?? path.join('out', 'eval', `${values.planner.replace(/[^\w.-]+/g, '_')}-${values.suite}-${values.split}`);
+  await checkOutputFolder(outDir); // before the episodes run, not after
   const bar = new ProgressBar(`eval ${values.planner}`);
   const report = await evaluate(
     {
@@ -50,8 +53,9 @@ export async function runEval(argv: string[]): Promise<number> {
     (done, total) => bar.update(done, total),
   );
   bar.finish();
-  const outDir = values.out ?? path.join('out', 'eval', `${values.planner.replace(/[^\w.-]+/g, '_')}-${values.suite}-${values.split}`);
-  const files = writeReport(report, outDir);
+  // Written whole and renamed into place: no frames of an older report mixed into this one.
+  await replaceFolder(outDir, async (tmp) => void writeReport(report, tmp));
+  const files = { json: path.join(outDir, 'results.json'), html: path.join(outDir, 'report.html') };
   for (const [suite, m] of [...Object.entries(report.suites), ['all', report.overall] as const]) {
     console.log(
       `${suite.padEnd(8)} success ${(100 * m.successRate).toFixed(1).padStart(5)}%  chain ${m.avgCompletedLength.toFixed(2)}/${m.avgChainLength.toFixed(2)}  subgoals ${(100 * m.subgoalSuccessRate).toFixed(1)}%  latency p50 ${m.planLatencyP50Ms.toFixed(2)} ms`,

@@ -43,6 +43,11 @@ async function runExport(argv: string[]): Promise<number> {
   }
   const size = parseSize(values.size);
   const bar = new ProgressBar(`export ${values.task}/${values.split}`);
+  // Ctrl-C stops between chunks and keeps what is done, marked partial (a second Ctrl-C quits at once).
+  const stop = new AbortController();
+  const onSignal = () => (stop.signal.aborted ? process.exit(130) : stop.abort());
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   const summary = await exportTask(
     {
       ...parseOrThrow(ExportOptionsSchema.pick({ task: true, split: true }), { task: values.task, split: values.split }, 'emu sim export options'),
@@ -56,9 +61,13 @@ async function runExport(argv: string[]): Promise<number> {
       layouts: !values['no-layouts'],
     },
     (done, total) => bar.update(done, total),
-  );
+    { signal: stop.signal },
+  ).finally(() => {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  });
   bar.finish();
   const secs = summary.elapsedMs / 1000;
-  console.log(`${summary.count} examples, ${summary.frames} frames in ${secs.toFixed(1)} s (${(summary.count / secs).toFixed(0)} examples/s) → ${summary.outDir}`);
-  return 0;
+  console.log(`${summary.count} examples${summary.partial ? ` (PARTIAL: stopped before ${values.count}; meta.json says partial)` : ''}, ${summary.frames} frames in ${secs.toFixed(1)} s (${(summary.count / secs).toFixed(0)} examples/s) → ${summary.outDir}`);
+  return summary.partial ? 130 : 0;
 }

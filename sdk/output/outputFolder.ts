@@ -16,8 +16,9 @@ export async function checkOutputFolder(dir: string): Promise<void> {
   if (info && !info.isDirectory()) throw new InputError('input_invalid', `output '${dir}' exists and is not a folder`);
   if (info) {
     const entries = await readdir(dir);
-    // Ours: the marker, or an export written before the marker existed (story.pb + index.html).
-    const ours = entries.includes(OUTPUT_MARKER) || (entries.includes('story.pb') && entries.includes('index.html'));
+    // Ours: the marker, or an output written before the marker existed (a story export, a sim export, an eval report).
+    const has = (...names: string[]) => names.every((n) => entries.includes(n));
+    const ours = has(OUTPUT_MARKER) || has('story.pb', 'index.html') || has('meta.json', 'examples.jsonl') || has('results.json', 'report.html');
     if (entries.length > 0 && !ours) {
       throw new InputError('input_invalid', `output folder '${dir}' holds ${entries.length} file(s) that are not an emu output (${entries.slice(0, 3).join(', ')}${entries.length > 3 ? ', …' : ''}); choose a new or empty folder`);
     }

@@ -5,19 +5,22 @@ export interface RunJobsOptions<O> {
   workers?: number;
   /** Called after each job finishes (progress bars). */
   onDone?: (index: number, output: O) => void;
+  /** Stops handing out jobs; the jobs running finish, and their outputs are kept (the rest stay empty). */
+  signal?: AbortSignal;
 }
 
 /**
  * Runs `runJob(input)` from `modulePath` (an absolute path or file URL of a module exporting
  * `runJob`) for each input, on up to `workers` threads; outputs come back in input order, so
- * results never depend on the worker count.
+ * results never depend on the worker count. After `signal` fires, the outputs array has holes
+ * where jobs never ran.
  */
 export async function runJobs<I, O>(modulePath: string, inputs: readonly I[], options: RunJobsOptions<O> = {}): Promise<O[]> {
   const workers = Math.max(1, Math.min(options.workers ?? 1, inputs.length));
   const outputs = new Array<O>(inputs.length);
   if (workers <= 1) {
     const job = (await import(modulePath)) as { runJob: (input: I) => Promise<O> | O };
-    for (let i = 0; i < inputs.length; i++) {
+    for (let i = 0; i < inputs.length && !options.signal?.aborted; i++) {
       outputs[i] = await job.runJob(inputs[i]!);
       options.onDone?.(i, outputs[i]!);
     }
@@ -32,7 +35,7 @@ export async function runJobs<I, O>(modulePath: string, inputs: readonly I[], op
         (worker) =>
           new Promise<void>((resolve, reject) => {
             const feed = () => {
-              if (next >= inputs.length) return resolve();
+              if (next >= inputs.length || options.signal?.aborted) return resolve();
               const id = next++;
               worker.postMessage({ id, input: inputs[id] });
             };

@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -20,5 +22,19 @@ describe('emu sim (CLI)', () => {
     const task = emu('sim', 'export', '--task', 'dance', '--count', '1');
     assert.equal(task.status, 1);
     assert.match(task.stderr, /\[config_invalid\].*task/);
+  });
+
+  it('an --out that cannot be an output folder fails before the episodes run', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'emu-simcli-'));
+    try {
+      const file = path.join(dir, 'report');
+      writeFileSync(file, 'x');
+      const r = emu('sim', 'eval', '--planner', 'oracle', '--suite', 'spatial', '--episodes', '50', '--out', file);
+      assert.equal(r.status, 1);
+      assert.match(r.stderr, /\[input_invalid\] output '.*report' exists and is not a folder/);
+      assert.doesNotMatch(r.stdout, /success/, 'no evaluation ran');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

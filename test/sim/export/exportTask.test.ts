@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
@@ -86,5 +86,25 @@ describe('exportTask', () => {
     const first = readLines(a)[0]!.output.find((o) => o.type === 'image')!;
     assert.ok(first.type === 'image');
     assert.deepEqual(readFileSync(path.join(a, first.path)), readFileSync(path.join(b, first.path)));
+  });
+
+  it('replaces an older export whole, and a stopped export keeps what it did, marked partial', async () => {
+    const out = path.join(tmp(), 'export');
+    await exportTask({ task: 't2i', split: 'train', count: 6, seed: 1, out, chunkSize: 2 });
+    assert.equal(readdirSync(path.join(out, 'frames')).length, 6);
+    await exportTask({ task: 't2i', split: 'train', count: 2, seed: 1, out });
+    assert.equal(readdirSync(path.join(out, 'frames')).length, 2, 'no stale frames from the larger export');
+
+    const stop = new AbortController();
+    const summary = await exportTask({ task: 't2i', split: 'train', count: 8, seed: 1, out, chunkSize: 2 }, (done) => done >= 4 && stop.abort(), { signal: stop.signal });
+    const meta = JSON.parse(readFileSync(path.join(out, 'meta.json'), 'utf8'));
+    assert.equal(summary.partial, true);
+    assert.deepEqual({ count: meta.count, partial: meta.partial, requested: meta.requested }, { count: 4, partial: true, requested: 8 });
+    assert.equal(readLines(out).length, 4);
+
+    const foreign = tmp();
+    writeFileSync(path.join(foreign, 'thesis.tex'), 'x');
+    await assert.rejects(exportTask({ task: 't2i', split: 'train', count: 1, out: foreign }), /not an emu output/);
+    assert.deepEqual(readdirSync(foreign), ['thesis.tex']);
   });
 });
