@@ -101,7 +101,8 @@ export class OnnxBackend implements EmuBackend {
     const task = this.manifest.tasks[req.task]!;
     const sampling = resolveSampling(task.sampling, req.sampling);
     const refs = [];
-    for (const image of req.images) refs.push(await this.#vision.encode(image, sampling.imageArea, signal));
+    const maxTokens = this.manifest.decoder.maxPositions;
+    for (const image of req.images) refs.push(await this.#vision.encode(image, sampling.imageArea, signal, maxTokens));
     throwIfAborted(signal);
     const prompts = buildPrompts({ manifest: this.manifest, tokenizer: this.tokenizer, task: req.task, question: req.prompt, images: refs, allowSpecialTokens: req.allowSpecialTokens });
     const maxPositions = this.manifest.decoder.maxPositions;

@@ -50,11 +50,16 @@ export class VisionTokenizer {
   }
 
   /** smart_resize to `area`, normalise, encode → the token grid. */
-  async encode(image: RgbImage, area: number, signal?: AbortSignal): Promise<EncodedImage> {
+  /** `maxTokens`: the most image tokens that can fit at all (the decoder's context); checked before any pixel is resized. */
+  async encode(image: RgbImage, area: number, signal?: AbortSignal, maxTokens = Infinity): Promise<EncodedImage> {
     throwIfAborted(signal);
     const size = smartResize(image.width, image.height, area);
     if (size.width < this.#spec.downsample || size.height < this.#spec.downsample) {
       throw new InputError('image_invalid', `image ${image.width}×${image.height} resizes to ${size.width}×${size.height} at area ${area}: smaller than one ${this.#spec.downsample}px token`);
+    }
+    const tokens = (size.width / this.#spec.downsample) * (size.height / this.#spec.downsample);
+    if (tokens > maxTokens) {
+      throw new InputError('context_overflow', `image area ${area} resizes the ${image.width}×${image.height} reference to ${size.width}×${size.height}: ${tokens} image tokens, over the model's context of ${maxTokens}; lower sampling.imageArea`);
     }
     const pixels = await toPixelValues(image, size, this.#spec.normalize);
     const input = new ort.Tensor('float32', pixels, [1, 3, size.height, size.width]);

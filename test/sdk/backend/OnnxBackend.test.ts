@@ -111,6 +111,8 @@ describe('OnnxBackend on a tiny random model', () => {
     await assert.rejects(run({ task: 'story', prompt: 'x', sampling: { temperature: 1 } }), ConfigError);
     await assert.rejects(run({ task: 'story', prompt: 'word '.repeat(500) }), (e: unknown) => e instanceof InputError && e.code === 'context_overflow' && /400 positions/.test(e.message));
     await assert.rejects(run({ task: 'story', prompt: 'x', sampling: { maxNewTokens: 399 } }), (e: unknown) => e instanceof InputError && e.code === 'context_overflow');
+    // An image area no context can hold fails before any pixel is resized (was a raw vips out-of-memory error).
+    await assert.rejects(run({ task: 'x2i', prompt: 'x', images: [createRgbImage(32, 32)], sampling: { imageArea: 2 ** 40 } }), (e: unknown) => e instanceof InputError && e.code === 'context_overflow' && /lower sampling.imageArea/.test(e.message));
     // Megabyte prompts (many words, or one unbroken word) are the same typed error, not a RangeError from the call stack.
     for (const prompt of ['word '.repeat(400_000), 'ab'.repeat(150_000)]) {
       await assert.rejects(run({ task: 'story', prompt }), (e: unknown) => e instanceof InputError && e.code === 'context_overflow');
