@@ -78,11 +78,10 @@ export class RosTransport implements Transport {
           signal: controller.signal,
           feedback: (f) => goalHandle.publishFeedback(f),
         });
-        goalHandle.succeed();
+        settleGoal(goalHandle, 'succeed');
         return result;
       } catch {
-        if (goalHandle.isCancelRequested) goalHandle.canceled();
-        else goalHandle.abort();
+        settleGoal(goalHandle, goalHandle.isCancelRequested ? 'canceled' : 'abort');
         return emptyResult();
       } finally {
         clearInterval(poll);
@@ -97,7 +96,11 @@ export class RosTransport implements Transport {
       () => this.#rcl.GoalResponse.ACCEPT,
       null,
       (goalHandle) => {
-        controllers.get(goalHandle)?.abort(new AbortError('goal cancelled by client'));
+        // rclnodejs moves the goal to CANCELING only after this callback returns. Aborting the plan
+        // now would let the handler settle first (ABORTED), and rclnodejs's CANCEL_GOAL on an
+        // ABORTED goal then throws inside its un-awaited code: end the process. So abort after it.
+        const controller = controllers.get(goalHandle);
+        setImmediate(() => controller?.abort(new AbortError('goal cancelled by client')));
         return this.#rcl.CancelResponse.ACCEPT;
       },
     );
@@ -136,6 +139,24 @@ async function loadRclnodejs(): Promise<RclModule> {
       `cannot load rclnodejs (${(err as Error).message}). Source a ROS 2 install (Humble or Jazzy) and run \`npm install rclnodejs\`; see bridge/ros/README.md`,
       { cause: err },
     );
+  }
+}
+
+/**
+ * Moves a goal to its terminal state; a goal that reached one by another path (a cancel racing a
+ * success) stays where it is: a state-machine error must never end a long-running node.
+ */
+function settleGoal(goalHandle: RclGoalHandle, end: 'succeed' | 'canceled' | 'abort'): void {
+  try {
+    goalHandle[end]();
+  } catch {
+    if (end !== 'abort') {
+      try {
+        goalHandle.abort();
+      } catch {
+        // already terminal
+      }
+    }
   }
 }
 

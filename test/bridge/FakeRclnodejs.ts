@@ -12,7 +12,7 @@ export function createFakeRclnodejs() {
   const actionServers: { type: string; name: string; execute: (h: RclGoalHandle) => Promise<object>; goal?: (g: unknown) => number; cancel?: (h: RclGoalHandle) => number; destroyed: boolean }[] = [];
 
   class FakeQoS {
-    static profileSensorData = { profile: 'sensor_data' };
+    static profileSensorData = 'qos_profile_sensor_data'; // a profile name, as in rclnodejs
     static HistoryPolicy = { RMW_QOS_POLICY_HISTORY_KEEP_LAST: 1 };
     static ReliabilityPolicy = { RMW_QOS_POLICY_RELIABILITY_RELIABLE: 1, RMW_QOS_POLICY_RELIABILITY_BEST_EFFORT: 2 };
     static DurabilityPolicy = { RMW_QOS_POLICY_DURABILITY_TRANSIENT_LOCAL: 1, RMW_QOS_POLICY_DURABILITY_VOLATILE: 2 };
@@ -62,7 +62,7 @@ export function createFakeRclnodejs() {
     Node: FakeNode,
     QoS: FakeQoS as unknown as RclModule['QoS'],
     ActionServer: FakeActionServer,
-    GoalResponse: { ACCEPT: 1, REJECT: 2 },
+    GoalResponse: { REJECT: 1, ACCEPT: 2 }, // rclnodejs 2.2.0 lib/action/response.js
     CancelResponse: { ACCEPT: 2, REJECT: 1 },
   };
 

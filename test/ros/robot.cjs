@@ -1,0 +1,110 @@
+// A robot controller as users write one, on real rclnodejs over DDS: publishes a 30 Hz camera and
+// goals, subscribes to plans, subgoals and status, and drives the PlanTask action. Runs one
+// scenario (argv[2]) and prints one JSON line with what it saw. Started by test/ros/rosBridge.test.ts
+// with the environment of bridge/ros/env.sh (loopback-only DDS).
+'use strict';
+const rclnodejs = require('rclnodejs');
+
+const scenario = process.argv[2];
+const W = 64;
+const H = 64;
+const { QoS } = rclnodejs;
+// Deep enough to keep a burst of subgoals (a depth of 1 would keep only the newest of a burst).
+const latched = (depth = 1) => new QoS(QoS.HistoryPolicy.RMW_QOS_POLICY_HISTORY_KEEP_LAST, depth, QoS.ReliabilityPolicy.RMW_QOS_POLICY_RELIABILITY_RELIABLE, QoS.DurabilityPolicy.RMW_QOS_POLICY_DURABILITY_TRANSIENT_LOCAL);
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+async function until(pred, ms, what) {
+  const end = Date.now() + ms;
+  while (!pred()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await sleep(10);
+  }
+}
+
+function frame(sec, value) {
+  return { header: { stamp: { sec, nanosec: 0 }, frame_id: 'cam' }, height: H, width: W, encoding: 'rgb8', is_bigendian: 0, step: W * 3, data: new Uint8Array(W * H * 3).fill(value) };
+}
+
+async function main() {
+  await rclnodejs.init();
+  const node = new rclnodejs.Node(`robot_${scenario}`);
+  const camera = node.createPublisher('sensor_msgs/msg/Image', '/camera/image_raw', { qos: QoS.profileSensorData });
+  const goals = node.createPublisher('std_msgs/msg/String', '/emu/goal');
+  const statuses = [];
+  node.createSubscription('emu_robotics_msgs/msg/BridgeStatus', '/emu/status', (m) => statuses.push(m));
+  node.spin();
+  let sec = 1000;
+  const cam = setInterval(() => camera.publish(frame(sec++, 100)), 33);
+  const out = { scenario };
+  try {
+    // The bridge is up once its status topic answers (it publishes on every state change).
+    await until(() => node.countPublishers('/emu/status') > 0, 20_000, 'the bridge');
+    if (scenario === 'topics') {
+      const plans = [];
+      const subgoals = [];
+      node.createSubscription('emu_robotics_msgs/msg/Plan', '/emu/plan', { qos: latched(50) }, (m) => plans.push(m));
+      node.createSubscription('emu_robotics_msgs/msg/Subgoal', '/emu/subgoal', { qos: latched(50) }, (m) => subgoals.push(m));
+      await sleep(500);
+      goals.publish({ data: 'put the red block in the blue bowl' });
+      await until(() => plans.some((p) => p.complete), 30_000, 'a complete plan');
+      const plan = plans.find((p) => p.complete);
+      out.plan = { goal: plan.goal, stampSec: plan.header.stamp.sec, subgoals: plan.subgoals.length, keyframes: plan.subgoals.filter((s) => s.has_keyframe).length, keyframeFormat: plan.subgoals.find((s) => s.has_keyframe)?.keyframe.format };
+      out.subgoalsPublished = subgoals.filter((s) => s.plan_id === plan.plan_id).length;
+      out.framesSentBeforeGoal = [1000, sec];
+      // A controller that joins late still gets the last plan (reliable + transient local).
+      const late = new rclnodejs.Node('robot_late');
+      const latePlans = [];
+      late.createSubscription('emu_robotics_msgs/msg/Plan', '/emu/plan', { qos: latched() }, (m) => latePlans.push(m));
+      late.spin();
+      await until(() => latePlans.length > 0, 10_000, 'the latched plan');
+      out.lateJoinerPlanId = latePlans[0].plan_id === plans.at(-1).plan_id;
+      // Hostile input: the node keeps running and reports each on its status topic.
+      goals.publish({ data: '' });
+      camera.publish({ ...frame(sec++, 1), encoding: 'yuv422' });
+      camera.publish({ ...frame(sec++, 1), step: 3 });
+      await sleep(800);
+      const last = statuses.at(-1);
+      out.status = { goals_rejected: last.goals_rejected, frames_rejected: last.frames_rejected, error_code: last.error_code };
+      goals.publish({ data: 'stack the green block on the red block' });
+      const before = plans.filter((p) => p.complete).length;
+      await until(() => plans.filter((p) => p.complete).length > before, 30_000, 'a plan after hostile input');
+      out.plansAfterHostile = true;
+    } else if (scenario === 'action') {
+      const client = new rclnodejs.ActionClient(node, 'emu_robotics_msgs/action/PlanTask', '/emu/plan_task');
+      await until(() => client.isActionServerAvailable(), 20_000, 'the action server');
+      // 1. a goal with feedback, to the end
+      const feedback = [];
+      const handle = await client.sendGoal({ instruction: 'put the red block in the blue bowl' }, (f) => feedback.push(f));
+      out.accepted = handle.isAccepted();
+      const result = await handle.getResult();
+      out.first = { status: handle.status, feedback: feedback.length, subgoals: result.plan.subgoals.length, complete: result.plan.complete };
+      out.partialFeedback = feedback.some((f) => !f.partial_plan.complete && f.partial_plan.subgoals.length >= 1);
+    } else if (scenario === 'cancel') {
+      // The bridge follows plans (a feedback topic is configured): a goal stays active until the
+      // controller reports, so a cancel lands mid-plan every time.
+      const client = new rclnodejs.ActionClient(node, 'emu_robotics_msgs/action/PlanTask', '/emu/plan_task');
+      await until(() => client.isActionServerAvailable(), 20_000, 'the action server');
+      out.rounds = [];
+      for (let round = 0; round < 2; round++) {
+        const fb = [];
+        const h = await client.sendGoal({ instruction: round ? 'stack the green block on the red block' : 'put the red block in the blue bowl' }, (f) => fb.push(f));
+        await until(() => fb.length > 0, 30_000, 'feedback before cancelling');
+        const cancel = await h.cancelGoal();
+        await h.getResult();
+        out.rounds.push({ accepted: h.isAccepted(), feedback: fb.length, cancelAccepted: cancel.goals_canceling.length === 1, status: h.status });
+      }
+    }
+    out.ok = true;
+  } catch (err) {
+    out.ok = false;
+    out.error = String(err && err.stack ? err.stack : err);
+  } finally {
+    clearInterval(cam);
+    console.log(JSON.stringify(out));
+    node.destroy();
+    rclnodejs.shutdown();
+    process.exit(0);
+  }
+}
+
+main();
