@@ -6,8 +6,9 @@ import { EmuVlaPlannerOptionsSchema } from '../../planners/EmuVlaPlanner.ts';
 import { PlanExecutorOptionsSchema } from '../../planners/PlanExecutor.ts';
 import { DEVICES } from '../../sdk/runtime/devices.ts';
 import { TRANSPORT_KINDS } from '../transports/Transport.ts';
+import { QOS_NAMES } from '../transports/Transport.ts';
 
-const QosSchema = z.enum(['sensor_data', 'reliable', 'latched']);
+const QosSchema = z.enum(QOS_NAMES);
 const topicName = z.string().regex(/^\/?[A-Za-z_~][A-Za-z0-9_/~]*$/, 'not a valid ROS topic name');
 
 /**

@@ -12,7 +12,8 @@ export function bridgeTopics({ topics, qos }: BridgeConfig): BridgeTopics {
     goal: { name: topics.goal, type: 'std_msgs/msg/String', qos: qos.goal },
     feedback: { name: topics.feedback, type: 'std_msgs/msg/String', qos: qos.goal },
     plan: { name: topics.plan, type: 'emu_robotics_msgs/msg/Plan', qos: qos.plan },
-    subgoal: { name: topics.subgoal, type: 'emu_robotics_msgs/msg/Subgoal', qos: qos.plan },
+    // Subgoals come in bursts (each as it forms): a history of 1 could lose one to a slower reader.
+    subgoal: { name: topics.subgoal, type: 'emu_robotics_msgs/msg/Subgoal', qos: qos.plan === 'latched' ? 'latched_burst' : qos.plan },
     status: { name: topics.status, type: 'emu_robotics_msgs/msg/BridgeStatus', qos: qos.status },
   };
 }

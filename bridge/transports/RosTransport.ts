@@ -1,14 +1,15 @@
 import { Observable } from 'rxjs';
 import { AbortError, TransportError } from '../../sdk/errors.ts';
 import type { PlanTaskResult } from '../messages/rosTypes.ts';
-import type { RclGoalHandle, RclModule, RclNode, RclPublisher } from './rclnodejsSurface.ts';
+import { actionType, messageType, type RclGoalHandle, type RclModule, type RclNode, type RclPublisher, type RclQos } from './rclnodejsSurface.ts';
+import { QOS_PROFILES } from './qosProfiles.ts';
 import type { PlanTaskHandler, QosName, TopicSpec, Transport } from './Transport.ts';
 
 export interface RosTransportOptions {
   /** @default 'emu_bridge' */
   nodeName?: string;
   namespace?: string;
-  /** The rclnodejs module; default: `await import('rclnodejs')`. Tests inject a fake. */
+  /** The rclnodejs module; default: `await import('rclnodejs')`. */
   rclnodejs?: RclModule;
   /** How often a running action goal checks for cancellation. @default 50 @unit ms */
   cancelPollMs?: number;
@@ -41,16 +42,15 @@ export class RosTransport implements Transport {
     await rcl.init();
     const node = new rcl.Node(options.nodeName ?? 'emu_bridge', options.namespace ?? '');
     const transport = new RosTransport(rcl, node, options.cancelPollMs ?? 50);
-    if (node.spin) node.spin();
-    else rcl.spin?.(node);
+    node.spin();
     return transport;
   }
 
   subscribe(topic: TopicSpec): Observable<unknown> {
     return new Observable<unknown>((subscriber) => {
-      const sub = this.#node.createSubscription(topic.type, topic.name, { qos: this.#qos(topic.qos) }, (msg) => subscriber.next(msg));
+      const sub = this.#node.createSubscription(messageType(topic.type), topic.name, { qos: this.#qos(topic.qos) }, (msg: unknown) => subscriber.next(msg));
       return () => {
-        if (!this.#closed) this.#node.destroySubscription?.(sub);
+        if (!this.#closed) this.#node.destroySubscription(sub);
       };
     });
   }
@@ -59,30 +59,30 @@ export class RosTransport implements Transport {
     if (this.#closed) throw new TransportError(`publish on '${topic.name}' after close`);
     let pub = this.#publishers.get(topic.name);
     if (!pub) {
-      pub = this.#node.createPublisher(topic.type, topic.name, { qos: this.#qos(topic.qos) });
+      pub = this.#node.createPublisher(messageType(topic.type), topic.name, { qos: this.#qos(topic.qos) });
       this.#publishers.set(topic.name, pub);
     }
-    pub.publish(message);
+    pub.publish(message as never); // validated by the pipeline's zod schemas; rclnodejs checks it against the type
   }
 
   serveAction(name: string, handler: PlanTaskHandler): void {
     const controllers = new Map<RclGoalHandle, AbortController>();
-    const execute = async (goalHandle: RclGoalHandle): Promise<object> => {
+    const execute = async (goalHandle: RclGoalHandle) => {
       const controller = new AbortController();
       controllers.set(goalHandle, controller);
       const poll = setInterval(() => {
         if (goalHandle.isCancelRequested) controller.abort(new AbortError('goal cancelled by client'));
       }, this.#cancelPollMs);
       try {
-        const result = await handler(goalHandle.request as { instruction: string }, {
+        const result = await handler(goalHandle.request as unknown as { instruction: string }, {
           signal: controller.signal,
-          feedback: (f) => goalHandle.publishFeedback(f),
+          feedback: (f) => goalHandle.publishFeedback(f as never),
         });
         settleGoal(goalHandle, 'succeed');
-        return result;
+        return result as never;
       } catch {
         settleGoal(goalHandle, goalHandle.isCancelRequested ? 'canceled' : 'abort');
-        return emptyResult();
+        return emptyResult() as never;
       } finally {
         clearInterval(poll);
         controllers.delete(goalHandle);
@@ -90,16 +90,16 @@ export class RosTransport implements Transport {
     };
     const server = new this.#rcl.ActionServer(
       this.#node,
-      'emu_robotics_msgs/action/PlanTask',
+      actionType('emu_robotics_msgs/action/PlanTask'),
       name,
       execute,
       () => this.#rcl.GoalResponse.ACCEPT,
-      null,
-      (goalHandle) => {
+      undefined,
+      (goalHandle: RclGoalHandle | undefined) => {
         // rclnodejs moves the goal to CANCELING only after this callback returns. Aborting the plan
         // now would let the handler settle first (ABORTED), and rclnodejs's CANCEL_GOAL on an
         // ABORTED goal then throws inside its un-awaited code: end the process. So abort after it.
-        const controller = controllers.get(goalHandle);
+        const controller = goalHandle && controllers.get(goalHandle);
         setImmediate(() => controller?.abort(new AbortError('goal cancelled by client')));
         return this.#rcl.CancelResponse.ACCEPT;
       },
@@ -115,7 +115,7 @@ export class RosTransport implements Transport {
     await this.#rcl.shutdown();
   }
 
-  #qos(name: QosName): unknown {
+  #qos(name: QosName): RclQos {
     const Q = this.#rcl.QoS;
     switch (name) {
       case 'sensor_data':
@@ -123,7 +123,8 @@ export class RosTransport implements Transport {
       case 'reliable':
         return new Q(Q.HistoryPolicy.RMW_QOS_POLICY_HISTORY_KEEP_LAST, 10, Q.ReliabilityPolicy.RMW_QOS_POLICY_RELIABILITY_RELIABLE, Q.DurabilityPolicy.RMW_QOS_POLICY_DURABILITY_VOLATILE);
       case 'latched':
-        return new Q(Q.HistoryPolicy.RMW_QOS_POLICY_HISTORY_KEEP_LAST, 1, Q.ReliabilityPolicy.RMW_QOS_POLICY_RELIABILITY_RELIABLE, Q.DurabilityPolicy.RMW_QOS_POLICY_DURABILITY_TRANSIENT_LOCAL);
+      case 'latched_burst':
+        return new Q(Q.HistoryPolicy.RMW_QOS_POLICY_HISTORY_KEEP_LAST, QOS_PROFILES[name].depth, Q.ReliabilityPolicy.RMW_QOS_POLICY_RELIABILITY_RELIABLE, Q.DurabilityPolicy.RMW_QOS_POLICY_DURABILITY_TRANSIENT_LOCAL);
     }
   }
 }

@@ -10,9 +10,12 @@ export type TransportKind = (typeof TRANSPORT_KINDS)[number];
 /**
  * Named QoS profiles. `sensor_data`: best effort, keep last 5, volatile (cameras).
  * `reliable`: reliable, keep last 10, volatile. `latched`: reliable, keep last 1, transient local
- * (late joiners get the newest plan).
+ * (late joiners get the newest plan). `latched_burst`: as latched but keep last 32, for messages
+ * that come in bursts (a plan's subgoals): with a history of 1, a reliable writer may replace a
+ * sample before a slower reader has it.
  */
-export type QosName = 'sensor_data' | 'reliable' | 'latched';
+export const QOS_NAMES = ['sensor_data', 'reliable', 'latched', 'latched_burst'] as const;
+export type QosName = (typeof QOS_NAMES)[number];
 
 export interface TopicSpec {
   name: string;

@@ -5,6 +5,7 @@ export const QOS_PROFILES: Record<QosName, { history: 1; depth: number; reliabil
   sensor_data: { history: 1, depth: 5, reliability: 2, durability: 2 },
   reliable: { history: 1, depth: 10, reliability: 1, durability: 2 },
   latched: { history: 1, depth: 1, reliability: 1, durability: 1 },
+  latched_burst: { history: 1, depth: 32, reliability: 1, durability: 1 },
 };
 
 /** rosbag2's `offered_qos_profiles` channel metadata, so `ros2 bag play` re-offers the same QoS. */

@@ -34,7 +34,9 @@ async function main() {
   node.createSubscription('emu_robotics_msgs/msg/BridgeStatus', '/emu/status', (m) => statuses.push(m));
   node.spin();
   let sec = 1000;
-  const cam = setInterval(() => camera.publish(frame(sec++, 100)), 33);
+  // The 'noframe' scenario starts without a camera, and turns it on halfway.
+  let cameraOn = scenario !== 'noframe';
+  const cam = setInterval(() => cameraOn && camera.publish(frame(sec++, 100)), 33);
   const out = { scenario };
   try {
     // The bridge is up once its status topic answers (it publishes on every state change).
@@ -49,7 +51,12 @@ async function main() {
       await until(() => plans.some((p) => p.complete), 30_000, 'a complete plan');
       const plan = plans.find((p) => p.complete);
       out.plan = { goal: plan.goal, stampSec: plan.header.stamp.sec, subgoals: plan.subgoals.length, keyframes: plan.subgoals.filter((s) => s.has_keyframe).length, keyframeFormat: plan.subgoals.find((s) => s.has_keyframe)?.keyframe.format };
-      out.subgoalsPublished = subgoals.filter((s) => s.plan_id === plan.plan_id).length;
+      // The plan message goes out before the subgoals that formed with it: give them a moment.
+      const ofPlan = () => subgoals.filter((s) => s.plan_id === plan.plan_id).length;
+      await until(() => ofPlan() >= plan.subgoals.length, 5_000, 'the plan\'s subgoals').catch(() => undefined);
+      out.subgoalsPublished = ofPlan();
+      out.subgoalIndices = subgoals.map((s) => [s.plan_id.slice(-4), s.index, s.status]);
+      out.truncated = plan.truncated;
       out.framesSentBeforeGoal = [1000, sec];
       // A controller that joins late still gets the last plan (reliable + transient local).
       const late = new rclnodejs.Node('robot_late');
@@ -79,6 +86,19 @@ async function main() {
       const result = await handle.getResult();
       out.first = { status: handle.status, feedback: feedback.length, subgoals: result.plan.subgoals.length, complete: result.plan.complete };
       out.partialFeedback = feedback.some((f) => !f.partial_plan.complete && f.partial_plan.subgoals.length >= 1);
+    } else if (scenario === 'noframe') {
+      const client = new rclnodejs.ActionClient(node, 'emu_robotics_msgs/action/PlanTask', '/emu/plan_task');
+      await until(() => client.isActionServerAvailable(), 20_000, 'the action server');
+      const h1 = await client.sendGoal({ instruction: 'put the red block in the blue bowl' });
+      await h1.getResult();
+      out.withoutCamera = h1.status;
+      cameraOn = true;
+      await sleep(300);
+      const h2 = await client.sendGoal({ instruction: 'put the red block in the blue bowl' });
+      const r2 = await h2.getResult();
+      out.withCamera = { status: h2.status, subgoals: r2.plan.subgoals.length };
+      const last = statuses.at(-1);
+      out.lastStatus = { plans_failed: last.plans_failed, plans_completed: last.plans_completed };
     } else if (scenario === 'cancel') {
       // The bridge follows plans (a feedback topic is configured): a goal stays active until the
       // controller reports, so a cancel lands mid-plan every time.

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -80,7 +80,7 @@ describe('the bridge on real ROS 2 (rclnodejs over Cyclone DDS, loopback only)',
       assert.ok(r.plan.subgoals >= 1 && r.plan.keyframes >= 1, JSON.stringify(r.plan));
       assert.equal(r.plan.keyframeFormat, 'png');
       assert.ok(r.plan.stampSec >= r.framesSentBeforeGoal[0] && r.plan.stampSec <= r.framesSentBeforeGoal[1], 'stamped from a camera frame the robot sent');
-      assert.equal(r.subgoalsPublished, r.plan.subgoals);
+      assert.equal(r.subgoalsPublished, r.plan.subgoals, JSON.stringify([r.subgoalIndices, r.truncated]));
       assert.equal(r.lateJoinerPlanId, true);
       assert.ok(r.status.goals_rejected >= 1 && r.status.frames_rejected >= 2, JSON.stringify(r.status));
       assert.equal(r.plansAfterHostile, true);
@@ -120,5 +120,42 @@ describe('the bridge on real ROS 2 (rclnodejs over Cyclone DDS, loopback only)',
     }
     assert.equal(exitCode, 0, bridge.stderr());
     assert.doesNotMatch(bridge.stderr(), /unhandled|invalid transition/i);
+  });
+
+  it('a goal with no camera frame aborts after the frame wait, reported; the node serves the next one', async () => {
+    let exitCode: number | null = null;
+    const bridge = startBridge(env!, ['--config', path.join(root, 'test/ros/shortFrameWait.yaml')]);
+    try {
+      const r = await robot(env!, 'noframe');
+      assert.equal(r.ok, true, `${r.error}\n${bridge.stderr()}`);
+      assert.equal(r.withoutCamera, 6, 'ABORTED');
+      assert.equal(r.withCamera.status, 4, 'SUCCEEDED');
+      assert.ok(r.withCamera.subgoals >= 1);
+      assert.deepEqual(r.lastStatus, { plans_failed: 1, plans_completed: 1 });
+    } finally {
+      exitCode = await bridge.stop();
+    }
+    assert.equal(exitCode, 0, bridge.stderr());
+    assert.match(bridge.stderr(), /\[timeout\].*no camera frame within 800 ms/);
+  });
+});
+
+describe('rclnodejs stays behind the ROS transport', () => {
+  it('is loaded (not type-imported) by RosTransport only, lazily', () => {
+    const offenders: string[] = [];
+    const walk = (dir: string) => {
+      for (const name of readdirSync(dir)) {
+        if (name === 'node_modules' || name.startsWith('.')) continue;
+        const full = path.join(dir, name);
+        if (statSync(full).isDirectory()) walk(full);
+        else if (name !== 'RosTransport.ts' && name !== 'robot.cjs' && /\.(ts|mjs|js|cjs)$/.test(name)) {
+          const text = readFileSync(full, 'utf8').replace(/import type [^;]*;/g, '');
+          if (/(from|import|require)\s*\(?\s*['"]rclnodejs['"]/.test(text)) offenders.push(path.relative(root, full));
+        }
+      }
+    };
+    for (const dir of ['sdk', 'planners', 'bridge', 'sim', 'bin', 'test', 'examples']) walk(path.join(root, dir));
+    assert.deepEqual(offenders, []);
+    assert.match(readFileSync(path.join(root, 'bridge/transports/RosTransport.ts'), 'utf8'), /const moduleName = 'rclnodejs';[\s\S]*await import\(moduleName\)/);
   });
 });
