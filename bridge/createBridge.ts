@@ -23,6 +23,8 @@ export interface BridgeParts {
   planner?: Planner;
   transport?: Transport;
   log?: Logger;
+  /** ROS arguments (after `--ros-args`) for the ROS transport. */
+  rosArgs?: readonly string[];
 }
 
 /** Builds backend → planner → transport → pipeline from a validated config, and starts the pipeline. */
@@ -31,7 +33,7 @@ export async function createBridge(config: BridgeConfig, parts: BridgeParts = {}
   let planner = parts.planner;
   if (!planner && !config.model.dir) throw new ConfigError('no model: pass --model DIR (or model.dir in the config file)');
   // The transport first: its checks (an unwritable --record, --record onto --replay) fail before the model loads.
-  const transport = parts.transport ?? (await createTransport(config));
+  const transport = parts.transport ?? (await createTransport(config, parts.rosArgs));
   if (!planner) {
     try {
       backend = await OnnxBackend.load(config.model.dir!, { device: config.model.device, threads: config.model.threads, ...(parts.log ? { log: parts.log.info } : {}) });
@@ -56,10 +58,10 @@ export async function createBridge(config: BridgeConfig, parts: BridgeParts = {}
   };
 }
 
-async function createTransport(config: BridgeConfig): Promise<Transport> {
+async function createTransport(config: BridgeConfig, rosArgs: readonly string[] = []): Promise<Transport> {
   switch (config.transport) {
     case 'ros':
-      return RosTransport.create({ nodeName: config.node.name, namespace: config.node.namespace });
+      return RosTransport.create({ nodeName: config.node.name, namespace: config.node.namespace, rosArgs });
     case 'mcap': {
       const { replay, record, compression } = config.mcap;
       if (!replay && !record) throw new ConfigError('the mcap transport needs --replay IN.mcap and/or --record OUT.mcap');

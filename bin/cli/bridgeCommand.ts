@@ -19,12 +19,15 @@ const USAGE = `usage: emu bridge --transport ros|mcap|memory --model DIR [--conf
   --rate R             mcap: replay speed; 0 (default) = offline lockstep, each message waits for the planner
   --frame IMG --goal G memory: plan once from a PNG/JPEG and print the plan as JSON
   --max-new-tokens N   --seed N   --threads N   --device cpu|cuda|webgpu
-  --image-topic T      --goal-topic T`;
+  --image-topic T      --goal-topic T
+  --ros-args ... [--]  ros: arguments for rcl, as any ROS 2 node takes them: -r FROM:=TO remapping,
+                       --params-file FILE (also read as --config), --log-level L`;
 
 /** `emu bridge …`: runs the planning bridge. Returns the process exit code. */
 export async function run(argv: string[]): Promise<number> {
+  const { ours, rosArgs } = splitRosArgs(argv);
   const { values } = parseArgs({
-    args: argv,
+    args: ours,
     options: {
       help: { type: 'boolean', short: 'h' },
       transport: { type: 'string' },
@@ -50,9 +53,27 @@ export async function run(argv: string[]): Promise<number> {
     return 0;
   }
   const config = await resolveConfig(values);
+  if (rosArgs.length && config.transport !== 'ros') throw new ConfigError(`--ros-args applies to --transport ros only (got ${config.transport})`);
   if (config.transport === 'mcap') return runMcap(config);
   if (config.transport === 'memory') return runMemory(config, values.frame, values.goal);
-  return runRos(config);
+  return runRos(config, rosArgs);
+}
+
+/**
+ * A ROS command line: our flags, then `--ros-args …` (up to a lone `--`) for rcl, as every ROS 2
+ * node takes them (`-r /camera/image_raw:=/cam/color`, `--params-file f.yaml`, `--log-level debug`).
+ * A params file is also read as our config (its `<node>: ros__parameters:` block).
+ */
+export function splitRosArgs(argv: readonly string[]): { ours: string[]; rosArgs: string[] } {
+  const at = argv.indexOf('--ros-args');
+  if (at < 0) return { ours: [...argv], rosArgs: [] };
+  const rest = argv.slice(at + 1);
+  const end = rest.indexOf('--');
+  const rosArgs = end < 0 ? rest : rest.slice(0, end);
+  const ours = [...argv.slice(0, at), ...(end < 0 ? [] : rest.slice(end + 1))];
+  const params = rosArgs.indexOf('--params-file');
+  if (params >= 0 && rosArgs[params + 1] && !ours.includes('--config')) ours.push('--config', rosArgs[params + 1]!);
+  return { ours, rosArgs };
 }
 
 type Flags = Record<string, string | boolean | undefined>;
@@ -139,8 +160,8 @@ async function runMemory(config: BridgeConfig, framePath: string | undefined, go
   return 0;
 }
 
-async function runRos(config: BridgeConfig): Promise<number> {
-  const bridge = await createBridge(config, { log: consoleLogger });
+async function runRos(config: BridgeConfig, rosArgs: readonly string[]): Promise<number> {
+  const bridge = await createBridge(config, { log: consoleLogger, rosArgs });
   consoleLogger.info(`node '${config.node.name}' up: camera ${config.topics.image}, goals ${config.topics.goal}, plans ${config.topics.plan}, action ${config.topics.action}`);
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);

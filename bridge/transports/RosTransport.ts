@@ -9,6 +9,11 @@ export interface RosTransportOptions {
   /** @default 'emu_bridge' */
   nodeName?: string;
   namespace?: string;
+  /**
+   * ROS arguments for rcl, as after `--ros-args` on a ROS command line (`-r from:=to` remapping,
+   * `--params-file`, `--log-level`, …); rcl applies them to this node.
+   */
+  rosArgs?: readonly string[];
   /** The rclnodejs module; default: `await import('rclnodejs')`. */
   rclnodejs?: RclModule;
   /** How often a running action goal checks for cancellation. @default 50 @unit ms */
@@ -39,7 +44,8 @@ export class RosTransport implements Transport {
 
   static async create(options: RosTransportOptions = {}): Promise<RosTransport> {
     const rcl = options.rclnodejs ?? (await loadRclnodejs());
-    await rcl.init();
+    // rcl reads ROS arguments from the argv it is given (the program name first, as in a real argv).
+    await (options.rosArgs?.length ? rcl.init(undefined, ['emu', '--ros-args', ...options.rosArgs]) : rcl.init());
     const node = new rcl.Node(options.nodeName ?? 'emu_bridge', options.namespace ?? '');
     const transport = new RosTransport(rcl, node, options.cancelPollMs ?? 50);
     node.spin();

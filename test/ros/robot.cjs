@@ -28,8 +28,10 @@ function frame(sec, value) {
 async function main() {
   await rclnodejs.init();
   const node = new rclnodejs.Node(`robot_${scenario}`);
-  const camera = node.createPublisher('sensor_msgs/msg/Image', '/camera/image_raw', { qos: QoS.profileSensorData });
-  const goals = node.createPublisher('std_msgs/msg/String', '/emu/goal');
+  // 'remap': the robot's own topic names; the bridge is remapped onto them with --ros-args.
+  const remap = scenario === 'remap';
+  const camera = node.createPublisher('sensor_msgs/msg/Image', remap ? '/cam/color' : '/camera/image_raw', { qos: QoS.profileSensorData });
+  const goals = node.createPublisher('std_msgs/msg/String', remap ? '/robot/goal' : '/emu/goal');
   const statuses = [];
   node.createSubscription('emu_robotics_msgs/msg/BridgeStatus', '/emu/status', (m) => statuses.push(m));
   node.spin();
@@ -86,6 +88,15 @@ async function main() {
       const result = await handle.getResult();
       out.first = { status: handle.status, feedback: feedback.length, subgoals: result.plan.subgoals.length, complete: result.plan.complete };
       out.partialFeedback = feedback.some((f) => !f.partial_plan.complete && f.partial_plan.subgoals.length >= 1);
+    } else if (scenario === 'remap') {
+      const plans = [];
+      node.createSubscription('emu_robotics_msgs/msg/Plan', '/emu/plan', { qos: latched(50) }, (m) => plans.push(m));
+      await until(() => node.countSubscribers('/robot/goal') > 0 && node.countSubscribers('/cam/color') > 0, 20_000, 'the bridge on the remapped topics');
+      await sleep(300);
+      goals.publish({ data: 'put the red block in the blue bowl' });
+      await until(() => plans.some((p) => p.complete), 30_000, 'a complete plan');
+      out.plan = { goal: plans.find((p) => p.complete).goal, stampSec: plans.find((p) => p.complete).header.stamp.sec };
+      out.defaultTopicSubscribers = node.countSubscribers('/camera/image_raw');
     } else if (scenario === 'noframe') {
       const client = new rclnodejs.ActionClient(node, 'emu_robotics_msgs/action/PlanTask', '/emu/plan_task');
       await until(() => client.isActionServerAvailable(), 20_000, 'the action server');

@@ -138,6 +138,21 @@ describe('the bridge on real ROS 2 (rclnodejs over Cyclone DDS, loopback only)',
     assert.equal(exitCode, 0, bridge.stderr());
     assert.match(bridge.stderr(), /\[timeout\].*no camera frame within 800 ms/);
   });
+
+  it('--ros-args remaps the bridge onto a robot\'s own topic names (rcl\'s own argument handling)', async () => {
+    let exitCode: number | null = null;
+    const bridge = startBridge(env!, ['--ros-args', '-r', '/camera/image_raw:=/cam/color', '-r', '/emu/goal:=/robot/goal']);
+    try {
+      const r = await robot(env!, 'remap');
+      assert.equal(r.ok, true, `${r.error}\n${bridge.stderr()}`);
+      assert.equal(r.plan.goal, 'put the red block in the blue bowl');
+      assert.ok(r.plan.stampSec >= 1000, 'planned from the remapped camera');
+      assert.equal(r.defaultTopicSubscribers, 0, 'nothing listens on the default name any more');
+    } finally {
+      exitCode = await bridge.stop();
+    }
+    assert.equal(exitCode, 0, bridge.stderr());
+  });
 });
 
 describe('rclnodejs stays behind the ROS transport', () => {
@@ -157,5 +172,16 @@ describe('rclnodejs stays behind the ROS transport', () => {
     for (const dir of ['sdk', 'planners', 'bridge', 'sim', 'bin', 'test', 'examples']) walk(path.join(root, dir));
     assert.deepEqual(offenders, []);
     assert.match(readFileSync(path.join(root, 'bridge/transports/RosTransport.ts'), 'utf8'), /const moduleName = 'rclnodejs';[\s\S]*await import\(moduleName\)/);
+  });
+});
+
+describe('emu bridge --ros-args', () => {
+  it('splits a ROS command line: rcl gets what follows --ros-args (up to --); a params file is also our config', async () => {
+    const { splitRosArgs } = await import('../../bin/cli/bridgeCommand.ts');
+    assert.deepEqual(splitRosArgs(['--transport', 'ros', '--ros-args', '-r', 'a:=b', '--params-file', 'p.yaml', '--', '--seed', '3']), {
+      ours: ['--transport', 'ros', '--seed', '3', '--config', 'p.yaml'],
+      rosArgs: ['-r', 'a:=b', '--params-file', 'p.yaml'],
+    });
+    assert.deepEqual(splitRosArgs(['--transport', 'ros']), { ours: ['--transport', 'ros'], rosArgs: [] });
   });
 });
