@@ -143,7 +143,7 @@ async function loadRclnodejs(): Promise<RclModule> {
     return mod.default ?? mod;
   } catch (err) {
     throw new TransportError(
-      `cannot load rclnodejs (${(err as Error).message}). Source a ROS 2 install (Humble or Jazzy) and run \`npm install rclnodejs\`; see bridge/ros/README.md`,
+      `cannot load rclnodejs (${(err as Error).message}). It must be built against a sourced ROS 2: on this Debian build run \`bash bridge/ros/setup.sh && source bridge/ros/env.sh\`; with ROS 2 Humble/Jazzy/Kilted see bridge/ros/README.md`,
       { cause: err },
     );
   }
