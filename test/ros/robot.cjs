@@ -71,9 +71,13 @@ async function main() {
       goals.publish({ data: '' });
       camera.publish({ ...frame(sec++, 1), encoding: 'yuv422' });
       camera.publish({ ...frame(sec++, 1), step: 3 });
-      await sleep(800);
+      // A frame over the bridge's pixel limit (the test runs it with maxPixels 100000: 640×480 is over) and a 100 KB goal.
+      camera.publish({ header: { stamp: { sec: sec++, nanosec: 0 }, frame_id: 'cam' }, height: 480, width: 640, encoding: 'rgb8', is_bigendian: 0, step: 1920, data: new Uint8Array(640 * 480 * 3) });
+      goals.publish({ data: 'x'.repeat(100_000) });
+      await sleep(1500);
       const last = statuses.at(-1);
       out.status = { goals_rejected: last.goals_rejected, frames_rejected: last.frames_rejected, error_code: last.error_code };
+      out.errors = [...new Set(statuses.map((m) => m.error_message.replace(/\d+/g, '#').slice(0, 90)).filter(Boolean))];
       goals.publish({ data: 'stack the green block on the red block' });
       const before = plans.filter((p) => p.complete).length;
       await until(() => plans.filter((p) => p.complete).length > before, 30_000, 'a plan after hostile input');

@@ -72,7 +72,7 @@ describe('the bridge on real ROS 2 (rclnodejs over Cyclone DDS, loopback only)',
 
   it('a controller publishing a 30 Hz camera and a goal gets plans with subgoals and keyframes; late joiners get the last plan; hostile input is reported, the node keeps planning', async () => {
     let exitCode: number | null = null;
-    const bridge = startBridge(env!);
+    const bridge = startBridge(env!, ['--config', path.join(root, 'test/ros/smallFrameLimit.yaml')]);
     try {
       const r = await robot(env!, 'topics');
       assert.equal(r.ok, true, `${r.error}\n${bridge.stderr()}`);
@@ -82,7 +82,10 @@ describe('the bridge on real ROS 2 (rclnodejs over Cyclone DDS, loopback only)',
       assert.ok(r.plan.stampSec >= r.framesSentBeforeGoal[0] && r.plan.stampSec <= r.framesSentBeforeGoal[1], 'stamped from a camera frame the robot sent');
       assert.equal(r.subgoalsPublished, r.plan.subgoals, JSON.stringify([r.subgoalIndices, r.truncated]));
       assert.equal(r.lateJoinerPlanId, true);
-      assert.ok(r.status.goals_rejected >= 1 && r.status.frames_rejected >= 2, JSON.stringify(r.status));
+      assert.ok(r.status.goals_rejected >= 2 && r.status.frames_rejected >= 3, JSON.stringify(r.status));
+      for (const reason of [/goal is empty/, /unsupported image encoding 'yuv#'/, /step # is shorter/, /exceeds the # px limit/, /goal .*too long|goal .*exceeds|characters/]) {
+        assert.ok(r.errors.some((e: string) => reason.test(e)), `status reported ${reason}: ${JSON.stringify(r.errors)}`);
+      }
       assert.equal(r.plansAfterHostile, true);
     } finally {
       exitCode = await bridge.stop();
