@@ -1,5 +1,6 @@
 /**
- * `npm run bench:bridge [-- --minutes M] [--model DIR] [--goal-every S] [--fast]`
+ * `npm run bench:bridge [-- --minutes M] [--model DIR] [--goal-every S] [--fast] [--transport memory|ros]`
+ * (`--transport ros`: over real DDS, see bridgeRosBench.ts)
  *
  * Replays a synthetic 30 Hz 640×480 rgb8 camera (CDR-encoded like a bag or DDS sample) through the
  * bridge pipeline with the real planner on an ONNX model (default: a tiny random-weight model built
@@ -34,6 +35,7 @@ const { values } = parseArgs({
     fast: { type: 'boolean', default: false },
     width: { type: 'string', default: '640' },
     height: { type: 'string', default: '480' },
+    transport: { type: 'string', default: 'memory' },
   },
 });
 const minutes = Number(values.minutes);
@@ -180,4 +182,7 @@ function writeSection(r: {
   writeBenchmarkSection('Bridge', body);
 }
 
-await main();
+if (values.transport === 'ros') {
+  const { runRosBench } = await import('./bridgeRosBench.ts');
+  await runRosBench({ minutes, width, height, goalEvery, ...(values.model ? { model: values.model } : {}) });
+} else await main();
