@@ -114,6 +114,22 @@ async function main() {
       out.withCamera = { status: h2.status, subgoals: r2.plan.subgoals.length };
       const last = statuses.at(-1);
       out.lastStatus = { plans_failed: last.plans_failed, plans_completed: last.plans_completed };
+    } else if (scenario === 'preempt') {
+      // Followed plans (feedback topic configured) stay active: a second goal pre-empts the first.
+      const client = new rclnodejs.ActionClient(node, 'emu_robotics_msgs/action/PlanTask', '/emu/plan_task');
+      await until(() => client.isActionServerAvailable(), 20_000, 'the action server');
+      const fb1 = [];
+      const h1 = await client.sendGoal({ instruction: 'put the red block in the blue bowl' }, (f) => fb1.push(f));
+      await until(() => fb1.length > 0, 30_000, 'feedback on the first goal');
+      const fb2 = [];
+      const h2 = await client.sendGoal({ instruction: 'stack the green block on the red block' }, (f) => fb2.push(f));
+      const r1 = await h1.getResult();
+      await until(() => fb2.length > 0, 30_000, 'feedback on the second goal');
+      out.first = { status: h1.status, planComplete: r1.plan.complete };
+      out.secondGoal = fb2.at(-1).partial_plan.goal;
+      await h2.cancelGoal();
+      await h2.getResult();
+      out.second = h2.status;
     } else if (scenario === 'cancel') {
       // The bridge follows plans (a feedback topic is configured): a goal stays active until the
       // controller reports, so a cancel lands mid-plan every time.

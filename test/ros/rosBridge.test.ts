@@ -125,6 +125,21 @@ describe('the bridge on real ROS 2 (rclnodejs over Cyclone DDS, loopback only)',
     assert.doesNotMatch(bridge.stderr(), /unhandled|invalid transition/i);
   });
 
+  it('PlanTask pre-emption: a new goal ends the one in flight (ABORTED, empty plan) and is planned', async () => {
+    let exitCode: number | null = null;
+    const bridge = startBridge(env!, ['--config', path.join(root, 'test/ros/feedback.yaml')]);
+    try {
+      const r = await robot(env!, 'preempt');
+      assert.equal(r.ok, true, `${r.error}\n${bridge.stderr()}`);
+      assert.deepEqual(r.first, { status: 6, planComplete: false }, 'ABORTED with an empty plan');
+      assert.equal(r.secondGoal, 'stack the green block on the red block');
+      assert.equal(r.second, 5);
+    } finally {
+      exitCode = await bridge.stop();
+    }
+    assert.equal(exitCode, 0, bridge.stderr());
+  });
+
   it('a goal with no camera frame aborts after the frame wait, reported; the node serves the next one', async () => {
     let exitCode: number | null = null;
     const bridge = startBridge(env!, ['--config', path.join(root, 'test/ros/shortFrameWait.yaml')]);
