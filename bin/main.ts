@@ -2,6 +2,8 @@
  * `emu <command> …`: dispatches to each part's CLI module, imported lazily so that e.g.
  * `emu tokenize` never loads onnxruntime or the simulator.
  */
+import { InputError } from '../sdk/errors.ts'; // no imports of its own: nothing heavy loads before the checks below
+
 type CommandModule = { run(argv: string[]): Promise<number> };
 
 /**
@@ -11,12 +13,13 @@ type CommandModule = { run(argv: string[]): Promise<number> };
  */
 export const MAX_ARGV_BYTES = 16 * 1024;
 
-const COMMANDS: Record<string, { summary: string; load: () => Promise<CommandModule>; onnx?: true }> = {
-  generate: { summary: 'run a task (t2i, x2i, story, howto, explore, vla) on a model folder', load: () => import('./cli/generateCommand.ts'), onnx: true },
+/** `onnx`: the command may load onnxruntime; its value says where long text goes instead. */
+const COMMANDS: Record<string, { summary: string; load: () => Promise<CommandModule>; onnx?: string }> = {
+  generate: { summary: 'run a task (t2i, x2i, story, howto, explore, vla) on a model folder', load: () => import('./cli/generateCommand.ts'), onnx: 'pass long prompts with --prompt-file FILE, or --prompt-file - to read stdin' },
   tokenize: { summary: 'print the token ids of a text for a tiktoken ranks file', load: () => import('./cli/tokenizeCommand.ts') },
   prompt: { summary: 'print the conditional/unconditional prompt ids for a task', load: () => import('./cli/promptCommand.ts') },
-  sim: { summary: 'simulator: `emu sim eval …`, `emu sim export …`', load: () => import('./cli/simCommand.ts'), onnx: true },
-  bridge: { summary: 'run the planning bridge over ros|mcap|memory transports', load: () => import('./cli/bridgeCommand.ts'), onnx: true },
+  sim: { summary: 'simulator: `emu sim eval …`, `emu sim export …`', load: () => import('./cli/simCommand.ts'), onnx: 'keep long text out of the command line' },
+  bridge: { summary: 'run the planning bridge over ros|mcap|memory transports', load: () => import('./cli/bridgeCommand.ts'), onnx: 'keep long text out of the command line (goals can come from the goal topic or a replayed bag)' },
 };
 
 function usage(): string {
@@ -35,20 +38,32 @@ export async function main(argv: string[]): Promise<number> {
     console.error(`emu: unknown command '${name}'\n\n${usage()}`);
     return 2;
   }
-  const argvBytes = Buffer.byteLength(argv.join(' '));
-  if (command.onnx && argvBytes > MAX_ARGV_BYTES) {
-    console.error(
-      `emu ${name}: [input_invalid] the command line is ${(argvBytes / 1024).toFixed(1)} KB, over the ${MAX_ARGV_BYTES / 1024} KB this command accepts ` +
-        `(onnxruntime crashes on long command lines); pass long text with --prompt-file FILE, or --prompt-file - to read stdin`,
-    );
+  const long = command.onnx ? longCommandLine(name, argv, command.onnx) : undefined;
+  if (long) {
+    console.error(`emu ${name}: [${long.code}] ${long.message}`);
     return 2;
   }
   try {
     return await (await command.load()).run(rest);
   } catch (err) {
     const e = err as { code?: string; message?: string };
+    // A flag node's parseArgs rejects is a usage error (exit 2, like a missing flag), not a failure of the work.
+    if (e.code?.startsWith('ERR_PARSE_ARGS_')) {
+      console.error(`emu ${name}: ${e.message}. Run 'emu ${name} --help' for the options.`);
+      return 2;
+    }
     console.error(`emu ${name}: ${e.code ? `[${e.code}] ` : ''}${e.message ?? String(err)}`);
     if (process.env.EMU_DEBUG) console.error(err);
     return 1;
   }
+}
+
+/** The typed refusal of a command line onnxruntime would crash on, or undefined when it is short enough. */
+function longCommandLine(name: string, argv: string[], hint: string): InputError | undefined {
+  const bytes = Buffer.byteLength(argv.join(' '));
+  if (bytes <= MAX_ARGV_BYTES) return undefined;
+  return new InputError(
+    'input_invalid',
+    `the command line is ${(bytes / 1024).toFixed(1)} KB, over the ${MAX_ARGV_BYTES / 1024} KB 'emu ${name}' accepts (onnxruntime crashes on long command lines); ${hint}`,
+  );
 }

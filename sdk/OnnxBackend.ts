@@ -115,14 +115,14 @@ export class OnnxBackend implements EmuBackend {
     }
     // A preset budget (e.g. 32768 = the whole context) is clipped to what the context leaves.
     sampling.maxNewTokens = Math.min(sampling.maxNewTokens, room);
-    const fixedGrid: Grid | undefined = req.grid
-      ? { rows: req.grid[0], cols: req.grid[1] }
-      : resolveImageSize({
-          aspect: req.aspect ?? (req.images.length === 0 ? task.defaultAspect : undefined),
-          aspectPresets: this.manifest.imageSizing.aspectPresets,
-          uncondIds: prompts.uncond,
-          ids: this.#ids,
-        });
+    const fixedGrid: Grid | undefined = resolveImageSize({
+      ...(req.grid ? { grid: req.grid } : {}),
+      aspect: req.aspect ?? (req.images.length === 0 ? task.defaultAspect : undefined),
+      aspectPresets: this.manifest.imageSizing.aspectPresets,
+      uncondIds: prompts.uncond,
+      ids: this.#ids,
+      room,
+    });
     const decoderSpec = this.manifest.decoder;
     const vocab = this.manifest.vocab.size;
     return {

@@ -35,7 +35,7 @@ export { TaskRequestSchema, SamplingOverridesSchema } from './generation/TaskReq
 export type { TaskRequest, ParsedTaskRequest, RequestOptions, SamplingOverrides } from './generation/TaskRequest.ts';
 
 // Events and results
-export type { GenerationEvent, GenerationEventType, GenerationResult, OutputItem, Grid, Usage, StopReason, FinishReason } from './generation/GenerationEvent.ts';
+export type { GenerationEvent, GenerationEventType, GenerationResult, OutputItem, Grid, Usage, StopReason, FinishReason, Truncation } from './generation/GenerationEvent.ts';
 
 // Errors
 export {

@@ -16,7 +16,7 @@ export function collect(events: Observable<GenerationEvent>): Promise<Generation
     events.subscribe({
       next: (e) => {
         if (e.type === 'start') task = e.task;
-        else if (e.type === 'done') result = { task: task!, output: e.output, tokens: e.tokens, usage: e.usage };
+        else if (e.type === 'done') result = { task: task!, output: e.output, tokens: e.tokens, usage: e.usage, ...(e.truncated ? { truncated: e.truncated } : {}) };
       },
       error: reject,
       complete: () => (result ? resolve(result) : reject(new EngineError('generation ended without a done event'))),

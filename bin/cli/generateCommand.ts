@@ -1,17 +1,19 @@
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { tap } from 'rxjs';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
-import { InputError } from '../../sdk/errors.ts';
-import type { GenerationEvent } from '../../sdk/generation/GenerationEvent.ts';
+import { InputError, parseOrThrow } from '../../sdk/errors.ts';
+import type { GenerationEvent, Truncation } from '../../sdk/generation/GenerationEvent.ts';
+import { TaskRequestSchema, type TaskRequest } from '../../sdk/generation/TaskRequest.ts';
+import type { RgbImage } from '../../sdk/image/RgbImage.ts';
 import { readImageFile } from '../../sdk/image/codec.ts';
-import { TaskNameSchema } from '../../sdk/model/ModelManifest.ts';
+import { TaskNameSchema, type TaskName } from '../../sdk/model/ModelManifest.ts';
 import { OnnxBackend } from '../../sdk/OnnxBackend.ts';
 import { DEVICES } from '../../sdk/runtime/devices.ts';
 import { exportResult } from '../../sdk/output/exportFolder.ts';
 import { checkOutputFolder } from '../../sdk/output/outputFolder.ts';
 import { collect } from '../../sdk/tasks.ts';
+import { parseGrid, textOrFile } from './cliArgs.ts';
 import { DEFAULT_MODEL_DIR } from './cliModel.ts';
 
 const HELP = `usage: emu generate --task TASK (--prompt TEXT | --prompt-file FILE|-) [--model DIR] [--image PNG ...]
@@ -22,21 +24,24 @@ Runs one task on an ONNX model folder, shows progress on stderr, writes the expo
 (texts, PNGs, story.pb, index.html) and prints its path.
 
   --task TASK            t2i | x2i | story | howto | explore | vla
-  --prompt TEXT          the question / instruction
+  --prompt TEXT          the question / instruction ('-' = read it from stdin)
   --prompt-file FILE     read the prompt from FILE ('-' = stdin): for long prompts (command lines
                          over 16 KB are refused: onnxruntime crashes on them)
   --model DIR            model folder with emu-model.json (default: models/emu-nano; the real Emu3.5 is --model models/emu35)
   --image FILE           reference image (PNG/JPEG; repeatable, in order)
   --seed N               sampling seed (default: the model's, 6666)
-  --out DIR              export folder (default: ./emu-out/<task>-<timestamp>)
+  --out DIR              export folder (default: ./emu-out/<task>-<timestamp>); checked before the model
+                         loads. The export is written whole and renamed into place: an earlier emu output
+                         there is replaced (no stale files), a folder holding anything else is refused
   --device D             cpu (default), cuda or webgpu; falls back to cpu with a notice
   --threads N            onnxruntime intra-op threads (default: 1 on ≤ 4 cores)
   --max-new-tokens N     generation budget (default: the task preset, clipped to the context)
   --cfg S                classifier-free guidance scale (1 = off)
   --aspect NAME          t2i aspect preset (1:1, 4:3, …, auto)
   --grid RxC             explicit token grid for generated images
-  --keep-partial         a generation cut off by the token budget is written (marked TRUNCATED.txt)
-                         and exits 0; without it, it is reported and exits 3
+  --keep-partial         a generation cut off by the token budget is written, marked partial
+                         (TRUNCATED.txt, and a note atop index.html), and exits 0; without it,
+                         nothing is written and it exits 3
   --quiet                no progress line
   -h, --help             this text`;
 
@@ -68,8 +73,7 @@ export async function run(argv: string[]): Promise<number> {
     console.log(HELP);
     return 0;
   }
-  if (values.prompt !== undefined && values['prompt-file'] !== undefined) throw new InputError('input_invalid', 'pass --prompt or --prompt-file, not both');
-  const prompt = values['prompt-file'] !== undefined ? await readPromptFile(values['prompt-file']) : values.prompt;
+  const prompt = await textOrFile(values.prompt, values['prompt-file'], { inline: '--prompt', file: '--prompt-file' });
   if (!values.task || prompt === undefined) {
     console.error(HELP);
     return 2;
@@ -79,6 +83,8 @@ export async function run(argv: string[]): Promise<number> {
   const device = DeviceSchema.safeParse(values.device);
   if (!device.success) throw new InputError('input_invalid', `--device must be one of ${DEVICES.join(', ')}, got '${values.device}'`);
   const images = await Promise.all(values.image.map((f) => readImageFile(f)));
+  // The whole request is checked by its schema here, before the model loads (a bad --grid or --cfg fails at once).
+  const request = parseOrThrow(TaskRequestSchema, requestOf(task.data, prompt, images, values), 'emu generate options');
   const out = values.out ?? path.join('emu-out', `${task.data}-${new Date().toISOString().replace(/[:.]/g, '-')}`);
   await checkOutputFolder(out); // before the model loads: a bad --out fails in milliseconds, not after the generation
 
@@ -88,44 +94,39 @@ export async function run(argv: string[]): Promise<number> {
     log: (line) => console.error(line),
   });
   try {
-    const maxNewTokens = optionalInt(values['max-new-tokens'], '--max-new-tokens');
-    const cfg = values.cfg === undefined ? undefined : Number(values.cfg);
-    const sampling = { ...(maxNewTokens !== undefined ? { maxNewTokens } : {}), ...(cfg !== undefined ? { cfg } : {}) };
     const progress = new ProgressLine(values.quiet ? undefined : process.stderr);
-    const events = backend.generate({
-      task: task.data,
-      prompt,
-      images,
-      seed: optionalInt(values.seed, '--seed'),
-      ...(Object.keys(sampling).length ? { sampling } : {}),
-      ...(values.aspect ? { aspect: values.aspect } : {}),
-      ...(values.grid ? { grid: parseGrid(values.grid) } : {}),
-    });
-    let openImage: number | undefined;
-    const result = await collect(
-      events.pipe(
-        tap((e) => {
-          progress.on(e);
-          if (e.type === 'image.start') openImage = e.index;
-          else if (e.type === 'image.done') openImage = undefined;
-        }),
-      ),
-    );
+    const result = await collect(backend.generate(request).pipe(tap((e) => progress.on(e))));
     progress.end(result.usage.generatedTokens, result.usage.timings.totalMs);
-    const truncated = result.usage.stopReason === 'max_tokens' ? truncationNote(result.usage.generatedTokens, openImage) : undefined;
+    const truncated = result.truncated ? truncationNote(result.usage.generatedTokens, result.truncated) : undefined;
     if (truncated && !values['keep-partial']) {
       console.error(`emu generate: [truncated] ${truncated}; nothing was written. Raise --max-new-tokens, or pass --keep-partial to keep what was generated`);
       return 3;
     }
     await exportResult(out, { question: prompt, references: images, output: result.output, ...(truncated ? { notes: { 'TRUNCATED.txt': `${truncated}\n` } } : {}) });
-    if (truncated) {
-      console.error(`emu generate: [truncated] ${truncated}; partial output kept (--keep-partial)`);
-    }
+    if (truncated) console.error(`emu generate: [truncated] ${truncated}; partial output kept (--keep-partial)`);
     console.log(path.resolve(out));
     return 0;
   } finally {
     await backend.close();
   }
+}
+
+/** The request the flags describe (checked by TaskRequestSchema by the caller). */
+function requestOf(task: TaskName, prompt: string, images: RgbImage[], values: Record<string, unknown>): TaskRequest {
+  const str = (flag: string) => (typeof values[flag] === 'string' ? (values[flag] as string) : undefined);
+  const maxNewTokens = optionalInt(str('max-new-tokens'), '--max-new-tokens');
+  const cfg = str('cfg') === undefined ? undefined : Number(str('cfg'));
+  const sampling = { ...(maxNewTokens !== undefined ? { maxNewTokens } : {}), ...(cfg !== undefined ? { cfg } : {}) };
+  const grid = str('grid');
+  return {
+    task,
+    prompt,
+    images,
+    seed: optionalInt(str('seed'), '--seed'),
+    ...(Object.keys(sampling).length ? { sampling } : {}),
+    ...(str('aspect') ? { aspect: str('aspect') } : {}),
+    ...(grid ? { grid: parseGrid(grid, '--grid') } : {}),
+  };
 }
 
 /** One carriage-returned status line on stderr: tokens so far and the current image's rows. */
@@ -153,24 +154,12 @@ class ProgressLine {
   }
 }
 
-/** Why a generation that hit its token budget is not what was asked for. */
-function truncationNote(tokens: number, openImage: number | undefined): string {
-  const where = openImage !== undefined ? ` inside image ${openImage + 1}, which is missing from the output` : '';
-  return `the generation was cut off by the token budget after ${tokens} tokens${where} (stop reason max_tokens)`;
-}
-
-/** The prompt from a file or stdin ('-'); trailing newlines (an editor's, echo's) are not part of it. */
-async function readPromptFile(file: string): Promise<string> {
-  const text = file === '-' ? await readStdin() : await readFile(file, 'utf8').catch((err) => {
-    throw new InputError('input_invalid', `cannot read --prompt-file '${file}': ${(err as Error).message}`, { cause: err });
-  });
-  return text.replace(/\r?\n+$/, '');
-}
-
-async function readStdin(): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const c of process.stdin) chunks.push(c as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
+/** Why a generation that hit its token budget is not what was asked for, and what it cut off. */
+function truncationNote(tokens: number, t: Truncation): string {
+  const img = t.image;
+  const rows = img?.grid ? ` (${img.rowsDone} of ${img.grid.rows} rows drawn)` : '';
+  const where = img ? ` inside image ${img.index + 1}${rows}, which is missing from the output` : '';
+  return `the generation was cut off by the token budget after ${tokens} tokens${where} (stop reason ${t.reason})`;
 }
 
 function optionalInt(v: string | undefined, flag: string): number | undefined {
@@ -178,10 +167,4 @@ function optionalInt(v: string | undefined, flag: string): number | undefined {
   const n = Number(v);
   if (!Number.isInteger(n)) throw new InputError('input_invalid', `${flag} expects an integer, got '${v}'`);
   return n;
-}
-
-function parseGrid(spec: string): [number, number] {
-  const m = /^(\d+)[x*](\d+)$/.exec(spec);
-  if (!m) throw new InputError('input_invalid', `--grid expects RxC (e.g. 45x45), got '${spec}'`);
-  return [Number(m[1]), Number(m[2])];
 }

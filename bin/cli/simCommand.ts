@@ -4,15 +4,14 @@ import { ExportOptionsSchema, exportTask } from '../../sim/export/exportTask.ts'
 import { ProgressBar } from './ProgressBar.ts';
 import { USAGE } from './simUsage.ts';
 
-
-
 /** `emu sim <export|eval> …` */
 export async function run(argv: string[]): Promise<number> {
   const [sub, ...rest] = argv;
   if (sub === 'export') return runExport(rest);
   if (sub === 'eval') return (await import('./evalCommand.ts')).runEval(rest);
-  console.log(USAGE);
-  return sub === '--help' || sub === '-h' ? 0 : 2;
+  const help = sub === '--help' || sub === '-h';
+  (help ? console.log : console.error)(USAGE);
+  return help ? 0 : 2;
 }
 
 /** `128` → 128×128, `640x480` → 640×480. */

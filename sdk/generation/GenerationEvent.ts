@@ -15,7 +15,7 @@ export type OutputItem =
 
 /** Why the stopping criteria ended a generation. `aborted` never finishes one: the stream errors with AbortError instead. */
 export type StopReason = 'eos' | 'eoi' | 'max_tokens' | 'aborted';
-/** How a finished generation (its `done` event) ended. `max_tokens` means the output may be cut off. */
+/** How a finished generation (its `done` event) ended. `max_tokens`: the budget cut it off (`done.truncated` says where). */
 export type FinishReason = Exclude<StopReason, 'aborted'>;
 
 export interface Usage {
@@ -27,6 +27,19 @@ export interface Usage {
   stopReason: FinishReason;
 }
 
+/**
+ * What a generation that ran out of its token budget (`stopReason: 'max_tokens'`) left unfinished.
+ * Present on the `done` event (and the result) exactly when `usage.stopReason` is `max_tokens`.
+ */
+export interface Truncation {
+  reason: 'max_tokens';
+  /**
+   * The image being drawn when the budget ran out. It is not in `output` (an unterminated image is
+   * dropped by the parser); `codes` are the visual codes generated so far, row-major.
+   */
+  image?: { index: number; grid?: Grid; rowsDone: number; codes: number[] };
+}
+
 /** The typed stream a generation emits, discriminated on `type`. */
 export type GenerationEvent =
   | { type: 'start'; task: TaskName; promptTokens: number; uncondPromptTokens: number; seed: number }
@@ -35,7 +48,7 @@ export type GenerationEvent =
   | { type: 'image.start'; index: number; grid: Grid }
   | { type: 'image.progress'; index: number; rowsDone: number; rows: number }
   | { type: 'image.done'; index: number; grid: Grid; codes: number[]; image?: RgbImage }
-  | { type: 'done'; output: OutputItem[]; tokens: number[]; usage: Usage };
+  | { type: 'done'; output: OutputItem[]; tokens: number[]; usage: Usage; /** Set when the budget cut the output off. */ truncated?: Truncation };
 
 export type GenerationEventType = GenerationEvent['type'];
 
@@ -45,4 +58,6 @@ export interface GenerationResult {
   output: OutputItem[];
   tokens: number[];
   usage: Usage;
+  /** Set when the token budget cut the output off (an image half drawn, a plan or story unfinished). */
+  truncated?: Truncation;
 }

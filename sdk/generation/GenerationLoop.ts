@@ -5,7 +5,7 @@ import { buildWarpers } from './buildWarpers.ts';
 import { Candidates } from './Candidates.ts';
 import type { CausalLm } from './CausalLm.ts';
 import { CategoricalSampler } from './CategoricalSampler.ts';
-import type { FinishReason, GenerationEvent, Grid, OutputItem, StopReason, Usage } from './GenerationEvent.ts';
+import type { FinishReason, GenerationEvent, Grid, OutputItem, StopReason, Truncation, Usage } from './GenerationEvent.ts';
 import type { GrammarIds } from './GrammarIds.ts';
 import { ImageGrammar } from './ImageGrammar.ts';
 import type { LogitsContext, LogitsProcessor } from './LogitsProcessor.ts';
@@ -57,7 +57,9 @@ export interface GenerationLoopParams {
  *   Forced steps (header replay, EOL, EOI, IMG) run none.
  * - Stopping: `buildStoppingCriteria` (abort, EOS, EOI when `stopAtEoi`, max tokens), evaluated before
  *   every forward pass, the prefill included, so no model work follows a stop or an abort. An abort
- *   rejects with `AbortError`; the other reasons end with `done` and `usage.stopReason`.
+ *   rejects with `AbortError`; the other reasons end with `done` and `usage.stopReason`. A budget stop
+ *   (`max_tokens`) also sets `done.truncated`, naming the image it cut off, if any: the parser drops an
+ *   unterminated image, so without it a half-drawn image would vanish from a result that looks whole.
  */
 export class GenerationLoop {
   readonly #p: GenerationLoopParams;
@@ -110,6 +112,8 @@ export class GenerationLoop {
     let uncondStarted = false;
     /** Whether the last token goes to the unconditional stream too (HF "no_text": BOI..EOI only). */
     let toUncond = false;
+    /** The image between its BOI and EOI, if any: what a budget stop leaves half drawn. */
+    let open: { grid?: Grid; rowsDone: number } | undefined;
     let stop: FinishReason;
 
     for (;;) {
@@ -144,13 +148,17 @@ export class GenerationLoop {
 
       if (!wasInImage && token !== ids.boi) for (const e of this.#text.put(token)) emit(e);
       if (token === ids.boi) for (const e of this.#text.flush()) emit(e);
+      if (token === ids.boi && !wasInImage) open = { rowsDone: 0 };
       if (grammar.mode === 'grid' && token >= ids.visualOffset) codes.push(token - ids.visualOffset);
       if (change.kind === 'image.start') {
         codes = [];
+        open = { grid: change.grid, rowsDone: 0 };
         emit({ type: 'image.start', index: images.length, grid: change.grid });
       } else if (change.kind === 'row') {
+        open = { grid: change.grid, rowsDone: change.rowsDone };
         emit({ type: 'image.progress', index: images.length, rowsDone: change.rowsDone, rows: change.grid.rows });
       } else if (change.kind === 'image.end') {
+        open = undefined;
         emit({ type: 'image.progress', index: images.length, rowsDone: change.grid.rows, rows: change.grid.rows });
         const done = { grid: change.grid, codes, image: undefined as RgbImage | undefined };
         if (p.decodeImage) {
@@ -175,7 +183,8 @@ export class GenerationLoop {
       timings,
       stopReason: stop,
     };
-    emit({ type: 'done', output, tokens: generated, usage });
+    const truncated = stop === 'max_tokens' ? truncation(open, images.length, codes) : undefined;
+    emit({ type: 'done', output, tokens: generated, usage, ...(truncated ? { truncated } : {}) });
   }
 
   /** The first reason the criteria give, in list order. */
@@ -215,6 +224,13 @@ export class GenerationLoop {
 
 const EMPTY = new Float32Array(0);
 const NONE: readonly number[] = Object.freeze([]);
+
+/** What a budget stop cut off: the open image (its codes so far once its grid is known), if any. */
+function truncation(open: { grid?: Grid; rowsDone: number } | undefined, index: number, codes: number[]): Truncation {
+  if (!open) return { reason: 'max_tokens' };
+  const image = open.grid ? { index, grid: open.grid, rowsDone: open.rowsDone, codes } : { index, rowsDone: 0, codes: [] };
+  return { reason: 'max_tokens', image };
+}
 
 /** Gives the parsed image items their decoded pixels, in order, where the codes agree. */
 function attachImages(output: OutputItem[], images: { grid: Grid; codes: number[]; image?: RgbImage }[]): OutputItem[] {

@@ -7,8 +7,9 @@ import { InputError } from '../errors.ts';
  * @unit px
  */
 export function smartResize(width: number, height: number, area: number, factor = 16): { width: number; height: number } {
-  if (!(width > 0 && height > 0 && area > 0)) {
-    throw new InputError('image_invalid', `smartResize needs positive sizes, got ${width}x${height} at area ${area}`);
+  // NaN fails every comparison and Infinity would resize to an Infinity-pixel image: both are refused here.
+  if (![width, height, area].every((x) => Number.isFinite(x) && x > 0)) {
+    throw new InputError('image_invalid', `smartResize needs positive finite sizes, got ${width}x${height} at area ${area}`);
   }
   const aspect = width / height;
   const h = Math.trunc(Math.sqrt(area / aspect));

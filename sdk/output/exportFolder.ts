@@ -9,7 +9,7 @@ export interface ExportInput {
   question: string;
   references: readonly RgbImage[];
   output: readonly OutputItem[];
-  /** Extra text files written with the result (e.g. `TRUNCATED.txt`), name → content. */
+  /** Extra text files written with the result (e.g. `TRUNCATED.txt`), name → content; also shown atop index.html. */
   notes?: Readonly<Record<string, string>>;
 }
 
@@ -47,6 +47,8 @@ async function writeExport(dir: string, input: ExportInput): Promise<string[]> {
   };
 
   await put('000_question.txt', story.question ?? '');
+  // Notes (a truncation, say) go first on the page: a partial result must not read as a whole one.
+  for (const [name, text] of Object.entries(input.notes ?? {})) html.push(`<p class="note"><b>${escapeHtml(path.basename(name))}</b>: ${escapeHtml(text)}</p>`);
   html.push(`<h1>Question</h1>\n<p class="question">${escapeHtml(story.question ?? '')}</p>`);
   if (story.summary) {
     await put('000_global_cot.txt', story.summary);
@@ -107,6 +109,7 @@ img { max-width: 100%; height: auto; }
 .text { white-space: pre-wrap; }
 .clip { border-top: 1px solid #ccc; padding-top: 1rem; }
 pre { white-space: pre-wrap; background: #f6f6f6; padding: .5rem; }
+.note { border: 2px solid #b00; padding: .5rem; white-space: pre-wrap; }
 </style>
 </head>
 <body>

@@ -1,7 +1,7 @@
 import type { ModelManifest, TaskName } from '../model/ModelManifest.ts';
 import type { TiktokenTokenizer } from '../tokenizer/TiktokenTokenizer.ts';
 import { InputError } from '../errors.ts';
-import { imageTokenIds } from './imageTokens.ts';
+import { imageTokenCount, imageTokenIds } from './imageTokens.ts';
 
 export interface PromptImage {
   rows: number;
@@ -31,6 +31,11 @@ const FIELD = /\{(task|extra|question)\}/g;
  * `{task}`, `{extra}`, `{question}` are filled in one pass (so a question containing `{task}` stays literal),
  * and `{images}` becomes the image ids directly, never a text round-trip.
  * The unconditional prompt keeps the images and drops the text (`unconditional_type="no_text"`).
+ *
+ * A prompt must leave the model's context (`decoder.maxPositions`) room for one generated token, or it
+ * is `context_overflow`. That is checked before the work, not after: the image grids' size is known
+ * up front, and the text is encoded only as far as the context reaches (a megabyte question costs
+ * what a context-full one does).
  */
 export function buildPrompts(args: BuildPromptsArgs): { cond: number[]; uncond: number[] } {
   const { manifest, tokenizer, task, question, images } = args;
@@ -40,19 +45,31 @@ export function buildPrompts(args: BuildPromptsArgs): { cond: number[]; uncond: 
     throw new InputError('unknown_task', `Task '${task}' is not configured in model '${manifest.name}' (configured: ${known})`);
   }
   const { ids, visualOffset } = manifest.vocab;
-  const imageIds = images.flatMap((im) => imageTokenIds(tokenizer, ids, visualOffset, im, im.codes));
+  const maxPositions = manifest.decoder.maxPositions;
+  const limit = maxPositions - 1; // one position left for the first generated token
+  const overflow = (what: string) => new InputError('context_overflow', `${what} exceeds the model's context of ${maxPositions} positions (at most ${limit} prompt tokens); shorten the question or use fewer, smaller images`);
+  let imageTokens = 0;
+  for (const im of images) imageTokens += imageTokenCount(im);
+  if (imageTokens > limit) throw overflow(`the reference images' ${imageTokens} tokens`);
+  const imageIds: number[] = [];
+  for (const im of images) appendAll(imageIds, imageTokenIds(tokenizer, ids, visualOffset, im, im.codes));
   const values: Record<string, string> = { task, extra: config.extra, question };
   const userFields = args.allowSpecialTokens ? new Set<string>() : new Set(['question']);
-  const fill = (template: string) => renderTemplate(tokenizer, template, values, imageIds, userFields);
+  const fill = (template: string) => {
+    const out = renderTemplate(tokenizer, template, values, imageIds, userFields, limit);
+    if (!out) throw overflow(`a prompt of more than ${limit} tokens`);
+    return out;
+  };
   return {
     cond: fill(config.conditional),
     uncond: fill(images.length > 0 ? config.unconditional : config.unconditionalNoImage),
   };
 }
 
-function renderTemplate(tok: TiktokenTokenizer, template: string, values: Record<string, string>, imageIds: number[], userFields: Set<string>): number[] {
+/** The template's ids, or undefined (stopping early) once they would be more than `limit`. */
+function renderTemplate(tok: TiktokenTokenizer, template: string, values: Record<string, string>, imageIds: number[], userFields: Set<string>, limit: number): number[] | undefined {
   const out: number[] = [];
-  template.split(IMAGES).forEach((part, i) => {
+  for (const [i, part] of template.split(IMAGES).entries()) {
     if (i > 0) appendAll(out, imageIds);
     const nfc = (x: string) => (tok.normalizesNfc ? x.normalize('NFC') : x);
     const spans: [number, number][] = [];
@@ -66,9 +83,11 @@ function renderTemplate(tok: TiktokenTokenizer, template: string, values: Record
       last = m.index + m[0].length;
     }
     text += nfc(part.slice(last));
-    appendAll(out, tok.encode(text, { ordinarySpans: spans }));
-  });
-  return out;
+    const ids = tok.encodeWithin(text, limit - out.length, { ordinarySpans: spans });
+    if (!ids) return undefined;
+    appendAll(out, ids);
+  }
+  return out.length > limit ? undefined : out;
 }
 
 /** `out.push(...xs)` without spreading: a huge prompt must not overflow the call stack. */

@@ -13,6 +13,15 @@ export function headerTokenIds(tok: TiktokenTokenizer, rows: number, cols: numbe
 }
 
 /**
+ * Length of an image's ids: `BOI "{rows}*{cols}" IMG`, rows·cols codes, rows−1 EOLs, `EOI`, with the
+ * header one token per character (the grammar forces it so; Qwen's pre-tokeniser splits digits too).
+ * Known from the grid alone, so a grid no context can hold is refused before any id is built.
+ */
+export function imageTokenCount(grid: CodeGrid): number {
+  return grid.rows * (grid.cols + 1) + 2 + `${grid.rows}*${grid.cols}`.length;
+}
+
+/**
  * Emu3.5 image string as ids: `BOI "{rows}*{cols}" IMG row0 EOL row1 … EOL rowN-1 EOI`, with no EOL after
  * the last row. `codes` are codebook indices, row-major, rows·cols of them.
  */

@@ -38,6 +38,7 @@ export class TiktokenTokenizer {
   readonly #visual: VisualTokenCodec;
   readonly #normalize: boolean;
   readonly #cache = new Map<string, number[]>();
+  #longest = 0;
 
   private constructor(ranks: Ranks, specialTokens: readonly string[], opts: TiktokenOptions) {
     const specialStart = opts.specialStart ?? ranks.size;
@@ -80,21 +81,35 @@ export class TiktokenTokenizer {
     return this.#ranks.size;
   }
 
-  /**
-   * Encodes `text`, parsing special and visual token names. Names that overlap one of
-   * `ordinarySpans` (`[start, end)` offsets into `text`: user text inside a template) stay ordinary
-   * text, so a user cannot forge prompt structure; everything else encodes exactly as one string.
-   */
   /** Whether `encode` applies NFC first (callers building text with spans normalise their pieces the same way). */
   get normalizesNfc(): boolean {
     return this.#normalize;
   }
 
+  /**
+   * Encodes `text`, parsing special and visual token names. Names that overlap one of
+   * `ordinarySpans` (`[start, end)` offsets into `text`: user text inside a template) stay ordinary
+   * text, so a user cannot forge prompt structure; everything else encodes exactly as one string.
+   */
   encode(text: string, options: { ordinarySpans?: readonly (readonly [number, number])[] } = {}): number[] {
-    const spans = options.ordinarySpans ?? [];
+    const out: number[] = [];
+    this.#encode(text, options.ordinarySpans ?? [], out, Infinity);
+    return out;
+  }
+
+  /**
+   * `encode`, or undefined as soon as it is clear that `text` needs more than `maxTokens` ids: a
+   * megabyte of text meant for a context of a few thousand positions is not encoded to the end.
+   */
+  encodeWithin(text: string, maxTokens: number, options: { ordinarySpans?: readonly (readonly [number, number])[] } = {}): number[] | undefined {
+    const out: number[] = [];
+    return this.#encode(text, options.ordinarySpans ?? [], out, maxTokens) ? out : undefined;
+  }
+
+  /** Appends the ids of `text` to `out`; false (stopping early) once they would exceed `limit`. */
+  #encode(text: string, spans: readonly (readonly [number, number])[], out: number[], limit: number): boolean {
     // Spans are offsets into the text as given; NFC could move them, so text with spans is taken as is (callers pass NFC pieces).
     const src = this.#normalize && spans.length === 0 ? text.normalize('NFC') : text;
-    const out: number[] = [];
     let last = 0;
     for (const m of src.matchAll(this.#splitter)) {
       const start = m.index;
@@ -102,18 +117,18 @@ export class TiktokenTokenizer {
       if (spans.some(([a, b]) => start < b && end > a)) continue;
       const id = this.#specials.get(m[0]) ?? this.#visual.parse(m[0]);
       if (id === undefined) continue; // a visual-looking name outside the codebook stays ordinary text
-      this.#encodeOrdinary(src.slice(last, m.index), out);
+      if (!this.#encodeOrdinary(src.slice(last, m.index), out, limit)) return false;
       out.push(id);
+      if (out.length > limit) return false;
       last = m.index + m[0].length;
     }
-    this.#encodeOrdinary(src.slice(last), out);
-    return out;
+    return this.#encodeOrdinary(src.slice(last), out, limit);
   }
 
   /** Ordinary BPE only: special-token strings are encoded as plain text. */
   encodeOrdinary(text: string): number[] {
     const out: number[] = [];
-    this.#encodeOrdinary(this.#normalize ? text.normalize('NFC') : text, out);
+    this.#encodeOrdinary(this.#normalize ? text.normalize('NFC') : text, out, Infinity);
     return out;
   }
 
@@ -146,18 +161,28 @@ export class TiktokenTokenizer {
     return b === undefined ? undefined : latin1ToUtf8(b);
   }
 
-  #encodeOrdinary(text: string, out: number[]): void {
-    if (text.length === 0) return;
+  #encodeOrdinary(text: string, out: number[], limit: number): boolean {
+    if (text.length === 0) return true;
     for (const m of text.matchAll(qwenPattern())) {
       const piece = m[0];
       let ids = this.#cache.get(piece);
       if (ids === undefined) {
+        // A piece of B bytes is at least B / (longest token) ids: a huge unbroken word over the limit is not encoded at all.
+        if (limit !== Infinity && Math.ceil(Buffer.byteLength(piece) / this.#longestToken()) > limit - out.length) return false;
         ids = bytePairEncode(Buffer.from(piece, 'utf8').toString('latin1'), this.#ranks.encoder);
         if (this.#cache.size >= CACHE_LIMIT) this.#cache.clear();
         this.#cache.set(piece, ids);
       }
       for (const id of ids) out.push(id);
+      if (out.length > limit) return false;
     }
+    return true;
+  }
+
+  /** Bytes in the longest ordinary token (computed once, on the first bounded encode). */
+  #longestToken(): number {
+    if (this.#longest === 0) for (const b of this.#ranks.decoder) if (b !== undefined && b.length > this.#longest) this.#longest = b.length;
+    return this.#longest;
   }
 }
 

@@ -1,17 +1,22 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
+import { writeFileAtomicSync } from '../../sdk/output/outputFolder.ts';
 import type { EvalReport } from './evaluate.ts';
 import type { EpisodeResult } from './runEpisode.ts';
 import type { SuiteMetrics } from './suiteMetrics.ts';
 
-/** Writes `results.json` (frames left out) and `report.html` (tables, SVG bars, frame strips). Returns the paths. */
+/**
+ * Writes `results.json` (frames left out) and `report.html` (tables, SVG bars, frame strips), each
+ * whole or not at all (temp file + rename). Returns the paths. `emu sim eval` calls it inside a fresh
+ * folder that then replaces `--out` whole.
+ */
 export function writeReport(report: EvalReport, outDir: string): { json: string; html: string } {
   mkdirSync(outDir, { recursive: true });
   const json = path.join(outDir, 'results.json');
   const html = path.join(outDir, 'report.html');
   const lean = { ...report, episodes: report.episodes.map(withoutFrames) };
-  writeFileSync(json, JSON.stringify(lean, (_k, v) => (v === Infinity ? 'Infinity' : v), 2) + '\n');
-  writeFileSync(html, renderHtml(report));
+  writeFileAtomicSync(json, JSON.stringify(lean, (_k, v) => (v === Infinity ? 'Infinity' : v), 2) + '\n');
+  writeFileAtomicSync(html, renderHtml(report));
   return { json, html };
 }
 

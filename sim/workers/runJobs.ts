@@ -23,6 +23,9 @@ export async function runJobs<I, O>(modulePath: string, inputs: readonly I[], op
     for (let i = 0; i < inputs.length && !options.signal?.aborted; i++) {
       outputs[i] = await job.runJob(inputs[i]!);
       options.onDone?.(i, outputs[i]!);
+      // A job that never truly awaits keeps the whole loop in one macrotask; yield so that signal
+      // handlers (Ctrl-C → abort) run between jobs, not only after the last one.
+      await new Promise((resolve) => setImmediate(resolve));
     }
     return outputs;
   }

@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { InputError } from '../../sdk/errors.ts';
+import { ConfigError, InputError } from '../../sdk/errors.ts';
 import { DEFAULT_MODEL_DIR } from '../../sdk/model/defaultModel.ts';
 import { run } from '../../bin/cli/generateCommand.ts';
 import { buildTinyModel, emu35SpecialIds, type TinyModel } from '../kit/index.ts';
@@ -66,6 +66,13 @@ describe('emu generate', () => {
     await assert.rejects(run(['--task', 't2i', '--prompt', 'x', '--device', 'tpu']), (e: unknown) => e instanceof InputError && e.code === 'input_invalid' && /cpu, cuda, webgpu.*'tpu'/.test(e.message));
   });
 
+  it('a bad --grid or --cfg is a typed error from the request schema, before the model loads', async () => {
+    const noModel = path.join(dir, 'no-such-model');
+    for (const [flag, value, what] of [['--grid', '0x5', /grid/], ['--grid', '100x3', /grid/], ['--cfg', 'abc', /cfg/]] as const) {
+      await assert.rejects(run(['--task', 't2i', '--model', noModel, '--prompt', 'x', flag, value]), (e: unknown) => e instanceof ConfigError && what.test(e.message), `${flag} ${value}`);
+    }
+  });
+
   it('an unknown task is rejected before loading anything', async () => {
     await assert.rejects(run(['--task', 'dance', '--prompt', 'x']), (e: unknown) => e instanceof InputError && e.code === 'unknown_task');
   });
@@ -78,11 +85,12 @@ describe('emu generate', () => {
     try {
       const cut = await capture(['--task', 't2i', '--model', model.dir, '--prompt', 'a red block', '--max-new-tokens', '12', '--out', out, '--quiet']);
       assert.equal(cut.code, 3);
-      assert.match(stderr.join('\n'), /\[truncated\] the generation was cut off by the token budget after \d+ tokens inside image 1, which is missing from the output \(stop reason max_tokens\); nothing was written/);
+      assert.match(stderr.join('\n'), /\[truncated\] the generation was cut off by the token budget after \d+ tokens inside image 1 \(\d+ of \d+ rows drawn\), which is missing from the output \(stop reason max_tokens\); nothing was written/);
       await assert.rejects(readdir(out), 'no folder that looks like a result');
       const kept = await capture(['--task', 't2i', '--model', model.dir, '--prompt', 'a red block', '--max-new-tokens', '12', '--out', out, '--quiet', '--keep-partial']);
       assert.equal(kept.code, 0);
       assert.match(await readFile(path.join(out, 'TRUNCATED.txt'), 'utf8'), /stop reason max_tokens/);
+      assert.match(await readFile(path.join(out, 'index.html'), 'utf8'), /class="note"><b>TRUNCATED\.txt<\/b>: the generation was cut off/, 'the page says it is partial');
     } finally {
       console.error = err;
     }

@@ -117,6 +117,10 @@ describe('OnnxBackend on a tiny random model', () => {
     for (const prompt of ['word '.repeat(400_000), 'ab'.repeat(150_000)]) {
       await assert.rejects(run({ task: 'story', prompt }), (e: unknown) => e instanceof InputError && e.code === 'context_overflow');
     }
+    // A grid no context can hold is context_overflow before the generation (it used to run and end cut off).
+    await assert.rejects(run({ task: 't2i', prompt: 'x', grid: [99, 99] }), (e: unknown) => e instanceof InputError && e.code === 'context_overflow' && /99×99 image is 9907 tokens/.test(e.message));
+    await assert.rejects(run({ task: 't2i', prompt: 'x', sampling: { imageArea: 0 } }), ConfigError);
+    await assert.rejects(run({ task: 'x2i', prompt: 'x', images: [createRgbImage(32, 32)], sampling: { imageArea: Number.NaN } }), ConfigError);
     await assert.rejects(run({ task: 't2i', prompt: 'x', aspect: '5:4' }), (e: unknown) => e instanceof InputError && /unknown aspect/.test(e.message));
   });
 

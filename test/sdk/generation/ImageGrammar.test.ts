@@ -77,4 +77,17 @@ describe('ImageGrammar (Emu3.5 ids)', () => {
     assert.equal(resolveImageSize({ ...base, uncondIds: [1, 2, 3], aspect: 'auto' }), undefined);
     assert.throws(() => resolveImageSize({ ...base, aspect: '5:4' }), (e: unknown) => e instanceof InputError && /unknown aspect '5:4'/.test(e.message));
   });
+
+  it('a grid (explicit, preset or inherited) whose image cannot fit in the room the context leaves is context_overflow', () => {
+    const presets = { '1:1': [64, 64] as const };
+    const base = { aspectPresets: presets, uncondIds: [1, 2, 3], ids: E };
+    const fits = (e: unknown) => e instanceof InputError && e.code === 'context_overflow';
+    // 7×9 is 7·10 + 2 + 3 = 75 tokens: it fits in 75, not in 74.
+    assert.deepEqual(resolveImageSize({ ...base, grid: [7, 9], room: 75 }), { rows: 7, cols: 9 });
+    assert.throws(() => resolveImageSize({ ...base, grid: [7, 9], room: 74 }), (e: unknown) => fits(e) && /7×9 image is 75 tokens, but the context leaves 74/.test((e as Error).message));
+    assert.throws(() => resolveImageSize({ ...base, aspect: '1:1', room: 1000 }), fits);
+    const ref = [E.boi, ...headerTokens({ rows: 45, cols: 45 }, E), E.img, VIS, E.eoi];
+    assert.throws(() => resolveImageSize({ ...base, uncondIds: ref, room: 2000 }), fits);
+    assert.equal(resolveImageSize({ ...base, aspect: 'auto', room: 10 }), undefined, 'auto: the model picks a size');
+  });
 });

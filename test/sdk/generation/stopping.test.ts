@@ -61,6 +61,22 @@ describe('stopping criteria', () => {
     assert.deepEqual([maxRun.tokens, maxRun.usage.stopReason], [[A, A], 'max_tokens']);
   });
 
+  it('a budget stop says truncated, naming the image it cut off; a finished run does not', async () => {
+    const cfg1 = { ...loopParams({ cond: flatUncond() }).sampling, cfg: 1 };
+    // A 2×2 image: BOI 2*2 IMG v v EOL v v EOI. Cut after its first row (and one code of the second).
+    const image = [boi, 2, star, 2, img, V(1), V(2), eol, V(3), V(4), eoi];
+    const cut = done(await run(loopParams({ cond: scriptedCond(3, [A, ...image]), sampling: { ...cfg1, maxNewTokens: 10 }, fixedGrid: { rows: 2, cols: 2 }, stopAtEoi: true })));
+    assert.equal(cut.usage.stopReason, 'max_tokens');
+    assert.deepEqual(cut.truncated, { reason: 'max_tokens', image: { index: 0, grid: { rows: 2, cols: 2 }, rowsDone: 1, codes: [1, 2, 3] } });
+    const inHeader = done(await run(loopParams({ cond: scriptedCond(3, [A, ...image]), sampling: { ...cfg1, maxNewTokens: 3 }, fixedGrid: { rows: 2, cols: 2 }, stopAtEoi: true })));
+    assert.deepEqual(inHeader.truncated, { reason: 'max_tokens', image: { index: 0, rowsDone: 0, codes: [] } });
+    const inText = done(await run(loopParams({ cond: scriptedCond(3, [A, A, A]), sampling: { ...cfg1, maxNewTokens: 2 } })));
+    assert.deepEqual(inText.truncated, { reason: 'max_tokens' });
+    const whole = done(await run(loopParams({ cond: scriptedCond(3, [A, ...image]), sampling: cfg1, fixedGrid: { rows: 2, cols: 2 }, stopAtEoi: true })));
+    assert.equal(whole.usage.stopReason, 'eoi');
+    assert.equal(whole.truncated, undefined);
+  });
+
   it("an abort is the criteria's 'aborted': the loop rejects with AbortError (signal reason as cause), before any forward pass", async () => {
     const cond = new ScriptedLm(TOY.vocabSize, () => peaked(TOY.vocabSize, A, 40));
     const ac = new AbortController();

@@ -33,4 +33,10 @@ describe('smartResize', () => {
     assert.throws(() => smartResize(100000, 10, 4096), (e: unknown) => e instanceof InputError && e.code === 'image_invalid');
     assert.throws(() => smartResize(0, 10, 4096), InputError);
   });
+
+  it('rejects areas and sizes that are not positive finite numbers (a typed error, not a vips one later)', () => {
+    for (const [w, h, area] of [[64, 64, Infinity], [64, 64, Number.NaN], [64, 64, -4096], [Infinity, 64, 4096], [64, Number.NaN, 4096]] as const) {
+      assert.throws(() => smartResize(w, h, area), (e: unknown) => e instanceof InputError && e.code === 'image_invalid', `${w}x${h}@${area}`);
+    }
+  });
 });

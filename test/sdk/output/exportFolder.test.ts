@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
+import { spawnSync } from 'node:child_process';
+import { lstat, mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { exportResult } from '../../../sdk/output/exportFolder.ts';
@@ -12,6 +13,13 @@ const RED = createRgbImage(4, 2, [255, 0, 0]);
 const GREEN = createRgbImage(4, 2, [0, 255, 0]);
 
 describe('exportResult', () => {
+  const roots: string[] = [];
+  const scratch = async () => {
+    const d = await mkdtemp(path.join(tmpdir(), 'emu-export-'));
+    roots.push(d);
+    return d;
+  };
+  after(() => Promise.all(roots.map((d) => rm(d, { recursive: true, force: true }))));
   it('writes the vis_proto layout, the .pb and an index.html', async () => {
     const dir = await mkdtemp(path.join(tmpdir(), 'emu-export-'));
     const res = await exportResult(dir, {
@@ -88,4 +96,55 @@ describe('exportResult', () => {
     await assert.rejects(exportResult(dir, bad as never));
     assert.deepEqual((await readdir(dir)).filter((f) => !f.startsWith('.')).sort(), ['000_question.txt', '001_text.txt', 'index.html', 'story.pb'], 'a failed export leaves the previous one intact');
   });
+
+  it('a folder that only shares a name or two with an emu output is not ours: it is refused, never replaced', async () => {
+    const root = await scratch();
+    for (const names of [['meta.json', 'examples.jsonl', 'my-notes.txt'], ['index.html'], ['story.pb', 'index.html', 'style.css'], ['results.json', 'report.html', 'paper.pdf']]) {
+      const dir = path.join(root, names.join('+'));
+      await mkdir(dir);
+      for (const n of names) await writeFile(path.join(dir, n), 'mine');
+      await assert.rejects(exportResult(dir, { question: 'q', references: [], output: [] }), (e: Error & { code?: string }) => e.code === 'input_invalid' && /not an emu output/.test(e.message), names.join(', '));
+      assert.deepEqual((await readdir(dir)).sort(), [...names].sort(), 'left as it was');
+    }
+    // An export made before the marker existed (only its own files) is still recognised and replaced.
+    const legacy = path.join(root, 'legacy');
+    await mkdir(legacy);
+    for (const n of ['000_question.txt', '001_text.txt', '002_text.txt', 'story.pb', 'index.html']) await writeFile(path.join(legacy, n), 'old');
+    await exportResult(legacy, { question: 'q', references: [], output: [{ type: 'text', text: 'new' }] });
+    assert.deepEqual((await readdir(legacy)).filter((f) => !f.startsWith('.')).sort(), ['000_question.txt', '001_text.txt', 'index.html', 'story.pb']);
+  });
+
+  it('output-folder problems are found up front: a file on the path, a folder that refuses writes', async () => {
+    const root = await scratch();
+    const file = path.join(root, 'a-file');
+    await writeFile(file, 'x');
+    await assert.rejects(checkOutputFolder(path.join(file, 'sub', 'out')), (e: Error & { code?: string }) => e.code === 'input_invalid' && /a-file' is a file, not a folder/.test(e.message));
+    const readOnly = await unwritableFolder(root);
+    if (readOnly) await assert.rejects(checkOutputFolder(path.join(readOnly, 'emu-out')), (e: Error & { code?: string }) => e.code === 'input_invalid' && /is not writable/.test(e.message));
+  });
+
+  it('through a symlinked --out the target folder is replaced and the link stays; a killed run\'s temporary folder is cleaned up', async () => {
+    const root = await scratch();
+    const real = path.join(root, 'real');
+    const link = path.join(root, 'link');
+    await exportResult(real, { question: 'q', references: [], output: [{ type: 'text', text: 'one' }] });
+    await symlink(real, link);
+    const dead = spawnSync(process.execPath, ['-e', '0']).pid; // a pid that has exited
+    await mkdir(path.join(root, `.real.tmp-${dead}-abcd1234`));
+    await exportResult(link, { question: 'q2', references: [], output: [{ type: 'text', text: 'two' }] });
+    assert.ok((await lstat(link)).isSymbolicLink(), 'the link is still a link');
+    assert.equal(await readFile(path.join(real, '001_text.txt'), 'utf8'), 'two');
+    assert.deepEqual((await readdir(root)).sort(), ['link', 'real'], 'no temporary folders left, the dead run\'s included');
+  });
 });
+
+/** A folder this process cannot write into: a read-only copy for a normal user; for root (who ignores modes), /sys where it refuses writes. */
+async function unwritableFolder(root: string): Promise<string | undefined> {
+  if (process.getuid?.() !== 0) {
+    const dir = path.join(root, 'read-only');
+    await mkdir(dir, { mode: 0o555 });
+    return dir;
+  }
+  const probe = await mkdtemp('/sys/.emu-').then((d) => rm(d, { recursive: true }).then(() => true), () => false);
+  return probe ? undefined : '/sys';
+}

@@ -4,6 +4,54 @@ import { InputError } from '../../../sdk/errors.ts';
 import type { ModelManifest, TaskName } from '../../../sdk/model/ModelManifest.ts';
 import type { TiktokenTokenizer } from '../../../sdk/tokenizer/TiktokenTokenizer.ts';
 import { emu35, golden, requireShared } from '../model/emu35Fixture.ts';
+import { DEFAULT_MODEL_DIR } from '../../../sdk/model/defaultModel.ts';
+import { loadManifest } from '../../../sdk/model/loadManifest.ts';
+import { imageTokenCount, imageTokenIds } from '../../../sdk/prompt/imageTokens.ts';
+import { TiktokenTokenizer as Tokenizer } from '../../../sdk/tokenizer/TiktokenTokenizer.ts';
+
+describe('buildPrompts checks the context before the work (emu-nano, 1024 positions)', () => {
+  let manifest: ModelManifest;
+  let tokenizer: TiktokenTokenizer;
+  before(async () => {
+    const loaded = await loadManifest(DEFAULT_MODEL_DIR, { requireOnnx: false });
+    manifest = loaded.manifest;
+    tokenizer = await Tokenizer.fromManifest(manifest, loaded.dir);
+  });
+  const overflow = (e: unknown) => e instanceof InputError && e.code === 'context_overflow' && /1024 positions/.test(e.message);
+
+  it('a 2 MB question is context_overflow (many words, or one unbroken word)', () => {
+    for (const question of ['word '.repeat(400_000), 'ab'.repeat(1_000_000)]) {
+      assert.throws(() => buildPrompts({ manifest, tokenizer, task: 'vla', question, images: [] }), overflow);
+    }
+  });
+
+  it('encodeWithin is encode while the ids fit, and undefined as soon as they cannot', () => {
+    for (const text of ['put the red block in the blue bowl', 'ab'.repeat(50), 'x<|image start|>y', '']) {
+      const ids = tokenizer.encode(text);
+      assert.deepEqual(tokenizer.encodeWithin(text, ids.length), ids, text);
+      assert.deepEqual(tokenizer.encodeWithin(text, ids.length + 5), ids, text);
+      if (ids.length > 0) assert.equal(tokenizer.encodeWithin(text, ids.length - 1), undefined, text);
+    }
+    const spans = [[0, 17]] as const;
+    assert.deepEqual(tokenizer.encodeWithin('<|image start|>ab', 100, { ordinarySpans: spans }), tokenizer.encode('<|image start|>ab', { ordinarySpans: spans }));
+    assert.equal(tokenizer.encodeWithin('ab'.repeat(1_000_000), 1000), undefined);
+  });
+
+  it('a reference grid no context can hold is refused before its ids are built', () => {
+    // No codes at all: building the ids would be an input_invalid; the size check comes first.
+    assert.throws(() => buildPrompts({ manifest, tokenizer, task: 'vla', question: 'q', images: [{ rows: 99, cols: 99, codes: [] }] }), (e: unknown) => overflow(e) && /9907 tokens/.test(String((e as Error).message)));
+    const fits = buildPrompts({ manifest, tokenizer, task: 'vla', question: 'q', images: [{ rows: 8, cols: 8, codes: new Array<number>(64).fill(0) }] });
+    assert.ok(fits.cond.length < 1024);
+  });
+
+  it('imageTokenCount is the length imageTokenIds builds', () => {
+    const { ids, visualOffset } = manifest.vocab;
+    for (const [rows, cols] of [[1, 1], [8, 8], [9, 12], [10, 3], [45, 45], [99, 99]] as const) {
+      const built = imageTokenIds(tokenizer, ids, visualOffset, { rows, cols }, new Array<number>(rows * cols).fill(0));
+      assert.equal(imageTokenCount({ rows, cols }), built.length, `${rows}x${cols}`);
+    }
+  });
+});
 
 describe('buildPrompts (Emu3.5 manifest)', function () {
   let manifest: ModelManifest;
@@ -37,9 +85,11 @@ describe('buildPrompts (Emu3.5 manifest)', function () {
     assert.ok(allowed.some((id) => id >= manifest.vocab.visualOffset), 'power users may opt in');
   });
 
-  it('builds a huge prompt without overflowing the stack', () => {
-    const { cond } = buildPrompts({ manifest, tokenizer, task: 't2i', question: 'a '.repeat(300_000), images: [] });
-    assert.ok(cond.length > 100_000);
+  it('a huge prompt is context_overflow (no stack overflow on the way)', () => {
+    assert.throws(
+      () => buildPrompts({ manifest, tokenizer, task: 't2i', question: 'a '.repeat(300_000), images: [] }),
+      (e: unknown) => e instanceof InputError && e.code === 'context_overflow' && /32768 positions/.test(e.message),
+    );
   });
 
   it('uses the two-space unconditional prompt without images', () => {
