@@ -12,9 +12,6 @@
  *    plan takes it (the pipeline's way), side by side in one run.
  * Paced in real time unless `--fast` (then frames are fed as fast as the loop allows).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { CdrCodec } from '../../bridge/messages/CdrCodec.ts';
 import { imageFromRos, lazyImageFromRos } from '../../bridge/messages/imageFromRos.ts';
@@ -24,7 +21,7 @@ import { parseBridgeConfig } from '../../bridge/pipeline/BridgeConfig.ts';
 import { MemoryTransport } from '../../bridge/transports/MemoryTransport.ts';
 import { EmuVlaPlanner } from '../../planners/EmuVlaPlanner.ts';
 import { OnnxBackend } from '../../sdk/OnnxBackend.ts';
-import { buildTinyModel } from '../../test/kit/buildTinyModel.ts';
+import { benchPlannerModel, percentile } from './benchPlannerModel.ts';
 import { machineLine, markdownTable, writeBenchmarkSection } from './benchmarkDoc.ts';
 
 const { values } = parseArgs({
@@ -44,23 +41,11 @@ const width = Number(values.width);
 const height = Number(values.height);
 const HZ = 30;
 
-const percentile = (xs: number[], p: number) => {
-  if (xs.length === 0) return NaN;
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
-};
 const mb = (n: number) => (n / 1024 / 1024).toFixed(1);
 
 async function main(): Promise<void> {
-  let tmp: string | undefined;
-  let modelDir = values.model;
-  if (!modelDir) {
-    tmp = mkdtempSync(path.join(tmpdir(), 'emu-bridge-bench-'));
-    modelDir = path.join(tmp, 'model');
-    const probe = await buildTinyModel(modelDir, { seed: 3 });
-    const { boi, eos } = probe.manifest.vocab.ids;
-    await buildTinyModel(modelDir, { seed: 3, logitBias: { [boi]: 6, [eos]: 2.5 }, tasks: { vla: { sampling: { maxNewTokens: 60 } } } });
-  }
+  const model = await benchPlannerModel(values.model);
+  const modelDir = model.dir;
   const backend = await OnnxBackend.load(modelDir, { threads: 1 });
   const transport = new MemoryTransport({ keepPublished: 50 });
   const config = parseBridgeConfig({ planner: { seed: 1 } });
@@ -114,7 +99,7 @@ async function main(): Promise<void> {
   const c = pipeline.status.counters;
   await pipeline.stop();
   await backend.close();
-  if (tmp) rmSync(tmp, { recursive: true, force: true });
+  model.cleanup();
 
   const firstMem = memory[Math.min(memory.length - 1, 2)]!;
   const lastMem = memory.at(-1)!;

@@ -7,8 +7,6 @@
  * plan as the robot process sees them.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Observable } from 'rxjs';
 import { BridgePipeline } from '../../bridge/pipeline/BridgePipeline.ts';
@@ -17,27 +15,15 @@ import { RosTransport } from '../../bridge/transports/RosTransport.ts';
 import type { TopicSpec, Transport } from '../../bridge/transports/Transport.ts';
 import { EmuVlaPlanner } from '../../planners/EmuVlaPlanner.ts';
 import { OnnxBackend } from '../../sdk/OnnxBackend.ts';
-import { buildTinyModel } from '../../test/kit/buildTinyModel.ts';
+import { benchPlannerModel, percentile } from './benchPlannerModel.ts';
 import { machineLine, markdownTable, writeBenchmarkSection } from './benchmarkDoc.ts';
 
-const percentile = (xs: number[], p: number) => {
-  if (xs.length === 0) return NaN;
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
-};
 const fmt = (xs: number[], d = 1) => `${percentile(xs, 50).toFixed(d)} / ${percentile(xs, 99).toFixed(d)} ms (n=${xs.length})`;
 
 export async function runRosBench(opts: { minutes: number; width: number; height: number; goalEvery: number; model?: string }): Promise<void> {
   if (!process.env.AMENT_PREFIX_PATH) throw new Error('source bridge/ros/env.sh first (after bash bridge/ros/setup.sh)');
-  let tmp: string | undefined;
-  let modelDir = opts.model;
-  if (!modelDir) {
-    tmp = mkdtempSync(path.join(tmpdir(), 'emu-bridge-ros-bench-'));
-    modelDir = path.join(tmp, 'model');
-    const probe = await buildTinyModel(modelDir, { seed: 3 });
-    const { boi, eos } = probe.manifest.vocab.ids;
-    await buildTinyModel(modelDir, { seed: 3, logitBias: { [boi]: 6, [eos]: 2.5 }, tasks: { vla: { sampling: { maxNewTokens: 60 } } } });
-  }
+  const model = await benchPlannerModel(opts.model);
+  const modelDir = model.dir;
   const backend = await OnnxBackend.load(modelDir, { threads: 1 });
   const ros = await RosTransport.create({ nodeName: 'emu_bridge_bench' });
   const latency: number[] = [];
@@ -73,7 +59,7 @@ export async function runRosBench(opts: { minutes: number; width: number; height
   await pipeline.stop();
   await ros.close();
   await backend.close();
-  if (tmp) rmSync(tmp, { recursive: true, force: true });
+  model.cleanup();
   const rows = [
     ['camera stamp → bridge callback (one-way DDS latency), p50 / p99', fmt(latency, 2)],
     ['per-frame overhead in the bridge (CDR already decoded by rclnodejs; zod check + sampling), p50 / p99', fmt(overhead, 3)],
