@@ -13,6 +13,8 @@
 // Building and running a bridge
 export { createBridge } from './createBridge.ts';
 export type { Bridge, BridgeParts } from './createBridge.ts';
+export { BridgeLifecycle, LifecycleError, LIFECYCLE_STATES, LIFECYCLE_TRANSITIONS } from './BridgeLifecycle.ts';
+export type { LifecycleState, LifecycleTransition, LifecycleEvent } from './BridgeLifecycle.ts';
 export { BridgePipeline } from './pipeline/BridgePipeline.ts';
 export type { BridgePipelineOptions } from './pipeline/BridgePipeline.ts';
 export { BridgeConfigSchema, parseBridgeConfig, loadBridgeConfigFile, mergeConfig } from './pipeline/BridgeConfig.ts';

@@ -14,13 +14,13 @@ export const EmuVlaPlannerOptionsSchema = z
   .object({
     /** Overrides of the model's vla sampling preset (e.g. a small `maxNewTokens` for short plans). */
     sampling: SamplingOverridesSchema.optional(),
-    seed: z.number().int().optional(),
+    seed: z.number().int().describe('sampling seed').optional(),
     /** Token grid [rows, cols] of predicted keyframes; default: the model's choice (the camera frame's grid). */
-    grid: GridTupleSchema.optional(),
+    grid: GridTupleSchema.describe('token grid [rows, cols] of predicted keyframes').optional(),
     /** Decode keyframes to pixels. @default true */
     decodeImages: z.boolean().default(true),
     /** Longest goal accepted. @default 2000 @unit characters */
-    maxGoalChars: z.number().int().positive().default(MAX_GOAL_CHARS),
+    maxGoalChars: z.number().int().positive().describe('longest goal accepted, in characters').default(MAX_GOAL_CHARS),
   })
   .strict();
 export type EmuVlaPlannerOptions = z.input<typeof EmuVlaPlannerOptionsSchema>;

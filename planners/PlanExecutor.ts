@@ -50,13 +50,13 @@ export type ExecutorEvent =
 export const PlanExecutorOptionsSchema = z
   .object({
     /** Re-plans allowed before giving up. @default 3 */
-    maxReplans: z.number().int().nonnegative().default(3),
+    maxReplans: z.number().int().nonnegative().describe('re-plans allowed before giving up').default(3),
     /** A subgoal not reported done within this time triggers a re-plan. @default 30000 @unit ms */
-    subgoalTimeoutMs: z.number().positive().default(30_000),
+    subgoalTimeoutMs: z.number().positive().describe('a subgoal not done within this time (ms) triggers a re-plan').default(30_000),
     /** Re-plan when a done subgoal's reached frame is farther than this from its keyframe (1 disables). @default 0.25 */
-    keyframeThreshold: z.number().min(0).max(1).default(0.25),
+    keyframeThreshold: z.number().min(0).max(1).describe('re-plan when a reached frame is farther than this from its keyframe (1 disables)').default(0.25),
     /** How long a (re-)plan waits for a camera frame before the execution fails. @default 5000 @unit ms */
-    frameWaitMs: z.number().positive().default(5000),
+    frameWaitMs: z.number().positive().describe('how long a (re-)plan waits for a camera frame (ms)').default(5000),
   })
   .strict();
 export type PlanExecutorPolicy = z.output<typeof PlanExecutorOptionsSchema>;

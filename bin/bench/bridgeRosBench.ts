@@ -33,7 +33,7 @@ export async function runRosBench(opts: { minutes: number; width: number; height
     kind: 'ros',
     publish: (topic, message) => ros.publish(topic, message),
     close: () => ros.close(),
-    serveAction: (name, handler) => ros.serveAction(name, handler),
+    serveAction: (name, handler, check) => ros.serveAction(name, handler, check),
     subscribe: (topic: TopicSpec) =>
       topic.type !== 'sensor_msgs/msg/Image'
         ? ros.subscribe(topic)

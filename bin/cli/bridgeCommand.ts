@@ -20,6 +20,8 @@ const USAGE = `usage: emu bridge --transport ros|mcap|memory --model DIR [--conf
   --frame IMG --goal G memory: plan once from a PNG/JPEG and print the plan as JSON
   --max-new-tokens N   --seed N   --threads N   --device cpu|cuda|webgpu
   --image-topic T      --goal-topic T
+  --no-autostart       ros: start unconfigured, as a managed node waiting for
+                       \`ros2 lifecycle set /emu_bridge configure\` (then activate)
   --ros-args ... [--]  ros: arguments for rcl, as any ROS 2 node takes them: -r FROM:=TO remapping,
                        --params-file FILE (also read as --config), --log-level L`;
 
@@ -45,6 +47,7 @@ export async function run(argv: string[]): Promise<number> {
       device: { type: 'string' },
       'image-topic': { type: 'string' },
       'goal-topic': { type: 'string' },
+      'no-autostart': { type: 'boolean' },
     },
     strict: true,
   });
@@ -84,6 +87,7 @@ async function resolveConfig(values: Flags): Promise<BridgeConfig> {
   const maxNew = num('max-new-tokens');
   const flags = {
     transport: values.transport,
+    node: { autostart: values['no-autostart'] ? false : undefined },
     model: { dir: values.model, device: values.device, threads: num('threads') },
     planner: { seed: num('seed'), ...(maxNew !== undefined ? { sampling: { maxNewTokens: maxNew } } : {}) },
     topics: { image: values['image-topic'], goal: values['goal-topic'] },
@@ -160,13 +164,20 @@ async function runMemory(config: BridgeConfig, framePath: string | undefined, go
   return 0;
 }
 
+/** Runs the node until SIGINT/SIGTERM or its lifecycle shutdown (`ros2 lifecycle set … shutdown`). */
 async function runRos(config: BridgeConfig, rosArgs: readonly string[]): Promise<number> {
   const bridge = await createBridge(config, { log: consoleLogger, rosArgs });
-  consoleLogger.info(`node '${config.node.name}' up: camera ${config.topics.image}, goals ${config.topics.goal}, plans ${config.topics.plan}, action ${config.topics.action}`);
-  await new Promise<void>((resolve) => {
-    process.once('SIGINT', resolve);
-    process.once('SIGTERM', resolve);
-  });
+  const { topics } = bridge.lifecycle.config;
+  consoleLogger.info(`node '${config.node.name}' up (${bridge.lifecycle.state}): camera ${topics.image}, goals ${topics.goal}, plans ${topics.plan}, action ${topics.action}`);
+  let onSignal!: () => void;
+  const signalled = new Promise<void>((resolve) => (onSignal = resolve));
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  await Promise.race([signalled, bridge.lifecycle.finalized]);
+  process.off('SIGINT', onSignal);
+  process.off('SIGTERM', onSignal);
+  // A shutdown asked for over ROS answers its service call first (sent after this macrotask).
+  await new Promise((resolve) => setImmediate(resolve));
   await bridge.close();
   return 0;
 }

@@ -21,7 +21,7 @@ export const ROS_TYPES = [
 export type RosTypeName = (typeof ROS_TYPES)[number];
 
 /** The bridge's states, in their wire order (`emu_robotics_msgs/msg/BridgeStatus` STATE_*). */
-export const BRIDGE_STATE_NAMES = ['idle', 'waiting_for_frame', 'planning', 'error'] as const;
+export const BRIDGE_STATE_NAMES = ['idle', 'waiting_for_frame', 'planning', 'error', 'inactive'] as const;
 
 type Field = readonly [type: string, name: string];
 

@@ -18,37 +18,56 @@ const topicName = z.string().regex(/^\/?[A-Za-z_~][A-Za-z0-9_/~]*$/, 'not a vali
 export const BridgeConfigSchema = z
   .object({
     transport: z.enum(TRANSPORT_KINDS).default('memory'),
-    node: z.object({ name: z.string().min(1).default('emu_bridge'), namespace: z.string().default('') }).prefault({}),
+    node: z
+      .object({
+        name: z.string().min(1).default('emu_bridge'),
+        namespace: z.string().default(''),
+        /**
+         * Configure (load the model) and activate at start. Off: the node starts unconfigured and
+         * waits for its lifecycle transitions (ROS: `ros2 lifecycle set /emu_bridge configure`).
+         */
+        autostart: z.boolean().default(true),
+      })
+      .prefault({}),
     topics: z
       .object({
-        image: topicName.default('/camera/image_raw'),
+        image: topicName.describe('camera input (sensor_msgs/msg/Image)').default('/camera/image_raw'),
         /** Optional `sensor_msgs/msg/CompressedImage` input (JPEG/PNG); '' disables it. */
-        compressedImage: z.union([topicName, z.literal('')]).default(''),
-        goal: topicName.default('/emu/goal'),
+        compressedImage: z.union([topicName, z.literal('')]).describe("optional sensor_msgs/msg/CompressedImage input (JPEG/PNG); '' off").default(''),
+        goal: topicName.describe('goals as std_msgs/msg/String').default('/emu/goal'),
         /**
          * Controller feedback (`std_msgs/msg/String`, JSON `{"index": 0, "status": "done"|"failed", "reason"?: "…"}`).
          * When set, plans are followed (PlanExecutor: advance, re-plan on failure/timeout/keyframe mismatch);
          * '' publishes plans without following them.
          */
-        feedback: z.union([topicName, z.literal('')]).default(''),
-        plan: topicName.default('/emu/plan'),
-        subgoal: topicName.default('/emu/subgoal'),
-        status: topicName.default('/emu/status'),
-        action: topicName.default('/emu/plan_task'),
+        feedback: z.union([topicName, z.literal('')]).describe("controller feedback (std_msgs/msg/String JSON); set: plans are followed and re-planned; '' off").default(''),
+        plan: topicName.describe('plans out (emu_robotics_msgs/msg/Plan, transient local)').default('/emu/plan'),
+        subgoal: topicName.describe('subgoals out (emu_robotics_msgs/msg/Subgoal)').default('/emu/subgoal'),
+        status: topicName.describe('bridge status out (emu_robotics_msgs/msg/BridgeStatus)').default('/emu/status'),
+        action: topicName.describe('the PlanTask action (emu_robotics_msgs/action/PlanTask)').default('/emu/plan_task'),
       })
       .prefault({}),
     qos: z
-      .object({ image: QosSchema.default('sensor_data'), goal: QosSchema.default('reliable'), plan: QosSchema.default('latched'), status: QosSchema.default('reliable') })
+      .object({
+        image: QosSchema.describe('QoS of the camera subscription').default('sensor_data'),
+        goal: QosSchema.describe('QoS of the goal subscription').default('reliable'),
+        plan: QosSchema.describe('QoS of plans and subgoals').default('latched'),
+        status: QosSchema.describe('QoS of the status topic').default('reliable'),
+      })
       .prefault({}),
     model: z
-      .object({ dir: z.string().optional(), device: z.enum(DEVICES).default('cpu'), threads: z.number().int().positive().default(1) })
+      .object({
+        dir: z.string().describe('model folder (emu-model.json)').optional(),
+        device: z.enum(DEVICES).describe('execution device').default('cpu'),
+        threads: z.number().int().positive().describe('CPU threads for inference').default(1),
+      })
       .prefault({}),
     /** The EmuVlaPlanner's own options (sampling, seed, grid, maxGoalChars), with its defaults. */
     planner: EmuVlaPlannerOptionsSchema.pick({ sampling: true, seed: true, grid: true, maxGoalChars: true }).prefault({}),
     frames: z
       .object({
         /** Largest accepted frame. @default 3840*2160 @unit px */
-        maxPixels: z.number().int().positive().default(3840 * 2160),
+        maxPixels: z.number().int().positive().describe('largest accepted camera frame, in pixels').default(3840 * 2160),
       })
       .prefault({}),
     /** The closed loop's re-plan policy: PlanExecutor's own schema and defaults. */

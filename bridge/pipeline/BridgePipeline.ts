@@ -1,4 +1,4 @@
-import { Subject, type Subscription, switchMap } from 'rxjs';
+import { EMPTY, Subject, type Subscription, switchMap } from 'rxjs';
 import { checkGoal } from '../../planners/goal.ts';
 import type { Plan, Subgoal } from '../../planners/Plan.ts';
 import type { ControllerFeedback } from '../../planners/PlanExecutor.ts';
@@ -6,7 +6,7 @@ import type { Planner } from '../../planners/Planner.ts';
 import { InputError, TransportError } from '../../sdk/errors.ts';
 import { feedbackFromRos } from '../messages/controllerFeedback.ts';
 import { planToRos, subgoalToRos } from '../messages/planToRos.ts';
-import { StringMsgSchema } from '../messages/rosTypes.ts';
+import { PlanTaskGoalSchema, StringMsgSchema } from '../messages/rosTypes.ts';
 import type { TopicSpec, Transport, TransportProblem } from '../transports/Transport.ts';
 import type { BridgeConfig } from './BridgeConfig.ts';
 import { asInputError } from './classifyError.ts';
@@ -38,17 +38,23 @@ export interface BridgePipelineOptions {
  */
 export class BridgePipeline {
   readonly #transport: Transport;
-  readonly #config: BridgeConfig;
+  #config: BridgeConfig;
   readonly #log: Logger;
   readonly #topics: BridgeTopics;
   readonly #status: StatusReporter;
   readonly #sampler: FrameSampler;
   readonly #frames: FrameInput;
-  readonly #goals = new Subject<GoalRequest>();
+  /** Goals to run; `null` cancels the one in flight without starting another (deactivate). */
+  readonly #goals = new Subject<GoalRequest | null>();
   readonly #work = new PendingWork();
   readonly #feedback = new Subject<ControllerFeedback>();
   readonly #run: GoalRunContext;
+  /** The pipeline's own subscriptions (action, problems, goals) and the input topics', apart. */
   readonly #subs: Subscription[] = [];
+  readonly #inputs: Subscription[] = [];
+  #stopAction: (() => void) | undefined;
+  #opened = false;
+  #active = false;
   #stopped = false;
 
   constructor(options: BridgePipelineOptions) {
@@ -63,7 +69,7 @@ export class BridgePipeline {
       onUsed: () => this.#status.count('frames_used'),
       onDropped: () => this.#status.count('frames_dropped'),
     });
-    this.#frames = new FrameInput(this.#sampler, this.#status, this.#config.frames, { image: this.#topics.image.name, compressedImage: this.#topics.compressedImage.name });
+    this.#frames = new FrameInput(this.#sampler, this.#status, () => this.#config.frames, { image: this.#topics.image.name, compressedImage: this.#topics.compressedImage.name });
     this.#run = {
       planner: trackedPlanner(options.planner, this.#work, (frame) => this.#sampler.markUsed(frame)),
       policy: this.#config.replan,
@@ -86,19 +92,72 @@ export class BridgePipeline {
     return this.#sampler;
   }
 
+  /** Opens and activates at once: the pipeline of a bridge without a managed lifecycle. */
   start(): void {
+    this.open();
+    this.activate();
+  }
+
+  /**
+   * The configured, inactive pipeline (a ROS lifecycle node's `inactive`): the status topic and the
+   * action are served, but no input topic is listened to, and goals are refused with the reason.
+   */
+  open(): void {
+    if (this.#opened) return;
+    this.#opened = true;
+    const t = this.#transport;
+    if (t.problems) this.#subs.push(t.problems.subscribe((p) => this.#onProblem(p)));
+    const action = planTaskAction((goal, controller, settle, onPlan) => this.#accept(goal, controller, settle, onPlan));
+    this.#stopAction = t.serveAction?.(this.#config.topics.action, action, (goal) => this.#refusal(goal));
+    this.#subs.push(this.#goals.pipe(switchMap((req) => (req ? runGoal(this.#run, req) : EMPTY))).subscribe());
+    this.#status.setState('inactive');
+  }
+
+  /** Listens to the camera, goal and feedback topics and accepts goals. */
+  activate(): void {
+    if (this.#stopped) throw new InputError('input_invalid', 'the bridge pipeline is stopped');
+    this.open();
+    if (this.#active) return;
+    this.#active = true;
     const t = this.#transport;
     const topics = this.#topics;
     const on = (topic: TopicSpec, handle: (m: unknown) => void, counter?: Counter) =>
-      this.#subs.push(t.subscribe(topic).subscribe((m) => this.#guard(topic, () => handle(m), counter)));
+      this.#inputs.push(t.subscribe(topic).subscribe((m) => this.#guard(topic, () => handle(m), counter)));
     on(topics.image, (m) => this.#frames.onImage(m), 'frames_rejected');
     if (topics.compressedImage.name) on(topics.compressedImage, (m) => this.#frames.onCompressed(m), 'frames_rejected');
     on(topics.goal, (m) => this.#onGoalMessage(m), 'goals_rejected');
     if (topics.feedback.name) on(topics.feedback, (m) => this.#onFeedback(m));
-    if (t.problems) this.#subs.push(t.problems.subscribe((p) => this.#onProblem(p)));
-    t.serveAction?.(this.#config.topics.action, planTaskAction((goal, controller, settle, onPlan) => this.#accept(goal, controller, settle, onPlan)));
-    this.#subs.push(this.#goals.pipe(switchMap((req) => runGoal(this.#run, req))).subscribe());
     this.#status.setState('idle');
+  }
+
+  /**
+   * Stops listening: the plan in flight is cancelled (its action goal ends CANCELED or ABORTED), the
+   * held frame is dropped (a later activation must not plan from it), and goals are refused until
+   * the next activate(). Counters carry on.
+   */
+  deactivate(): void {
+    if (!this.#active) return;
+    this.#active = false;
+    for (const s of this.#inputs) s.unsubscribe();
+    this.#inputs.length = 0;
+    this.#goals.next(null);
+    this.#sampler.clear();
+    this.#status.setState('inactive');
+  }
+
+  get active(): boolean {
+    return this.#active;
+  }
+
+  /**
+   * Settings that may change at run time (the re-plan policy, frame and goal limits, the planner's
+   * sampling): they apply from the next goal; the goal in flight keeps what it started with. Topics
+   * and QoS are fixed for the pipeline's life.
+   */
+  reconfigure(config: BridgeConfig, planner?: Planner): void {
+    this.#config = config;
+    this.#run.policy = config.replan;
+    if (planner) this.#run.planner = trackedPlanner(planner, this.#work, (frame) => this.#sampler.markUsed(frame));
   }
 
   /**
@@ -113,8 +172,11 @@ export class BridgePipeline {
   /** Cancels any plan in flight, publishes a last status with the final counters, and detaches. */
   async stop(): Promise<void> {
     this.#stopped = true;
-    for (const s of this.#subs) s.unsubscribe();
+    this.#active = false;
+    for (const s of [...this.#inputs, ...this.#subs]) s.unsubscribe();
+    this.#inputs.length = 0;
     this.#subs.length = 0;
+    this.#stopAction?.();
     this.#goals.complete();
     this.#sampler.complete(); // settles the frame counters: a frame still held counts as dropped
     await this.#publish(this.#topics.status, this.#status.snapshot());
@@ -167,16 +229,37 @@ export class BridgePipeline {
   /** Validates a goal before it may cancel the plan in flight; a bad goal never displaces a good one. */
   #accept(goal: unknown, controller: AbortController, settle: GoalRequest['settle'], onPlan?: GoalRequest['onPlan']): Error | undefined {
     this.#status.count('goals_received');
-    if (this.#stopped) return new InputError('input_invalid', 'the bridge pipeline is stopped');
-    let checked: string;
+    const refused = this.#check(goal);
+    if (refused instanceof Error) {
+      this.#status.problem(this.#topics.goal.name, refused, 'goals_rejected');
+      return refused;
+    }
+    this.#goals.next({ goal: refused.goal, controller, settle, ...(onPlan ? { onPlan } : {}) });
+    return undefined;
+  }
+
+  /** Why a goal would be refused now (the node's state, the goal's text), or the checked goal. */
+  #check(goal: unknown): Error | { goal: string } {
+    if (this.#stopped) return new InputError('input_invalid', 'goal rejected: the bridge pipeline is stopped');
+    if (!this.#active) return new InputError('input_invalid', 'goal rejected: the node is inactive (activate it first)');
     try {
-      checked = checkGoal(goal, this.#config.planner.maxGoalChars);
+      return { goal: checkGoal(goal, this.#config.planner.maxGoalChars) };
     } catch (err) {
-      this.#status.problem(this.#topics.goal.name, err, 'goals_rejected');
       return new InputError('input_invalid', `goal rejected: ${(err as Error).message}`, { cause: err });
     }
-    this.#goals.next({ goal: checked, controller, settle, ...(onPlan ? { onPlan } : {}) });
-    return undefined;
+  }
+
+  /**
+   * The action server's accept/reject decision, before a goal is accepted: a refused goal is
+   * counted and reported on the status topic here, and the client sees REJECTED.
+   */
+  #refusal(raw: unknown): Error | undefined {
+    const parsed = PlanTaskGoalSchema.safeParse(raw);
+    const refused = this.#check(parsed.success ? parsed.data.instruction : raw);
+    if (!(refused instanceof Error)) return undefined;
+    this.#status.count('goals_received');
+    this.#status.problem(this.#config.topics.action, refused, 'goals_rejected');
+    return refused;
   }
 
   #onFeedback(raw: unknown): void {

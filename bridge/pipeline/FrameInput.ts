@@ -14,7 +14,8 @@ export class FrameInput {
   constructor(
     private readonly sampler: FrameSampler,
     private readonly status: StatusReporter,
-    private readonly limits: BridgeConfig['frames'],
+    /** Read per message: the limits may change at run time (a ROS parameter). */
+    private readonly limits: () => BridgeConfig['frames'],
     private readonly topics: { image: string; compressedImage: string },
   ) {}
 
@@ -22,7 +23,7 @@ export class FrameInput {
     this.status.count('frames_received');
     try {
       const msg = ImageMsgSchema.parse(raw);
-      this.sampler.offer({ image: lazyImageFromRos(msg, this.limits), stamp: msg.header.stamp, frameId: msg.header.frame_id });
+      this.sampler.offer({ image: lazyImageFromRos(msg, this.limits()), stamp: msg.header.stamp, frameId: msg.header.frame_id });
     } catch (err) {
       this.status.problem(this.topics.image, asInputError(err), 'frames_rejected');
     }
@@ -33,8 +34,9 @@ export class FrameInput {
     const parsed = CompressedImageMsgSchema.safeParse(raw);
     if (!parsed.success) return this.status.problem(this.topics.compressedImage, asInputError(parsed.error), 'frames_rejected');
     const msg = parsed.data;
+    const limits = this.limits();
     this.sampler.offerAsync(async (): Promise<StampedFrame> => ({
-      image: await imageFromCompressedRos(msg, this.limits),
+      image: await imageFromCompressedRos(msg, limits),
       stamp: msg.header.stamp,
       frameId: msg.header.frame_id,
     }));

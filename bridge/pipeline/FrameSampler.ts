@@ -39,6 +39,8 @@ export class FrameSampler {
   #decoding = false;
   #waiting: DecodeJob | undefined;
   #dropped = 0;
+  /** Bumped by clear(): a decode that started before lands dropped. */
+  #epoch = 0;
 
   constructor(hooks: FrameSamplerHooks) {
     this.#hooks = hooks;
@@ -82,6 +84,23 @@ export class FrameSampler {
     this.#waiting = job;
   }
 
+  /**
+   * Forgets the held frame and any waiting decode (counted as dropped): a node that stops listening
+   * must not plan, when it listens again, from a frame of before.
+   */
+  clear(): void {
+    if (this.#completed) return;
+    this.#epoch += 1;
+    if (this.#waiting) {
+      this.#waiting.end();
+      this.#drop();
+      this.#waiting = undefined;
+    }
+    if (this.#latest.value && !this.#latestUsed) this.#drop();
+    this.#latestUsed = false;
+    this.#latest.next(undefined);
+  }
+
   complete(): void {
     if (this.#completed) return;
     this.#completed = true;
@@ -97,9 +116,10 @@ export class FrameSampler {
 
   #run(job: DecodeJob): void {
     this.#decoding = true;
+    const epoch = this.#epoch;
     void job
       .decode()
-      .then((f) => (this.#completed ? this.#drop() : this.offer(f)), (err) => this.#hooks.onDecodeError(err))
+      .then((f) => (this.#completed || epoch !== this.#epoch ? this.#drop() : this.offer(f)), (err) => this.#hooks.onDecodeError(err))
       .finally(() => {
         this.#decoding = false;
         // Ends after the offer: a plan the frame starts is already pending work, so there is no idle gap.

@@ -1,7 +1,7 @@
 import { Observable, Subject } from 'rxjs';
 import { AbortError, TransportError } from '../../sdk/errors.ts';
 import type { PlanTaskFeedback, PlanTaskGoal, PlanTaskResult } from '../messages/rosTypes.ts';
-import type { PlanTaskHandler, TopicSpec, Transport } from './Transport.ts';
+import type { GoalCheck, PlanTaskHandler, TopicSpec, Transport } from './Transport.ts';
 
 export interface PublishedMessage {
   topic: string;
@@ -24,7 +24,7 @@ export class MemoryTransport implements Transport {
   readonly #topics = new Map<string, Subject<unknown>>();
   readonly #outputs = new Subject<PublishedMessage>();
   readonly #keep: number;
-  #actions = new Map<string, PlanTaskHandler>();
+  #actions = new Map<string, { handler: PlanTaskHandler; check: GoalCheck | undefined }>();
   #closed = false;
 
   constructor(options: MemoryTransportOptions = {}) {
@@ -53,14 +53,21 @@ export class MemoryTransport implements Transport {
     return this.#outputs.asObservable();
   }
 
-  serveAction(name: string, handler: PlanTaskHandler): void {
-    this.#actions.set(name, handler);
+  serveAction(name: string, handler: PlanTaskHandler, check?: GoalCheck): () => void {
+    const entry = { handler, check };
+    this.#actions.set(name, entry);
+    return () => {
+      if (this.#actions.get(name) === entry) this.#actions.delete(name);
+    };
   }
 
   /** Acts as an action client: sends a goal, collects feedback, resolves with the result. */
   sendGoal(name: string, goal: PlanTaskGoal, options: { signal?: AbortSignal; onFeedback?: (f: PlanTaskFeedback) => void } = {}): Promise<PlanTaskResult> {
-    const handler = this.#actions.get(name);
-    if (!handler) return Promise.reject(new TransportError(`no action server '${name}'`));
+    const action = this.#actions.get(name);
+    if (!action) return Promise.reject(new TransportError(`no action server '${name}'`));
+    const rejected = action.check?.(goal);
+    if (rejected) return Promise.reject(rejected);
+    const { handler } = action;
     const controller = new AbortController();
     options.signal?.addEventListener('abort', () => controller.abort(new AbortError('goal cancelled by client')), { once: true });
     return handler(goal, { signal: controller.signal, feedback: (f) => options.onFeedback?.(f) });

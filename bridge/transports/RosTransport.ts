@@ -3,7 +3,8 @@ import { AbortError, TransportError } from '../../sdk/errors.ts';
 import type { PlanTaskResult } from '../messages/rosTypes.ts';
 import { actionType, messageType, type RclGoalHandle, type RclModule, type RclNode, type RclPublisher, type RclQos } from './rclnodejsSurface.ts';
 import { QOS_PROFILES } from './qosProfiles.ts';
-import type { PlanTaskHandler, QosName, TopicSpec, Transport } from './Transport.ts';
+import { loadRclnodejs } from './loadRclnodejs.ts';
+import type { GoalCheck, PlanTaskHandler, QosName, TopicSpec, Transport } from './Transport.ts';
 
 export interface RosTransportOptions {
   /** @default 'emu_bridge' */
@@ -14,7 +15,13 @@ export interface RosTransportOptions {
    * `--params-file`, `--log-level`, …); rcl applies them to this node.
    */
   rosArgs?: readonly string[];
-  /** The rclnodejs module; default: `await import('rclnodejs')`. */
+  /**
+   * Make the node a ROS 2 managed node (rclnodejs `LifecycleNode`); the bridge serves its
+   * lifecycle services itself (bridge/ros/lifecycleServices.ts), since its transitions are async.
+   * @default false
+   */
+  lifecycle?: boolean;
+  /** The rclnodejs module; default: loaded by `loadRclnodejs` (after the ROS environment check). */
   rclnodejs?: RclModule;
   /** How often a running action goal checks for cancellation. @default 50 @unit ms */
   cancelPollMs?: number;
@@ -32,7 +39,7 @@ export class RosTransport implements Transport {
   readonly #rcl: RclModule;
   readonly #node: RclNode;
   readonly #publishers = new Map<string, RclPublisher>();
-  readonly #actionServers: { destroy(): void }[] = [];
+  readonly #actionServers = new Set<{ destroy(): void }>();
   readonly #cancelPollMs: number;
   #closed = false;
 
@@ -44,12 +51,34 @@ export class RosTransport implements Transport {
 
   static async create(options: RosTransportOptions = {}): Promise<RosTransport> {
     const rcl = options.rclnodejs ?? (await loadRclnodejs());
+    // rclnodejs's own SIGINT handler shuts every context down at once, under the bridge's feet
+    // (the last status unpublished, the lifecycle's shutdown on a destroyed node). The bridge's
+    // owner handles signals and closes this transport in order.
+    rcl.removeSignalHandlers();
     // rcl reads ROS arguments from the argv it is given (the program name first, as in a real argv).
     await (options.rosArgs?.length ? rcl.init(undefined, ['emu', '--ros-args', ...options.rosArgs]) : rcl.init());
-    const node = new rcl.Node(options.nodeName ?? 'emu_bridge', options.namespace ?? '');
+    const name = options.nodeName ?? 'emu_bridge';
+    const namespace = options.namespace ?? '';
+    // No communication interface from rclnodejs: its change_state service runs transitions
+    // synchronously, and loading a model is not. (rcl_lifecycle still keeps the state machine.)
+    const node = options.lifecycle ? new rcl.lifecycle.LifecycleNode(name, namespace, undefined, undefined, false) : new rcl.Node(name, namespace);
     const transport = new RosTransport(rcl, node, options.cancelPollMs ?? 50);
     node.spin();
     return transport;
+  }
+
+  /** The rclnodejs module this transport runs on (for the node's lifecycle services and parameters). */
+  get rcl(): RclModule {
+    return this.#rcl;
+  }
+
+  /** The ROS node itself. */
+  get node(): RclNode {
+    return this.#node;
+  }
+
+  get closed(): boolean {
+    return this.#closed;
   }
 
   subscribe(topic: TopicSpec): Observable<unknown> {
@@ -71,7 +100,7 @@ export class RosTransport implements Transport {
     pub.publish(message as never); // validated by the pipeline's zod schemas; rclnodejs checks it against the type
   }
 
-  serveAction(name: string, handler: PlanTaskHandler): void {
+  serveAction(name: string, handler: PlanTaskHandler, check?: GoalCheck): () => void {
     const controllers = new Map<RclGoalHandle, AbortController>();
     const execute = async (goalHandle: RclGoalHandle) => {
       const controller = new AbortController();
@@ -99,7 +128,8 @@ export class RosTransport implements Transport {
       actionType('emu_robotics_msgs/action/PlanTask'),
       name,
       execute,
-      () => this.#rcl.GoalResponse.ACCEPT,
+      // Synchronous in rclnodejs: the check is too (the node's state and the goal's text).
+      (goal: unknown) => (check?.(goal) ? this.#rcl.GoalResponse.REJECT : this.#rcl.GoalResponse.ACCEPT),
       undefined,
       (goalHandle: RclGoalHandle | undefined) => {
         // rclnodejs moves the goal to CANCELING only after this callback returns. Aborting the plan
@@ -110,7 +140,12 @@ export class RosTransport implements Transport {
         return this.#rcl.CancelResponse.ACCEPT;
       },
     );
-    this.#actionServers.push(server);
+    this.#actionServers.add(server);
+    return () => {
+      if (!this.#actionServers.delete(server)) return;
+      for (const c of controllers.values()) c.abort(new AbortError('action server stopped'));
+      if (!this.#closed) server.destroy();
+    };
   }
 
   async close(): Promise<void> {
@@ -132,20 +167,6 @@ export class RosTransport implements Transport {
       case 'latched_burst':
         return new Q(Q.HistoryPolicy.RMW_QOS_POLICY_HISTORY_KEEP_LAST, QOS_PROFILES[name].depth, Q.ReliabilityPolicy.RMW_QOS_POLICY_RELIABILITY_RELIABLE, Q.DurabilityPolicy.RMW_QOS_POLICY_DURABILITY_TRANSIENT_LOCAL);
     }
-  }
-}
-
-/** The one place rclnodejs is imported. Without ROS 2 sourced it throws; we say what to do. */
-async function loadRclnodejs(): Promise<RclModule> {
-  const moduleName = 'rclnodejs';
-  try {
-    const mod = (await import(moduleName)) as { default?: RclModule } & RclModule;
-    return mod.default ?? mod;
-  } catch (err) {
-    throw new TransportError(
-      `cannot load rclnodejs (${(err as Error).message}). It must be built against a sourced ROS 2: on this Debian build run \`bash bridge/ros/setup.sh && source bridge/ros/env.sh\`; with ROS 2 Humble/Jazzy/Kilted see bridge/ros/README.md`,
-      { cause: err },
-    );
   }
 }
 

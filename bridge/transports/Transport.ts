@@ -29,6 +29,8 @@ export interface ActionContext {
   feedback(feedback: PlanTaskFeedback): void;
 }
 export type PlanTaskHandler = (goal: PlanTaskGoal, context: ActionContext) => Promise<PlanTaskResult>;
+/** Decides before a goal is accepted: the reason to reject it, or undefined to accept. */
+export type GoalCheck = (goal: unknown) => Error | undefined;
 
 /**
  * Where messages come from and go to: ROS 2 (rclnodejs), an MCAP bag, or memory. Messages are plain
@@ -53,6 +55,10 @@ export interface Transport {
   close(): Promise<void>;
   /** Problems found below the message level; the pipeline logs and reports them. */
   readonly problems?: Observable<TransportProblem>;
-  /** Serves the `emu_robotics_msgs/action/PlanTask` action under `name`, when the transport has actions. */
-  serveAction?(name: string, handler: PlanTaskHandler): void;
+  /**
+   * Serves the `emu_robotics_msgs/action/PlanTask` action under `name`, when the transport has
+   * actions: `check` rejects a goal up front (the client sees REJECTED), `handler` runs an accepted
+   * one. Returns a function that stops serving (the server then rejects every goal).
+   */
+  serveAction?(name: string, handler: PlanTaskHandler, check?: GoalCheck): () => void;
 }

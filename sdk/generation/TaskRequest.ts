@@ -8,11 +8,11 @@ export const GridTupleSchema = z.tuple([z.number().int().min(1).max(99), z.numbe
 /** Per-request overrides of the task's sampling preset; anything left out comes from the manifest. */
 export const SamplingOverridesSchema = z
   .object({
-    cfg: z.number().min(0),
+    cfg: z.number().min(0).describe('classifier-free guidance scale (1: off)'),
     text: ModeSamplingSchema.partial(),
     image: ModeSamplingSchema.partial(),
-    maxNewTokens: z.number().int().positive(),
-    imageArea: z.number().int().positive(),
+    maxNewTokens: z.number().int().positive().describe('most tokens generated'),
+    imageArea: z.number().int().positive().describe('pixel area reference images are resized to'),
   })
   .partial()
   .strict();

@@ -11,9 +11,9 @@ export type TaskName = z.infer<typeof TaskNameSchema>;
 
 /** Top-k, top-p, temperature for one mode (text or image), applied in that order after T. */
 export const ModeSamplingSchema = z.object({
-  topK: z.number().int().positive(),
-  topP: z.number().gt(0).lte(1),
-  temperature: z.number().gt(0),
+  topK: z.number().int().positive().describe('top-k sampling'),
+  topP: z.number().gt(0).lte(1).describe('nucleus (top-p) sampling'),
+  temperature: z.number().gt(0).describe('sampling temperature'),
 });
 export type ModeSampling = z.infer<typeof ModeSamplingSchema>;
 

@@ -30,7 +30,7 @@ describe('BridgePipeline', () => {
     const keyframe = await sharp(subgoals[1]!.keyframe.data).raw().toBuffer();
     assert.equal(keyframe[0], 120);
     const states = of<BridgeStatusMsg>(transport, '/emu/status').map((s) => s.state_name);
-    assert.deepEqual(states.filter((s, i) => s !== states[i - 1]), ['idle', 'waiting_for_frame', 'planning', 'idle']);
+    assert.deepEqual(states.filter((s, i) => s !== states[i - 1]), ['inactive', 'idle', 'waiting_for_frame', 'planning', 'idle']);
     assert.equal(pipeline.status.counters.plans_completed, 1);
     await pipeline.stop();
   });

@@ -41,9 +41,12 @@ async function main() {
   const cam = setInterval(() => cameraOn && camera.publish(frame(sec++, 100)), 33);
   const out = { scenario };
   try {
-    // The bridge is up once its status topic answers (it publishes on every state change).
-    await until(() => node.countPublishers('/emu/status') > 0, 20_000, 'the bridge');
-    if (scenario === 'topics') {
+    // The bridge is up once its status topic answers (it publishes on every state change); a
+    // managed bridge started unconfigured publishes nothing yet: its lifecycle services answer.
+    if (scenario !== 'lifecycle') await until(() => node.countPublishers('/emu/status') > 0, 20_000, 'the bridge');
+    if (scenario === 'lifecycle') {
+      Object.assign(out, await lifecycleScenario(node, statuses, () => sec++));
+    } else if (scenario === 'topics') {
       const plans = [];
       const subgoals = [];
       node.createSubscription('emu_robotics_msgs/msg/Plan', '/emu/plan', { qos: latched(50) }, (m) => plans.push(m));
@@ -156,6 +159,77 @@ async function main() {
     rclnodejs.shutdown();
     process.exit(0);
   }
+}
+
+// A managed bridge (started with --no-autostart -p replan.maxReplans:=5), driven as
+// `ros2 lifecycle` / `ros2 param` do it: through its services.
+async function lifecycleScenario(node, statuses, nextSec) {
+  const out = {};
+  const service = (type, name) => node.createClient(type, `/emu_bridge/${name}`);
+  const changeState = service('lifecycle_msgs/srv/ChangeState', 'change_state');
+  const getState = service('lifecycle_msgs/srv/GetState', 'get_state');
+  const getTransitions = service('lifecycle_msgs/srv/GetAvailableTransitions', 'get_available_transitions');
+  const setParams = service('rcl_interfaces/srv/SetParameters', 'set_parameters');
+  const getParams = service('rcl_interfaces/srv/GetParameters', 'get_parameters');
+  const describe = service('rcl_interfaces/srv/DescribeParameters', 'describe_parameters');
+  const events = [];
+  node.createSubscription('lifecycle_msgs/msg/TransitionEvent', '/emu_bridge/transition_event', (m) => events.push(`${m.start_state.label}>${m.goal_state.label}`));
+  if (!(await changeState.waitForService(20_000))) throw new Error('no lifecycle services');
+  const call = (client, request) => client.sendRequestAsync(request, { timeout: 30_000 });
+  const state = async () => (await call(getState, {})).current_state.label;
+  const transition = async (label) => (await call(changeState, { transition: { id: 0, label } })).success;
+  const set = async (name, value) => {
+    const v = typeof value === 'string' ? { type: 4, string_value: value } : Number.isInteger(value) ? { type: 2, integer_value: BigInt(value) } : { type: 3, double_value: value };
+    const [r] = (await call(setParams, { parameters: [{ name, value: v }] })).results;
+    return r.successful ? true : r.reason;
+  };
+  const ActionClient = rclnodejs.ActionClient;
+  const plan = async (instruction) => {
+    const client = new ActionClient(node, 'emu_robotics_msgs/action/PlanTask', '/emu/plan_task');
+    await until(() => client.isActionServerAvailable(), 20_000, 'the action server');
+    const h = await client.sendGoal({ instruction });
+    if (!h.isAccepted()) return { accepted: false };
+    const result = await h.getResult();
+    return { accepted: true, status: h.status, subgoals: result.plan.subgoals.length, stampSec: result.plan.header.stamp.sec };
+  };
+
+  out.initial = await state();
+  const values = (await call(getParams, { names: ['replan.maxReplans', 'topics.image', 'planner.seed'] })).values;
+  out.params = [Number(values[0].integer_value), values[1].string_value, Number(values[2].integer_value)];
+  const [d] = (await call(describe, { names: ['replan.keyframeThreshold'] })).descriptors;
+  out.keyframeThresholdRange = [d.floating_point_range[0]?.from_value, d.floating_point_range[0]?.to_value];
+  out.description = d.description;
+  out.refusedWhileUnconfigured = await transition('activate');
+  out.setImageTopicUnconfigured = await set('topics.image', '/cam/lifecycle');
+  out.configured = await transition('configure');
+  out.afterConfigure = await state();
+  out.transitions = (await call(getTransitions, {})).available_transitions.map((t) => t.transition.label).sort();
+  out.goalWhileInactive = await plan('put the red block in the blue bowl');
+  await sleep(300);
+  out.inactiveStatus = { state: statuses.at(-1)?.state_name, error: statuses.at(-1)?.error_message, goals_rejected: statuses.at(-1)?.goals_rejected };
+  out.setImageTopicInactive = await set('topics.image', '/camera/image_raw');
+  out.activated = await transition('activate');
+  out.afterActivate = await state();
+  const camera = node.createPublisher('sensor_msgs/msg/Image', '/cam/lifecycle', { qos: rclnodejs.QoS.profileSensorData });
+  const cam = setInterval(() => camera.publish(frame(nextSec() + 5000, 90)), 33);
+  try {
+    out.subscribersOnNewTopic = await until(() => node.countSubscribers('/cam/lifecycle') > 0, 10_000, 'the bridge on the new camera topic').then(() => node.countSubscribers('/cam/lifecycle'));
+    await sleep(300);
+    out.goalWhileActive = await plan('put the red block in the blue bowl');
+    out.setMaxReplansActive = await set('replan.maxReplans', 2);
+    out.setThresholdOutOfRange = await set('replan.keyframeThreshold', 2.5);
+    out.setBadSeedType = await set('planner.seed', 'seven');
+    out.maxReplansNow = Number((await call(getParams, { names: ['replan.maxReplans'] })).values[0].integer_value);
+    out.deactivated = await transition('deactivate');
+    out.cleanedUp = await transition('cleanup');
+    out.afterCleanup = await state();
+    out.shutdown = await transition('shutdown');
+  } finally {
+    clearInterval(cam);
+  }
+  await sleep(300);
+  out.events = events;
+  return out;
 }
 
 main();

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -27,6 +27,8 @@ function rosEnv(): NodeJS.ProcessEnv | undefined {
 interface Bridge {
   child: ChildProcess;
   stderr: () => string;
+  /** The exit code once it exits by itself, or 'still running' after `ms`. */
+  exit(ms: number): Promise<number | null | 'still running'>;
   stop(): Promise<number | null>;
 }
 
@@ -38,6 +40,7 @@ function startBridge(env: NodeJS.ProcessEnv, args: string[] = []): Bridge {
   return {
     child,
     stderr: () => err,
+    exit: (ms) => Promise.race([exited, new Promise<'still running'>((r) => setTimeout(() => r('still running'), ms))]),
     async stop() {
       if (child.exitCode === null) child.kill('SIGINT');
       return exited;
@@ -171,17 +174,73 @@ describe('the bridge on real ROS 2 (rclnodejs over Cyclone DDS, loopback only)',
     }
     assert.equal(exitCode, 0, bridge.stderr());
   });
+
+  it('without the ROS environment, `emu bridge --transport ros` says what to do, and leaves the rclnodejs build alone', () => {
+    const addon = path.join(root, 'node_modules/rclnodejs/build/Release/rclnodejs.node');
+    const bare = { PATH: process.env.PATH, HOME: process.env.HOME };
+    const run = spawnSync(process.execPath, [path.join(root, 'bin/emu.js'), 'bridge', '--transport', 'ros', '--model', path.join(root, 'models/emu-nano')], { cwd: root, env: bare, encoding: 'utf8', timeout: 30_000 });
+    assert.notEqual(run.status, 0);
+    assert.match(run.stderr, /ROS 2 is not usable here: no ROS 2 environment[\s\S]*source bridge\/ros\/env\.sh/);
+    assert.ok(existsSync(addon), 'rclnodejs did not rebuild itself (node-gyp clean deletes the build)');
+  });
+
+  it('a managed node: lifecycle transitions over its services, goals rejected while inactive, parameters with descriptors, -p overrides, run-time changes where safe, shutdown ends the process', async () => {
+    const bridge = startBridge(env!, ['--no-autostart', '--ros-args', '-p', 'replan.maxReplans:=5']);
+    let r: Record<string, any>;
+    try {
+      r = await robot(env!, 'lifecycle');
+    } catch (err) {
+      await bridge.stop();
+      throw err;
+    }
+    const exitCode = await bridge.exit(10_000);
+    await bridge.stop();
+    assert.equal(r.ok, true, `${r.error}\n${bridge.stderr()}`);
+    assert.equal(r.initial, 'unconfigured', 'started with --no-autostart');
+    assert.deepEqual(r.params, [5, '/camera/image_raw', -1], '-p override applied; an unset seed reads -1');
+    assert.deepEqual(r.keyframeThresholdRange, [0, 1]);
+    assert.match(r.description, /keyframe/);
+    assert.equal(r.refusedWhileUnconfigured, false, 'activate from unconfigured is refused');
+    assert.equal(r.setImageTopicUnconfigured, true);
+    assert.equal(r.configured, true);
+    assert.equal(r.afterConfigure, 'inactive');
+    assert.deepEqual(r.transitions, ['activate', 'cleanup', 'shutdown']);
+    assert.deepEqual(r.goalWhileInactive, { accepted: false }, 'PlanTask goal rejected while inactive');
+    assert.equal(r.inactiveStatus.state, 'inactive');
+    assert.match(r.inactiveStatus.error, /inactive \(activate it first\)/);
+    assert.ok(r.inactiveStatus.goals_rejected >= 1);
+    assert.match(String(r.setImageTopicInactive), /read when the node is configured: deactivate and clean up/);
+    assert.equal(r.activated, true);
+    assert.equal(r.afterActivate, 'active');
+    assert.ok(r.subscribersOnNewTopic >= 1, 'listens on the topic set while unconfigured');
+    assert.equal(r.goalWhileActive.accepted, true);
+    assert.equal(r.goalWhileActive.status, 4, 'SUCCEEDED');
+    assert.ok(r.goalWhileActive.subgoals >= 1);
+    assert.ok(r.goalWhileActive.stampSec >= 5000, 'planned from the new camera topic');
+    assert.equal(r.setMaxReplansActive, true, 'the re-plan policy changes at run time');
+    assert.equal(r.maxReplansNow, 2);
+    assert.match(String(r.setThresholdOutOfRange), /replan\.keyframeThreshold.*1/, 'out of its range, and says so');
+    assert.notEqual(r.setBadSeedType, true, 'wrong type');
+    assert.equal(r.deactivated, true);
+    assert.equal(r.cleanedUp, true);
+    assert.equal(r.afterCleanup, 'unconfigured');
+    assert.equal(r.shutdown, true);
+    for (const e of ['unconfigured>configuring', 'configuring>inactive', 'inactive>activating', 'activating>active', 'active>deactivating', 'inactive>cleaningup', 'unconfigured>shuttingdown', 'shuttingdown>finalized'])
+      assert.ok(r.events.includes(e), `transition event ${e} in ${r.events}`);
+    assert.equal(exitCode, 0, `shutdown over ROS ends the process: ${bridge.stderr()}`);
+    assert.match(bridge.stderr(), /parameters: replan\.maxReplans=2/);
+  });
 });
 
 describe('rclnodejs stays behind the ROS transport', () => {
-  it('is loaded (not type-imported) by RosTransport only, lazily (and by the standalone ROS client processes of the tests and bench)', () => {
+  it('is loaded by one loader only, lazily and after checking the ROS environment (and by the standalone ROS client processes of the tests and bench)', () => {
     const offenders: string[] = [];
     const walk = (dir: string) => {
       for (const name of readdirSync(dir)) {
         if (name === 'node_modules' || name.startsWith('.')) continue;
         const full = path.join(dir, name);
         if (statSync(full).isDirectory()) walk(full);
-        else if (!['RosTransport.ts', 'robot.cjs', 'rosCamera.cjs'].includes(name) && /\.(ts|mjs|js|cjs)$/.test(name)) {
+        else if (!['robot.cjs', 'rosCamera.cjs'].includes(name) && /\.(ts|mjs|js|cjs)$/.test(name)) {
           const text = readFileSync(full, 'utf8').replace(/import type [^;]*;/g, '');
           if (/(from|import|require)\s*\(?\s*['"]rclnodejs['"]/.test(text)) offenders.push(path.relative(root, full));
         }
@@ -189,7 +248,13 @@ describe('rclnodejs stays behind the ROS transport', () => {
     };
     for (const dir of ['sdk', 'planners', 'bridge', 'sim', 'bin', 'test', 'examples']) walk(path.join(root, dir));
     assert.deepEqual(offenders, []);
-    assert.match(readFileSync(path.join(root, 'bridge/transports/RosTransport.ts'), 'utf8'), /const moduleName = 'rclnodejs';[\s\S]*await import\(moduleName\)/);
+    // One loader, lazy, and only after the environment check: an unchecked load that cannot link
+    // makes rclnodejs rebuild itself, deleting its build.
+    const loader = readFileSync(path.join(root, 'bridge/transports/loadRclnodejs.ts'), 'utf8');
+    assert.match(loader, /rosEnvironment\(\);\s*if \(!env\.ready\) throw[\s\S]*require\(addon\)[\s\S]*const moduleName = 'rclnodejs';[\s\S]*await import\(moduleName\)/);
+    const dynamicImports = (dir: string): string[] =>
+      readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((f) => /\.ts$/.test(f) && /const moduleName = 'rclnodejs'/.test(readFileSync(path.join(dir, f), 'utf8'))).map((f) => path.join(path.relative(root, dir), f));
+    assert.deepEqual([...dynamicImports(path.join(root, 'bridge')), ...dynamicImports(path.join(root, 'examples'))], ['bridge/transports/loadRclnodejs.ts']);
   });
 });
 
