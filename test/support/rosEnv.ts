@@ -8,8 +8,8 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 /**
  * The environment `source bridge/ros/env.sh` gives a shell, or undefined when bridge/ros/setup.sh
  * has not run here. rclnodejs links against the tree's libraries at process start, so every ROS
- * party runs in its own process with this environment (as a user's shell would). The same check as
- * test/ros/rosBridge.test.ts's, shared for the tests that start ROS processes.
+ * party runs in its own process with this environment (as a user's shell would). Shared by the tests
+ * that start ROS processes.
  */
 export function rosEnv(): NodeJS.ProcessEnv | undefined {
   if (!existsSync(path.join(root, '.ros', 'tree')) || !existsSync(path.join(root, 'node_modules/rclnodejs/build/Release/rclnodejs.node'))) return undefined;
