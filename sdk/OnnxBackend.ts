@@ -68,6 +68,14 @@ export class OnnxBackend implements EmuBackend {
     return TASKS.filter((t) => this.manifest.tasks[t] !== undefined);
   }
 
+  /** Decoder forward passes run so far, over every request, finished or not (cancelled work stops adding). */
+  get forwardPasses(): number {
+    return this.#forwardPasses;
+  }
+
+  #forwardPasses = 0;
+  readonly #countForward = () => void this.#forwardPasses++;
+
   get vision(): VisionTokenizer {
     return this.#vision;
   }
@@ -127,8 +135,8 @@ export class OnnxBackend implements EmuBackend {
     const vocab = this.manifest.vocab.size;
     return {
       task: req.task,
-      cond: new DecoderSession(this.#decoder, decoderSpec, vocab),
-      uncond: sampling.cfg === 1 ? undefined : new DecoderSession(this.#decoder, decoderSpec, vocab),
+      cond: new DecoderSession(this.#decoder, decoderSpec, vocab, this.#countForward),
+      uncond: sampling.cfg === 1 ? undefined : new DecoderSession(this.#decoder, decoderSpec, vocab, this.#countForward),
       condPrompt: prompts.cond,
       uncondPrompt: prompts.uncond,
       ids: this.#ids,

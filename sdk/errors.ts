@@ -14,6 +14,7 @@ export type SdkErrorCode =
   | 'aborted'
   | 'timeout'
   | 'transport_failed'
+  | 'overloaded'
   | 'unknown_task';
 
 /** One zod issue at a boundary: where (path into the value) and what. */
@@ -83,10 +84,56 @@ export class TimeoutError extends SdkError {
   }
 }
 
-/** A transport (ROS 2, MCAP file, remote host) could not deliver or be opened. */
+/**
+ * A transport (ROS 2, MCAP file, remote host) could not deliver or be opened. `retryable`: the same
+ * request may succeed if sent again (a dropped connection), as opposed to a refusal (a bad token).
+ */
 export class TransportError extends SdkError {
-  constructor(message: string, options?: { cause?: unknown }) {
+  readonly retryable: boolean;
+  constructor(message: string, options?: { cause?: unknown; retryable?: boolean }) {
     super('transport_failed', message, options);
+    this.retryable = options?.retryable ?? false;
+  }
+}
+
+/** A server has no room for the request now (its queue is full): retry later or elsewhere. */
+export class OverloadedError extends SdkError {
+  readonly retryable = true;
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('overloaded', message, options);
+  }
+}
+
+/**
+ * The SdkError subclass for a code, as an error that crossed a process boundary (a remote engine)
+ * is rebuilt on this side: callers catch the same classes whether the backend is local or not.
+ */
+export function errorFromCode(code: string, message: string, extra: { issues?: ValidationIssue[]; retryable?: boolean } = {}): SdkError {
+  switch (code as SdkErrorCode) {
+    case 'config_invalid':
+      return new ConfigError(message, extra.issues ?? []);
+    case 'model_missing':
+    case 'model_mismatch':
+      return new ModelError(code as 'model_missing', message);
+    case 'input_invalid':
+    case 'image_invalid':
+    case 'context_overflow':
+    case 'unknown_task':
+      return new InputError(code as 'input_invalid', message);
+    case 'truncated':
+      return new TruncatedError(message);
+    case 'engine_failed':
+      return new EngineError(message);
+    case 'aborted':
+      return new AbortError(message);
+    case 'timeout':
+      return new TimeoutError(message);
+    case 'overloaded':
+      return new OverloadedError(message);
+    case 'transport_failed':
+      return new TransportError(message, { retryable: extra.retryable ?? false });
+    default:
+      return new EngineError(`${code}: ${message}`);
   }
 }
 

@@ -23,8 +23,12 @@ export class DecoderSession implements CausalLm {
   /** Every id fed, in order: the cache's contents. */
   readonly tokens: number[] = [];
 
-  constructor(session: ort.InferenceSession, spec: DecoderSpec, vocabSize: number) {
+  readonly #onForward: (() => void) | undefined;
+
+  /** `onForward`: called after every forward pass (the backend's running total counts unfinished work too). */
+  constructor(session: ort.InferenceSession, spec: DecoderSpec, vocabSize: number, onForward?: () => void) {
     this.#session = session;
+    this.#onForward = onForward;
     this.#spec = spec;
     this.#vocabSize = vocabSize;
     const layers = Array.from({ length: spec.numLayers }, (_, i) => String(i));
@@ -116,6 +120,7 @@ export class DecoderSession implements CausalLm {
       throw engineFailure(`decoder forward (P=${p}, S=${s})`, err);
     }
     this.#forwardPasses++;
+    this.#onForward?.();
     this.#past = {};
     this.#pastNames.forEach((name, j) => {
       this.#past[name] = out[this.#presentNames[j]!]!;

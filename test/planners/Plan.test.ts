@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { decode, encode } from '@msgpack/msgpack';
+import { pack as encode, unpack as decode } from 'msgpackr';
 import { PlanSchema, stampFromMs, stampToMs, type Plan } from '../../planners/Plan.ts';
 import { decodeKeyframe, encodeKeyframe } from '../../planners/keyframeCodec.ts';
 import { createRgbImage } from '../../sdk/image/RgbImage.ts';

@@ -1,0 +1,118 @@
+import { firstValueFrom, ignoreElements, tap, defaultIfEmpty } from 'rxjs';
+import type { EmuBackend } from '../EmuBackend.ts';
+import { AbortError, ConfigError, InputError, formatIssues, type SdkError } from '../errors.ts';
+import { TaskRequestSchema, type ParsedTaskRequest } from '../generation/TaskRequest.ts';
+import type { ModelManifest } from '../model/ModelManifest.ts';
+import { errorToWire, eventToWire, PROTOCOL_VERSION, type Hello, type ModelFacts, type ServerFrame, type ServerLimits } from './protocol.ts';
+import type { RequestScheduler } from './RequestScheduler.ts';
+import type { ServerMetrics } from './ServerMetrics.ts';
+
+/** A backend a server can host: in-process, with its manifest (the handshake's facts) and tokenizer (the prompt limit). */
+export interface ServableBackend extends EmuBackend {
+  readonly manifest: ModelManifest;
+  readonly tokenizer: { encode(text: string): number[] };
+  /** Forward passes so far, finished work or not (OnnxBackend counts them). */
+  readonly forwardPasses?: number;
+}
+
+export const SERVER_INFO = { name: 'emu-robotics', version: '0.1.0' };
+
+/** The limits a server runs with when not told otherwise (sized from the model where that matters). */
+export function defaultLimits(manifest: ModelManifest, over: Partial<ServerLimits> = {}): ServerLimits {
+  return {
+    maxFrameBytes: 64 * 1024 * 1024,
+    maxImages: 4,
+    maxPixels: 4096 * 4096,
+    maxPromptTokens: manifest.decoder.maxPositions,
+    maxNewTokens: manifest.decoder.maxPositions,
+    maxConcurrency: 1,
+    maxQueue: 16,
+    maxRequestsPerConnection: 8,
+    ...over,
+  };
+}
+
+export function modelFacts(manifest: ModelManifest): ModelFacts {
+  const sampling: ModelFacts['sampling'] = {};
+  for (const [task, config] of Object.entries(manifest.tasks)) if (config) sampling[task as keyof typeof sampling] = config.sampling;
+  return {
+    name: manifest.name,
+    version: manifest.version,
+    tasks: Object.keys(manifest.tasks) as ModelFacts['tasks'],
+    vocab: { size: manifest.vocab.size, visualOffset: manifest.vocab.visualOffset, codebookSize: manifest.vocab.codebookSize },
+    maxPositions: manifest.decoder.maxPositions,
+    imageSizing: { downsample: manifest.vision.downsample, aspectPresets: manifest.imageSizing.aspectPresets, defaultSeed: manifest.imageSizing.defaultSeed },
+    sampling,
+    decoderDtype: manifest.decoder.dtype,
+  };
+}
+
+export function helloFrame(manifest: ModelManifest, limits: ServerLimits, device: string): Hello {
+  return { t: 'hello', protocol: PROTOCOL_VERSION, server: SERVER_INFO, model: modelFacts(manifest), device, limits };
+}
+
+/** Validates a request against the SDK's schema and the server's limits (a typed error naming the limit). */
+export function admitRequest(raw: unknown, backend: ServableBackend, limits: ServerLimits): ParsedTaskRequest {
+  const parsed = TaskRequestSchema.safeParse(raw);
+  if (!parsed.success) {
+    const { issues, text } = formatIssues(parsed.error.issues);
+    throw new ConfigError(`Invalid request: ${text}`, issues);
+  }
+  const req = parsed.data;
+  if (req.images.length > limits.maxImages) throw new InputError('input_invalid', `${req.images.length} images in the request; this server takes at most ${limits.maxImages} (maxImages)`);
+  req.images.forEach((im, i) => {
+    if (im.width * im.height > limits.maxPixels) throw new InputError('image_invalid', `image ${i} is ${im.width}x${im.height} = ${im.width * im.height} px; this server takes at most ${limits.maxPixels} px per image (maxPixels)`);
+  });
+  const promptTokens = backend.tokenizer.encode(req.prompt).length;
+  if (promptTokens > limits.maxPromptTokens) throw new InputError('context_overflow', `the prompt is ${promptTokens} tokens; this server takes at most ${limits.maxPromptTokens} (maxPromptTokens)`);
+  const asked = req.sampling?.maxNewTokens;
+  if (asked !== undefined && asked > limits.maxNewTokens) throw new InputError('input_invalid', `maxNewTokens ${asked} is over this server's limit of ${limits.maxNewTokens} (maxNewTokens)`);
+  const preset = backend.manifest.tasks[req.task]?.sampling.maxNewTokens;
+  // A preset over the server's limit (Emu3.5's 32768 = the whole context) is clipped to it.
+  if (asked === undefined && preset !== undefined && preset > limits.maxNewTokens) req.sampling = { ...req.sampling, maxNewTokens: limits.maxNewTokens };
+  return req;
+}
+
+export interface ServeRequestContext {
+  backend: ServableBackend;
+  limits: ServerLimits;
+  scheduler: RequestScheduler;
+  metrics?: ServerMetrics;
+  /** Aborted by a cancel, a disconnect or the server closing: stops the engine work underneath. */
+  signal: AbortSignal;
+  send(frame: ServerFrame): void;
+}
+
+/**
+ * One request, start to end, as every front end (WebSocket, NATS worker) serves it: admitted
+ * (schema + limits), queued (positions sent as they change), run on the engine with its events
+ * sent as they come, and ended by the `done` event or one error frame. Never throws.
+ */
+export async function serveRequest(id: string, raw: unknown, ctx: ServeRequestContext): Promise<'done' | SdkError['code']> {
+  const task = typeof (raw as { task?: unknown })?.task === 'string' ? String((raw as { task: string }).task) : 'unknown';
+  let release: (() => void) | undefined;
+  try {
+    const req = admitRequest(raw, ctx.backend, ctx.limits);
+    release = await ctx.scheduler.acquire(ctx.signal, (position) => ctx.send({ t: 'queued', id, position }));
+    await firstValueFrom(
+      ctx.backend.generate(req, { signal: ctx.signal }).pipe(
+        tap((event) => {
+          if (event.type === 'done') ctx.metrics?.usage(event.usage.generatedTokens, event.usage.forwardPasses.cond + event.usage.forwardPasses.uncond, event.usage.timings.decodeMs);
+          ctx.send({ t: 'event', id, event: eventToWire(event) });
+        }),
+        ignoreElements(),
+        defaultIfEmpty(undefined),
+      ),
+    );
+    ctx.metrics?.request(task, 'done');
+    return 'done';
+  } catch (err) {
+    const error = ctx.signal.aborted && !(err as SdkError).code ? new AbortError('cancelled', { cause: err }) : err;
+    const body = errorToWire(error);
+    ctx.metrics?.request(task, body.code);
+    ctx.send({ t: 'error', id, error: body });
+    return body.code as SdkError['code'];
+  } finally {
+    release?.();
+  }
+}
