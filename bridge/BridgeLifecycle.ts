@@ -1,4 +1,5 @@
-import { OnnxBackend } from '../sdk/OnnxBackend.ts';
+import { readFile } from 'node:fs/promises';
+import { openBackend } from '../sdk/openBackend.ts';
 import type { EmuBackend } from '../sdk/EmuBackend.ts';
 import { ConfigError } from '../sdk/errors.ts';
 import { EmuVlaPlanner } from '../planners/EmuVlaPlanner.ts';
@@ -207,8 +208,11 @@ export class BridgeLifecycle {
 
   async #loadPlanner(): Promise<Planner> {
     const { model } = this.#config;
-    if (!model.dir) throw new ConfigError('no model: pass --model DIR (or model.dir in the config file, or the model.dir parameter)');
-    this.#backend = await OnnxBackend.load(model.dir, { device: model.device, threads: model.threads, ...(this.#log ? { log: this.#log.info } : {}) });
+    if (model.dir && model.url) throw new ConfigError('model.dir and model.url are both set: a model folder here, or a remote engine, not both');
+    const where = model.url ?? model.dir;
+    if (!where) throw new ConfigError('no model: pass --model DIR or --backend URL (or model.dir / model.url in the config file, or the model.dir parameter)');
+    const token = model.tokenFile ? await readTokenFile(model.tokenFile) : undefined;
+    this.#backend = await openBackend(where, { device: model.device, threads: model.threads, ...(token ? { token } : {}), ...(this.#log ? { log: this.#log.info } : {}) });
     return this.#emuPlanner(this.#backend);
   }
 
@@ -228,5 +232,13 @@ export class BridgeLifecycle {
     } finally {
       await backend?.close();
     }
+  }
+}
+
+async function readTokenFile(file: string): Promise<string> {
+  try {
+    return (await readFile(file, 'utf8')).split(/\r?\n/)[0]!.trim();
+  } catch (err) {
+    throw new ConfigError(`cannot read model.tokenFile '${file}': ${(err as Error).message}`, [], { cause: err });
   }
 }

@@ -40,7 +40,7 @@ export interface BridgeParts {
  */
 export async function createBridge(config: BridgeConfig, parts: BridgeParts = {}): Promise<Bridge> {
   // Without ROS there is nothing that could supply the model later: say so before anything opens.
-  if (!parts.planner && !config.model.dir && config.transport !== 'ros') throw new ConfigError('no model: pass --model DIR (or model.dir in the config file)');
+  if (!parts.planner && !config.model.dir && !config.model.url && config.transport !== 'ros') throw new ConfigError('no model: pass --model DIR or --backend URL (or model.dir / model.url in the config file)');
   // The transport first: its checks (an unwritable --record, --record onto --replay) fail before the model loads.
   const transport = parts.transport ?? (await createTransport(config, parts.rosArgs));
   const lifecycle = new BridgeLifecycle(config, { transport, ...(parts.planner ? { planner: parts.planner } : {}), ...(parts.log ? { log: parts.log } : {}) });

@@ -12,6 +12,8 @@ const USAGE = `usage: emu bridge --transport ros|mcap|memory --model DIR [--conf
 
   --transport T        ros (rclnodejs, needs a sourced ROS 2), mcap (offline bags), memory (one plan)
   --model DIR          model folder (emu-model.json)
+  --backend URL        a remote engine instead: ws://host:port (emu serve) or nats://host:port
+                       (emu worker); its token from model.tokenFile or EMU_TOKEN
   --config FILE        YAML parameters (this shape or ROS 2 '<node>: ros__parameters:'); flags win
   --replay IN.mcap     mcap: bag of camera frames + goals to run the planner over
   --record OUT.mcap    mcap: bag every plan, subgoal and status message is written to
@@ -34,6 +36,7 @@ export async function run(argv: string[]): Promise<number> {
       help: { type: 'boolean', short: 'h' },
       transport: { type: 'string' },
       model: { type: 'string' },
+      backend: { type: 'string' },
       config: { type: 'string' },
       replay: { type: 'string' },
       record: { type: 'string' },
@@ -88,7 +91,7 @@ async function resolveConfig(values: Flags): Promise<BridgeConfig> {
   const flags = {
     transport: values.transport,
     node: { autostart: values['no-autostart'] ? false : undefined },
-    model: { dir: values.model, device: values.device, threads: num('threads') },
+    model: { dir: values.model, url: values.backend, device: values.device, threads: num('threads') },
     planner: { seed: num('seed'), ...(maxNew !== undefined ? { sampling: { maxNewTokens: maxNew } } : {}) },
     topics: { image: values['image-topic'], goal: values['goal-topic'] },
     mcap: { replay: values.replay, record: values.record, compression: values.compression, rate: num('rate') },

@@ -37,3 +37,13 @@ export function parseGrid(spec: string, flag: string): [number, number] {
   if (!m) throw new InputError('input_invalid', `${flag} expects RxC (e.g. 45x45), got '${spec}'`);
   return parseOrThrow(GridTupleSchema, [Number(m[1]), Number(m[2])], `${flag} '${spec}'`);
 }
+
+/** A token from a file (first line, trimmed): tokens never travel on command lines, where `ps` shows them. */
+export async function readToken(file: string): Promise<string> {
+  const text = await readFile(file, 'utf8').catch((err: unknown) => {
+    throw new InputError('input_invalid', `cannot read the token file '${file}': ${(err as Error).message}`, { cause: err });
+  });
+  const token = text.split(/\r?\n/)[0]!.trim();
+  if (!token) throw new InputError('input_invalid', `the token file '${file}' is empty`);
+  return token;
+}

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { parseOrThrow } from '../../sdk/errors.ts';
+import { InputError, parseOrThrow } from '../../sdk/errors.ts';
 import { EvalOptionsSchema, evaluate } from '../../sim/eval/evaluate.ts';
 import { writeReport } from '../../sim/eval/writeReport.ts';
 import { checkOutputFolder, replaceFolder } from '../../sdk/output/outputFolder.ts';
@@ -15,7 +15,9 @@ export async function runEval(argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args: argv,
     options: {
-      planner: { type: 'string', default: 'oracle' },
+      planner: { type: 'string' },
+      model: { type: 'string' },
+      backend: { type: 'string' },
       'planner-module': { type: 'string' },
       suite: { type: 'string', default: 'all' },
       split: { type: 'string', default: 'heldout' },
@@ -34,6 +36,11 @@ export async function runEval(argv: string[]): Promise<number> {
     return 0;
   }
   const choice = parseOrThrow(EvalChoiceSchema, { suite: values.suite, split: values.split }, 'emu sim eval options');
+  // --model DIR / --backend URL: the model-backed planner on that model folder or remote engine.
+  const where = values.model ?? values.backend;
+  if (values.model && values.backend) throw new InputError('input_invalid', 'pass --model DIR or --backend URL, not both');
+  if (where && values.planner && !values.planner.startsWith('emu')) throw new InputError('input_invalid', `--model/--backend run the emu planner; --planner ${values.planner} takes no model`);
+  values.planner = where ? `emu:${where}` : (values.planner ?? 'oracle');
   const outDir = values.out ?? path.join('out', 'eval', `${values.planner.replace(/[^\w.-]+/g, '_')}-${values.suite}-${values.split}`);
   await checkOutputFolder(outDir); // before the episodes run, not after
   const bar = new ProgressBar(`eval ${values.planner}`);

@@ -8,12 +8,12 @@ import { TaskRequestSchema, type TaskRequest } from '../../sdk/generation/TaskRe
 import type { RgbImage } from '../../sdk/image/RgbImage.ts';
 import { readImageFile } from '../../sdk/image/codec.ts';
 import { TaskNameSchema, type TaskName } from '../../sdk/model/ModelManifest.ts';
-import { OnnxBackend } from '../../sdk/OnnxBackend.ts';
+import { openBackend } from '../../sdk/openBackend.ts';
 import { DEVICES } from '../../sdk/runtime/devices.ts';
 import { exportResult } from '../../sdk/output/exportFolder.ts';
 import { checkOutputFolder } from '../../sdk/output/outputFolder.ts';
 import { collect } from '../../sdk/tasks.ts';
-import { parseGrid, textOrFile } from './cliArgs.ts';
+import { parseGrid, readToken, textOrFile } from './cliArgs.ts';
 import { DEFAULT_MODEL_DIR } from './cliModel.ts';
 
 const HELP = `usage: emu generate --task TASK (--prompt TEXT | --prompt-file FILE|-) [--model DIR] [--image PNG ...]
@@ -28,6 +28,9 @@ Runs one task on an ONNX model folder, shows progress on stderr, writes the expo
   --prompt-file FILE     read the prompt from FILE ('-' = stdin): for long prompts (command lines
                          over 16 KB are refused: onnxruntime crashes on them)
   --model DIR            model folder with emu-model.json (default: models/emu-nano; the real Emu3.5 is --model models/emu35)
+  --backend URL          run on a remote engine instead: ws://host:port (\`emu serve\`) or nats://host:port
+                         (\`emu worker\`s); token from --token-file or EMU_TOKEN
+  --token-file FILE      the remote engine's token
   --image FILE           reference image (PNG/JPEG; repeatable, in order)
   --seed N               sampling seed (default: the model's, 6666)
   --out DIR              export folder (default: ./emu-out/<task>-<timestamp>); checked before the model
@@ -56,6 +59,8 @@ export async function run(argv: string[]): Promise<number> {
       'prompt-file': { type: 'string' },
       'keep-partial': { type: 'boolean', default: false },
       model: { type: 'string' },
+      backend: { type: 'string' },
+      'token-file': { type: 'string' },
       image: { type: 'string', multiple: true, default: [] },
       seed: { type: 'string' },
       out: { type: 'string' },
@@ -88,10 +93,13 @@ export async function run(argv: string[]): Promise<number> {
   const out = values.out ?? path.join('emu-out', `${task.data}-${new Date().toISOString().replace(/[:.]/g, '-')}`);
   await checkOutputFolder(out); // before the model loads: a bad --out fails in milliseconds, not after the generation
 
-  const backend = await OnnxBackend.load(values.model ?? DEFAULT_MODEL_DIR, {
+  if (values.backend && values.model) throw new InputError('input_invalid', 'pass --model DIR or --backend URL, not both');
+  const token = values['token-file'] ? await readToken(values['token-file']) : undefined;
+  const backend = await openBackend(values.backend ?? values.model ?? DEFAULT_MODEL_DIR, {
     device: device.data,
     threads: optionalInt(values.threads, '--threads'),
     log: (line) => console.error(line),
+    ...(token ? { token } : {}),
   });
   try {
     const progress = new ProgressLine(values.quiet ? undefined : process.stderr);

@@ -5,6 +5,8 @@ export const USAGE = `usage:
   emu sim eval --planner oracle|trivial|emu[:MODEL_DIR] --suite spatial|object|goal|long|all
                --split heldout|train --episodes N [--seed S] [--workers K] [--out DIR]
                [--planner-module PATH] [--replans R (default: the closed loop's policy)] [--no-physics]
+  emu sim eval --model DIR | --backend ws://HOST:PORT|nats://HOST:PORT  [same options]
+               the emu planner on that model folder or remote engine (token: EMU_TOKEN)
 
 --out DIR is checked before any work. Each run writes a fresh folder and renames it into place, so
 an earlier emu output in DIR is replaced whole (no stale files); a folder holding anything else is

@@ -58,6 +58,12 @@ export const BridgeConfigSchema = z
     model: z
       .object({
         dir: z.string().describe('model folder (emu-model.json)').optional(),
+        url: z
+          .string()
+          .regex(/^(wss?|nats):\/\/./i, 'a remote engine: ws://host:port (emu serve) or nats://host:port (emu worker)')
+          .describe('remote engine instead of a model folder: ws://host:port or nats://host:port')
+          .optional(),
+        tokenFile: z.string().describe("file holding the remote engine's token (default: the EMU_TOKEN variable)").optional(),
         device: z.enum(DEVICES).describe('execution device').default('cpu'),
         threads: z.number().int().positive().describe('CPU threads for inference').default(1),
       })

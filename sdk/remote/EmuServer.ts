@@ -4,26 +4,26 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer } from 'ws';
 import { ConfigError } from '../errors.ts';
-import { CLOSE, ClientFrameSchema, decodeFrame, encodeFrame, SUBPROTOCOL, type ServerFrame, type ServerLimits } from './protocol.ts';
-import { RequestScheduler } from './RequestScheduler.ts';
-import { defaultLimits, helloFrame, serveRequest, type ServableBackend } from './serveRequest.ts';
+import { CLOSE, ClientFrameSchema, decodeFrame, encodeFrame, SUBPROTOCOL, type ServerFrame } from './protocol.ts';
+import type { Engine } from './serveRequest.ts';
 import { ServerMetrics } from './ServerMetrics.ts';
 
 export interface EmuServerOptions {
-  backend: ServableBackend;
+  /** What runs the requests: `localEngine(backend)` in-process, or a NATS front end's engine. */
+  engine: Engine;
   /** @default '127.0.0.1' */
   host?: string;
   /** 0 picks a free port. @default 8765 */
   port?: number;
   /** Required unless bound to loopback. Sent by clients as `Authorization: Bearer <token>`. */
   token?: string;
-  /** What the engine runs on, for the handshake. @default 'cpu' */
-  device?: string;
-  limits?: Partial<ServerLimits>;
+  /** Largest frame accepted (the handshake's `limits.maxFrameBytes`). */
   /** A client whose unsent bytes pass this is dropped (CLOSE.slowReader). @default 16 MiB @unit bytes */
   maxBufferedBytes?: number;
   /** WebSocket ping period; a client that misses one is dropped. @default 15000 @unit ms */
   heartbeatMs?: number;
+  /** Shared with the engine (`localEngine(backend, { metrics })`) so request counts land in one place. */
+  metrics?: ServerMetrics;
   log?: (line: string) => void;
 }
 
@@ -48,14 +48,12 @@ interface Connection {
  * close code and reason; a disconnect or cancel stops the engine work of its requests.
  *
  * @example
- * const server = await EmuServer.start({ backend: await OnnxBackend.load('models/emu-nano'), port: 0 });
+ * const server = await EmuServer.start({ engine: localEngine(await OnnxBackend.load('models/emu-nano')), port: 0 });
  * const remote = await RemoteBackend.connect(server.url);
  */
 export class EmuServer {
-  readonly backend: ServableBackend;
-  readonly limits: ServerLimits;
-  readonly metrics = new ServerMetrics();
-  readonly scheduler: RequestScheduler;
+  readonly engine: Engine;
+  readonly metrics: ServerMetrics;
   readonly #http: Server;
   readonly #wss: WebSocketServer;
   readonly #tokenDigest: Buffer | undefined;
@@ -67,17 +65,16 @@ export class EmuServer {
   #closed = false;
 
   private constructor(options: EmuServerOptions, http: Server) {
-    this.backend = options.backend;
-    this.limits = defaultLimits(options.backend.manifest, options.limits);
-    this.scheduler = new RequestScheduler(this.limits.maxConcurrency, this.limits.maxQueue);
+    this.engine = options.engine;
+    this.metrics = options.metrics ?? options.engine.metrics ?? new ServerMetrics();
     this.#http = http;
     this.#tokenDigest = options.token ? digest(options.token) : undefined;
     this.#maxBuffered = options.maxBufferedBytes ?? 16 * 1024 * 1024;
     this.#log = options.log ?? (() => {});
-    this.#hello = encodeFrame(helloFrame(options.backend.manifest, this.limits, options.device ?? 'cpu'));
+    this.#hello = encodeFrame(options.engine.hello);
     this.#wss = new WebSocketServer({
       noServer: true,
-      maxPayload: this.limits.maxFrameBytes,
+      maxPayload: options.engine.hello.limits.maxFrameBytes,
       // Accept whatever version the client offers, so that a mismatch gets a close reason saying
       // which one this server speaks (a refused handshake would only say "no subprotocol").
       handleProtocols: (offered) => (offered.has(SUBPROTOCOL) ? SUBPROTOCOL : ([...offered][0] ?? false)),
@@ -129,10 +126,12 @@ export class EmuServer {
     const path = (req.url ?? '/').split('?')[0];
     if (req.method === 'GET' && path === '/healthz') {
       res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ status: this.#closed ? 'closing' : 'ok', model: this.backend.modelName, running: this.scheduler.running, queued: this.scheduler.queued, connections: this.#connections.size }));
+      const { running, queued } = this.engine.status();
+      res.end(JSON.stringify({ status: this.#closed ? 'closing' : 'ok', model: this.engine.modelName, running, queued, connections: this.#connections.size }));
     } else if (req.method === 'GET' && path === '/metrics') {
       res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' });
-      res.end(this.metrics.render({ queueDepth: this.scheduler.queued, running: this.scheduler.running, connections: this.#connections.size, ...(this.backend.forwardPasses !== undefined ? { forwardPasses: this.backend.forwardPasses } : {}) }));
+      const { running, queued, forwardPasses } = this.engine.status();
+      res.end(this.metrics.render({ queueDepth: queued, running, connections: this.#connections.size, ...(forwardPasses !== undefined ? { forwardPasses } : {}) }));
     } else {
       res.writeHead(404, { 'content-type': 'text/plain' });
       res.end('not found: the engine speaks WebSocket here; GET /healthz, GET /metrics\n');
@@ -206,12 +205,12 @@ export class EmuServer {
 
   #request(conn: Connection, id: string, raw: unknown): void {
     if (conn.requests.has(id)) return this.#drop(conn, CLOSE.malformed, `request id '${id}' is already in use on this connection`);
-    if (conn.requests.size >= this.limits.maxRequestsPerConnection) {
+    if (conn.requests.size >= this.engine.hello.limits.maxRequestsPerConnection) {
       return this.#send(conn, { t: 'error', id, error: { code: 'overloaded', message: `this connection already has ${conn.requests.size} requests open (maxRequestsPerConnection)`, retryable: true } });
     }
     const controller = new AbortController();
     conn.requests.set(id, controller);
-    void serveRequest(id, raw, { backend: this.backend, limits: this.limits, scheduler: this.scheduler, metrics: this.metrics, signal: controller.signal, send: (f) => this.#send(conn, f) }).finally(() => {
+    void this.engine.serve(id, raw, { signal: controller.signal, send: (f) => this.#send(conn, f) }).finally(() => {
       conn.requests.delete(id);
     });
   }

@@ -196,7 +196,9 @@ function truncationToWire(t: Truncation): { reason: 'max_tokens'; image?: { inde
 }
 
 function imageFromWire(image: { width: number; height: number; data: Uint8Array }): RgbImage {
-  return RgbImageSchema.parse(image);
+  // A plain Uint8Array view of the received bytes (msgpackr hands out Buffers): no copy.
+  const { data } = image;
+  return RgbImageSchema.parse({ width: image.width, height: image.height, data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) });
 }
 
 /** The event the engine emitted, rebuilt from a validated frame. */

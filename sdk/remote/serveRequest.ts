@@ -4,8 +4,8 @@ import { AbortError, ConfigError, InputError, formatIssues, type SdkError } from
 import { TaskRequestSchema, type ParsedTaskRequest } from '../generation/TaskRequest.ts';
 import type { ModelManifest } from '../model/ModelManifest.ts';
 import { errorToWire, eventToWire, PROTOCOL_VERSION, type Hello, type ModelFacts, type ServerFrame, type ServerLimits } from './protocol.ts';
-import type { RequestScheduler } from './RequestScheduler.ts';
-import type { ServerMetrics } from './ServerMetrics.ts';
+import { RequestScheduler } from './RequestScheduler.ts';
+import { ServerMetrics } from './ServerMetrics.ts';
 
 /** A backend a server can host: in-process, with its manifest (the handshake's facts) and tokenizer (the prompt limit). */
 export interface ServableBackend extends EmuBackend {
@@ -71,6 +71,39 @@ export function admitRequest(raw: unknown, backend: ServableBackend, limits: Ser
   // A preset over the server's limit (Emu3.5's 32768 = the whole context) is clipped to it.
   if (asked === undefined && preset !== undefined && preset > limits.maxNewTokens) req.sampling = { ...req.sampling, maxNewTokens: limits.maxNewTokens };
   return req;
+}
+
+/** What a front end (the WebSocket server) needs from whatever runs the requests: the in-process engine, or workers behind NATS. */
+export interface Engine {
+  /** The handshake's content (model facts, device, limits). */
+  readonly hello: Hello;
+  readonly modelName: string;
+  /** Runs one request, sending its frames; resolves when it ended (done or error frame sent). Never throws. */
+  serve(id: string, raw: unknown, ctx: { signal: AbortSignal; send(frame: ServerFrame): void }): Promise<unknown>;
+  /** For /healthz and /metrics. */
+  status(): { running: number; queued: number; forwardPasses?: number };
+  /** Where the engine counts requests and tokens (the server renders them at /metrics). */
+  readonly metrics?: ServerMetrics;
+  close?(): Promise<void>;
+}
+
+/**
+ * The in-process engine: a backend with its limits and one scheduler (concurrency + queue) that
+ * every front end of this process shares.
+ */
+export function localEngine(backend: ServableBackend, options: { limits?: Partial<ServerLimits>; device?: string; metrics?: ServerMetrics } = {}): Engine & { limits: ServerLimits; scheduler: RequestScheduler } {
+  const limits = defaultLimits(backend.manifest, options.limits);
+  const scheduler = new RequestScheduler(limits.maxConcurrency, limits.maxQueue);
+  const metrics = options.metrics ?? new ServerMetrics();
+  return {
+    metrics,
+    hello: helloFrame(backend.manifest, limits, options.device ?? 'cpu'),
+    modelName: backend.modelName,
+    limits,
+    scheduler,
+    serve: (id, raw, ctx) => serveRequest(id, raw, { backend, limits, scheduler, metrics, signal: ctx.signal, send: ctx.send }),
+    status: () => ({ running: scheduler.running, queued: scheduler.queued, ...(backend.forwardPasses !== undefined ? { forwardPasses: backend.forwardPasses } : {}) }),
+  };
 }
 
 export interface ServeRequestContext {

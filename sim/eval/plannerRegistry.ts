@@ -58,14 +58,15 @@ registerPlanner('oracle', async ({ view }) => new OraclePlanner({ solve: simOrac
 registerPlanner('trivial', async ({ arg }) =>
   arg === 'echo' ? new TrivialPlanner({ mode: 'echo' }) : new TrivialPlanner({ candidates: trivialCandidates }),
 );
-// The model-backed planner: `emu` (the embedded emu-nano) or `emu:/path/to/model`. Loaded lazily so
+// The model-backed planner: `emu` (the embedded emu-nano), `emu:/path/to/model`, or a remote engine
+// `emu:ws://host:port` / `emu:nats://host:port` (token from EMU_TOKEN). Loaded lazily so
 // oracle/trivial runs never start onnxruntime.
 registerPlanner('emu', async ({ arg }) => {
-  const [{ OnnxBackend }, { EmuVlaPlanner }, { DEFAULT_MODEL_DIR }] = await Promise.all([
-    import('../../sdk/OnnxBackend.ts'),
+  const [{ openBackend }, { EmuVlaPlanner }, { DEFAULT_MODEL_DIR }] = await Promise.all([
+    import('../../sdk/openBackend.ts'),
     import('../../planners/EmuVlaPlanner.ts'),
     import('../../sdk/model/defaultModel.ts'),
   ]);
-  const backend = await OnnxBackend.load(arg || DEFAULT_MODEL_DIR);
+  const backend = await openBackend(arg || DEFAULT_MODEL_DIR);
   return new EmuVlaPlanner(backend);
 });
