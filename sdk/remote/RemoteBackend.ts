@@ -103,6 +103,7 @@ export class RemoteBackend implements EmuBackend {
         finished = true;
         this.#pending.delete(id);
         options.signal?.removeEventListener('abort', onAbort);
+        this.#keepAlive();
       };
       const onAbort = () => {
         cancel();
@@ -134,6 +135,7 @@ export class RemoteBackend implements EmuBackend {
         (ws) => {
           if (finished) return;
           sent = ws;
+          this.#keepAlive();
           ws.send(encodeFrame({ t: 'request', id, request: requestToWire(request) } satisfies ClientFrame));
         },
         (err: unknown) => this.#pending.get(id)?.error(err),
@@ -204,6 +206,7 @@ export class RemoteBackend implements EmuBackend {
   #adopt(ws: WebSocket): void {
     this.#ws = ws;
     this.#lastFrameAt = Date.now();
+    this.#keepAlive();
     ws.on('message', (data, isBinary) => this.#onFrame(ws, data as Buffer, isBinary));
     ws.on('close', (code, why) => this.#onClose(ws, code, why.toString()));
     ws.on('error', (err) => this.#options.log?.(`connection to ${this.url}: ${err.message}`));
@@ -218,6 +221,16 @@ export class RemoteBackend implements EmuBackend {
       }
       if (ws.readyState === WebSocket.OPEN) ws.send(encodeFrame({ t: 'ping', at: Date.now() }));
     }, every).unref();
+  }
+
+  /**
+   * An idle connection does not keep the process alive (like an HTTP keep-alive socket): a CLI or
+   * simulation run that forgot `close()` still exits; a request in flight holds it open.
+   */
+  #keepAlive(): void {
+    const socket = (this.#ws as unknown as { _socket?: { ref(): void; unref(): void } } | undefined)?._socket;
+    if (this.#pending.size > 0) socket?.ref();
+    else socket?.unref();
   }
 
   #stopPing(): void {
