@@ -26,6 +26,18 @@ export type { OnnxBackendOptions } from './OnnxBackend.ts';
 export type { Device, SessionOptions } from './runtime/createSession.ts';
 export { DEFAULT_MODEL_DIR } from './model/defaultModel.ts';
 
+// Remote inference: the engine on another host (emu serve), the same EmuBackend; openBackend switches by a string.
+export { RemoteBackend } from './remote/RemoteBackend.ts';
+export type { RemoteBackendOptions, RemoteRequestOptions } from './remote/RemoteBackend.ts';
+export { openBackend, isRemote } from './openBackend.ts';
+export type { OpenBackendOptions } from './openBackend.ts';
+export { EmuServer } from './remote/EmuServer.ts';
+export type { EmuServerOptions } from './remote/EmuServer.ts';
+export { localEngine } from './remote/serveRequest.ts';
+export type { Engine, ServableBackend } from './remote/serveRequest.ts';
+export { PROTOCOL_VERSION } from './remote/protocol.ts';
+export type { Hello, ModelFacts, ServerLimits } from './remote/protocol.ts';
+
 // Task helpers: one call, one awaited result
 export { t2i, x2i, story, howto, explore, vla, collect } from './tasks.ts';
 export type { TaskParams } from './tasks.ts';
@@ -47,6 +59,8 @@ export {
   AbortError,
   TimeoutError,
   TransportError,
+  OverloadedError,
+  errorFromCode,
   parseOrThrow,
   throwIfAborted,
   formatIssues,
