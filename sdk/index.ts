@@ -60,6 +60,7 @@ export {
   TimeoutError,
   TransportError,
   OverloadedError,
+  TruncatedError,
   errorFromCode,
   parseOrThrow,
   throwIfAborted,

@@ -161,10 +161,23 @@ export function partBytes(nc: NatsConnection, cap?: number): number {
 /** Publishes one encoded frame, split into `part` frames (same subject, in order) when it is over `maxBytes`. */
 export function publishFrame(nc: NatsConnection, subject: string, id: string, bytes: Uint8Array, maxBytes: number): void {
   if (bytes.length <= maxBytes) return nc.publish(subject, bytes);
-  for (let at = 0; at < bytes.length; at += maxBytes) {
+  publishParts(nc, subject, id, bytes, maxBytes);
+}
+
+/** Publishes `bytes` as `part` frames of at most `maxBytes` each (at least one, the last with `end`). */
+export function publishParts(nc: NatsConnection, subject: string, id: string, bytes: Uint8Array, maxBytes: number): void {
+  let at = 0;
+  do {
     const end = at + maxBytes >= bytes.length;
     nc.publish(subject, encodeNatsFrame({ t: 'part', id, data: bytes.subarray(at, at + maxBytes), end }));
-  }
+    at += maxBytes;
+  } while (at < bytes.length);
+}
+
+/** Whether a failed `nc.request` failed because nobody subscribes to the subject. */
+export function isNoResponders(err: unknown): boolean {
+  const e = err as { name?: string; isNoResponders?: () => boolean; cause?: { name?: string } };
+  return e?.isNoResponders?.() === true || e?.name === 'NoResponders' || e?.cause?.name === 'NoResponders';
 }
 
 /** Collects the parts of one frame (they arrive in order on one subject). */
@@ -195,4 +208,13 @@ export function parseMessage<S extends z.ZodType>(schema: S, bytes: Uint8Array):
   const parsed = schema.safeParse(decodeFrame(bytes));
   if (!parsed.success) throw new TransportError(`bad NATS frame: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
   return parsed.data;
+}
+
+/** The request a body carries (msgpack of the wire TaskRequest); garbage as a TransportError. */
+export function decodeRequestBody(bytes: Uint8Array): unknown {
+  try {
+    return decodeFrame(bytes);
+  } catch (err) {
+    throw new TransportError(`a request body that is not msgpack: ${(err as Error).message}`);
+  }
 }
