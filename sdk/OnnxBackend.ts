@@ -14,7 +14,7 @@ import { multimodalDecode } from './output/multimodalDecode.ts';
 import { outputMarkersFor, type OutputMarkers } from './output/outputMarkers.ts';
 import { buildPrompts } from './prompt/buildPrompts.ts';
 import { DecoderSession } from './runtime/DecoderSession.ts';
-import type { SessionOptions } from './runtime/createSession.ts';
+import type { Device, SessionOptions } from './runtime/createSession.ts';
 import { VisionTokenizer } from './runtime/VisionTokenizer.ts';
 import { TiktokenTokenizer } from './tokenizer/TiktokenTokenizer.ts';
 
@@ -43,7 +43,15 @@ export class OnnxBackend implements EmuBackend {
   static async load(modelDir: string, options: OnnxBackendOptions = {}): Promise<OnnxBackend> {
     const { manifest, dir } = await loadManifest(modelDir);
     const tokenizer = await TiktokenTokenizer.fromManifest(manifest, dir);
-    const decoder = await DecoderSession.openSession(resolveModelPath(dir, manifest.decoder.file), manifest.decoder, manifest.vocab.size, options);
+    // The decoder's provider is the one that matters for speed (the vision graphs run once per image).
+    let device: Device = options.device ?? 'cpu';
+    const decoder = await DecoderSession.openSession(resolveModelPath(dir, manifest.decoder.file), manifest.decoder, manifest.vocab.size, {
+      ...options,
+      onDevice: (d) => {
+        device = d;
+        options.onDevice?.(d);
+      },
+    });
     let vision: VisionTokenizer;
     try {
       vision = await VisionTokenizer.open(
@@ -57,8 +65,13 @@ export class OnnxBackend implements EmuBackend {
       await decoder.release();
       throw err;
     }
-    return new OnnxBackend(manifest, tokenizer, decoder, vision);
+    const backend = new OnnxBackend(manifest, tokenizer, decoder, vision);
+    backend.device = device;
+    return backend;
   }
+
+  /** The provider the decoder really runs on: the one asked for, or cpu after a fallback. */
+  device: Device = 'cpu';
 
   get modelName(): string {
     return this.manifest.name;

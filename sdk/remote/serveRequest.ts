@@ -13,6 +13,8 @@ export interface ServableBackend extends EmuBackend {
   readonly tokenizer: { encode(text: string): number[] };
   /** Forward passes so far, finished work or not (OnnxBackend counts them). */
   readonly forwardPasses?: number;
+  /** The provider it really runs on (OnnxBackend: after any fallback to cpu). */
+  readonly device?: string;
 }
 
 export const SERVER_INFO = { name: 'emu-robotics', version: '0.1.0' };
@@ -97,7 +99,7 @@ export function localEngine(backend: ServableBackend, options: { limits?: Partia
   const metrics = options.metrics ?? new ServerMetrics();
   return {
     metrics,
-    hello: helloFrame(backend.manifest, limits, options.device ?? 'cpu'),
+    hello: helloFrame(backend.manifest, limits, backend.device ?? options.device ?? 'cpu'),
     modelName: backend.modelName,
     limits,
     scheduler,

@@ -14,6 +14,8 @@ export interface SessionOptions {
   threads?: number;
   /** Receives one-line notices (provider fallback). Default: silent. */
   log?: (line: string) => void;
+  /** Told which provider a graph really runs on (the asked-for one, or cpu after a fallback). */
+  onDevice?: (device: Device) => void;
 }
 
 /** Default intra-op thread count for decode-sized work on this machine. */
@@ -38,13 +40,17 @@ export async function createSession(path: string, options: SessionOptions = {}):
   if (device !== 'cpu') {
     try {
       // Severity 4 (fatal only): the failed provider load is reported by our one line below instead.
-      return await ort.InferenceSession.create(path, { ...base, executionProviders: [device], logSeverityLevel: 4 });
+      const session = await ort.InferenceSession.create(path, { ...base, executionProviders: [device], logSeverityLevel: 4 });
+      options.onDevice?.(device);
+      return session;
     } catch (err) {
       options.log?.(`onnxruntime: ${device} provider unavailable for ${path} (${firstLine(err)}); falling back to cpu`);
     }
   }
   try {
-    return await ort.InferenceSession.create(path, { ...base, executionProviders: ['cpu'] });
+    const session = await ort.InferenceSession.create(path, { ...base, executionProviders: ['cpu'] });
+    options.onDevice?.('cpu');
+    return session;
   } catch (err) {
     throw new ModelError('model_mismatch', `Cannot load ONNX graph ${path}: ${firstLine(err)}`, { cause: err });
   }

@@ -203,6 +203,24 @@ function fakeEngine(hello: Hello, serve: Engine['serve']): Engine {
   return { hello, modelName: hello.model.name, serve, status: () => ({ running: 0, queued: 0 }) };
 }
 
+describe('emu serve --device cuda|webgpu', function () {
+  this.timeout(60_000);
+  it('the handshake reports the provider the decoder really runs on (cpu after a fallback, with one notice per graph)', async () => {
+    for (const device of ['cuda', 'webgpu'] as const) {
+      const notices: string[] = [];
+      const backend = await OnnxBackend.load(DEFAULT_MODEL_DIR, { device, threads: 1, log: (l) => notices.push(l) });
+      try {
+        const hello = localEngine(backend, { device }).hello;
+        assert.equal(hello.device, backend.device);
+        const fellBack = notices.some((n) => /falling back to cpu/.test(n));
+        assert.equal(backend.device, fellBack ? 'cpu' : device, notices.join('\n'));
+      } finally {
+        await backend.close();
+      }
+    }
+  });
+});
+
 describe('emu serve: safety, without a model', function () {
   this.timeout(30_000);
   let hello: Hello;
