@@ -10,7 +10,7 @@ import { ServerMetrics } from './ServerMetrics.ts';
 /** A backend a server can host: in-process, with its manifest (the handshake's facts) and tokenizer (the prompt limit). */
 export interface ServableBackend extends EmuBackend {
   readonly manifest: ModelManifest;
-  readonly tokenizer: { encode(text: string): number[] };
+  readonly tokenizer: { encodeWithin(text: string, maxTokens: number): number[] | undefined };
   /** Forward passes so far, finished work or not (OnnxBackend counts them). */
   readonly forwardPasses?: number;
   /** The provider it really runs on (OnnxBackend: after any fallback to cpu). */
@@ -65,8 +65,8 @@ export function admitRequest(raw: unknown, backend: ServableBackend, limits: Ser
   req.images.forEach((im, i) => {
     if (im.width * im.height > limits.maxPixels) throw new InputError('image_invalid', `image ${i} is ${im.width}x${im.height} = ${im.width * im.height} px; this server takes at most ${limits.maxPixels} px per image (maxPixels)`);
   });
-  const promptTokens = backend.tokenizer.encode(req.prompt).length;
-  if (promptTokens > limits.maxPromptTokens) throw new InputError('context_overflow', `the prompt is ${promptTokens} tokens; this server takes at most ${limits.maxPromptTokens} (maxPromptTokens)`);
+  // Stops encoding as soon as the limit is passed: a 60 MB prompt costs no more than a long one.
+  if (!backend.tokenizer.encodeWithin(req.prompt, limits.maxPromptTokens)) throw new InputError('context_overflow', `the prompt is over ${limits.maxPromptTokens} tokens, this server's limit (maxPromptTokens)`);
   const asked = req.sampling?.maxNewTokens;
   if (asked !== undefined && asked > limits.maxNewTokens) throw new InputError('input_invalid', `maxNewTokens ${asked} is over this server's limit of ${limits.maxNewTokens} (maxNewTokens)`);
   const preset = backend.manifest.tasks[req.task]?.sampling.maxNewTokens;
