@@ -20,6 +20,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<CommandMod
   prompt: { summary: 'print the conditional/unconditional prompt ids for a task', load: () => import('./cli/promptCommand.ts') },
   sim: { summary: 'simulator: `emu sim eval …`, `emu sim export …`', load: () => import('./cli/simCommand.ts'), onnx: 'keep long text out of the command line' },
   serve: { summary: 'serve the engine over WebSocket for remote clients (robots, sim runs, apps)', load: () => import('./cli/serveCommand.ts'), onnx: 'keep long text out of the command line' },
+  worker: { summary: 'join a NATS cluster as an engine worker (emu serve --nats and NatsBackend clients use it)', load: () => import('./cli/workerCommand.ts'), onnx: 'keep long text out of the command line' },
   bridge: { summary: 'run the planning bridge over ros|mcap|memory transports', load: () => import('./cli/bridgeCommand.ts'), onnx: 'keep long text out of the command line (goals can come from the goal topic or a replayed bag)' },
 };
 

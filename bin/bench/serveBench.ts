@@ -17,7 +17,7 @@ import { RemoteBackend } from '../../sdk/remote/RemoteBackend.ts';
 import { localEngine, type Engine } from '../../sdk/remote/serveRequest.ts';
 import { percentile } from './benchPlannerModel.ts';
 import { machineLine, markdownTable, writeBenchmarkSection } from './benchmarkDoc.ts';
-import { natsThroughput } from './serveNatsBench.ts';
+import { natsThroughput, withNatsWorkers } from './serveNatsBench.ts';
 
 const { values } = parseArgs({
   options: { rounds: { type: 'string', default: '20' }, nats: { type: 'string' }, 'no-write': { type: 'boolean', default: false }, model: { type: 'string' } },
@@ -99,6 +99,30 @@ for (const [name, request] of REQUESTS) {
   }
 }
 
+// Per request and per token over NATS: one worker process, alternating with in-process.
+if (natsUrl) {
+  await withNatsWorkers(natsUrl, modelDir, 1, async (natsBackend) => {
+    for (const [name, request] of REQUESTS) {
+      const l: number[] = [];
+      const r: number[] = [];
+      let tokens = 0;
+      let events = 0;
+      await timed(natsBackend, request); // warm-up
+      for (let i = 0; i < rounds; i++) {
+        const a = await timed(local, request);
+        const b = await timed(natsBackend, request);
+        l.push(a.ms);
+        r.push(b.ms);
+        tokens = a.tokens;
+        events = a.events;
+      }
+      const lp = percentile(l, 50);
+      const rp = percentile(r, 50);
+      rows.push([`${name}, over NATS (1 worker process)`, String(tokens), String(events), lp.toFixed(1), rp.toFixed(1), (rp / lp).toFixed(3), ((1000 * (rp - lp)) / tokens).toFixed(1)]);
+    }
+  });
+}
+
 const nats = natsUrl ? await natsThroughput({ natsUrl, modelDir, log: (l) => console.error(l) }) : undefined;
 
 await remote.close();
@@ -107,7 +131,7 @@ await local.close();
 
 const body = [
   `Command: \`npm run bench:serve -- --rounds ${rounds}${natsUrl ? ` --nats ${natsUrl}` : ''}\` (bin/bench/serveBench.ts). ${machineLine()}`,
-  'Setup: emu-nano, 1 ORT thread; `emu serve`\'s server (EmuServer + localEngine) in this process on loopback, RemoteBackend client; local and remote requests alternate, p50 over the rounds.',
+  'Setup: emu-nano, 1 ORT thread; `emu serve`\'s server (EmuServer + localEngine) in this process on loopback, RemoteBackend client; over NATS, one `emu worker` process and a NatsBackend client. Local and remote requests alternate, p50 over the rounds. (The NATS worker is another process, so its row also carries that process\'s own speed.)',
   '',
   markdownTable(['request', 'tokens', 'events', 'in-process p50 ms', 'remote p50 ms', 'remote / local', 'overhead per token (µs)'], rows),
   '',

@@ -16,7 +16,9 @@ GET /healthz and GET /metrics (Prometheus) on the same port.
 
   --model DIR            model folder (default: models/emu-nano)
   --nats URL             be a front end for the workers of a NATS cluster (\`emu worker\`) instead of
-                         running a model here
+                         running a model here (the limits are the workers'); the NATS server's own
+                         token from --nats-token-file or EMU_NATS_TOKEN
+  --nats-token-file F    the NATS server's token (not the clients' --token)
   --host H               interface to bind (default 127.0.0.1); anything but loopback needs a token
   --port P               default 8765; 0 picks a free one (printed)
   --token T              clients must send it (Authorization: Bearer T); prefer --token-file or
@@ -40,6 +42,7 @@ export async function run(argv: string[]): Promise<number> {
     options: {
       model: { type: 'string' },
       nats: { type: 'string' },
+      'nats-token-file': { type: 'string' },
       device: { type: 'string', default: 'cpu' },
       threads: { type: 'string' },
       host: { type: 'string', default: '127.0.0.1' },
@@ -61,6 +64,8 @@ export async function run(argv: string[]): Promise<number> {
     return 0;
   }
   if (values.model && values.nats) throw new InputError('input_invalid', 'pass --model DIR or --nats URL, not both');
+  const limitFlags = ['max-concurrency', 'max-queue', 'max-images', 'max-pixels', 'max-prompt-tokens', 'max-new-tokens', 'max-frame-mb', 'device', 'threads'].filter((f) => argv.some((a) => a === `--${f}` || a.startsWith(`--${f}=`)));
+  if (values.nats && limitFlags.length) throw new InputError('input_invalid', `--${limitFlags[0]} applies to a model served here; behind --nats the workers set their own (emu worker --${limitFlags[0]} …)`);
   const device = parseOrThrow(z.enum(DEVICES), values.device, '--device');
   const frameMb = int(values['max-frame-mb'], '--max-frame-mb');
   const limits = parseOrThrow(
@@ -85,7 +90,8 @@ export async function run(argv: string[]): Promise<number> {
   let closeBackend: () => Promise<void>;
   if (values.nats) {
     const { natsEngine } = await import('../../sdk/remote/nats/natsEngine.ts');
-    const front = await natsEngine(values.nats, { log, ...(token ? { token } : {}) });
+    const natsToken = values['nats-token-file'] ? await readToken(values['nats-token-file']) : process.env.EMU_NATS_TOKEN;
+    const front = await natsEngine(values.nats, { log, ...(natsToken ? { token: natsToken } : {}) });
     engine = front;
     closeBackend = () => front.close?.() ?? Promise.resolve();
   } else {
