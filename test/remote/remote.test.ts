@@ -259,6 +259,26 @@ describe('emu serve: safety, without a model', function () {
     }
   });
 
+  it('requests per connection are bounded (maxRequestsPerConnection): the one over is refused, retryable; the others run', async () => {
+    const releases: Array<() => void> = [];
+    const engine = fakeEngine({ ...hello, limits: { ...hello.limits, maxRequestsPerConnection: 2 } }, (id, _raw, ctx) => {
+      ctx.send({ t: 'event', id, event: { type: 'text.delta', text: 'working' } });
+      return new Promise<void>((r) => releases.push(r));
+    });
+    const server = await EmuServer.start({ engine, port: 0 });
+    const client = await RemoteBackend.connect(server.url);
+    try {
+      const subs = [0, 1].map(() => client.generate({ task: 't2i', prompt: 'x' }).subscribe({ error: () => {} }));
+      await eventually(() => releases.length === 2);
+      await assert.rejects(all(client.generate({ task: 't2i', prompt: 'x' })), (e: unknown) => e instanceof OverloadedError && e.retryable && /maxRequestsPerConnection/.test((e as Error).message));
+      subs.forEach((s) => s.unsubscribe());
+      releases.forEach((r) => r());
+    } finally {
+      await client.close();
+      await server.close();
+    }
+  });
+
   it('an oversized frame closes with 1009', async () => {
     const server = await EmuServer.start({ engine: fakeEngine(hello, async () => undefined), port: 0 });
     try {
