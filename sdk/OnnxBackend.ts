@@ -17,6 +17,7 @@ import { DecoderSession } from './runtime/DecoderSession.ts';
 import type { Device, SessionOptions } from './runtime/createSession.ts';
 import { VisionTokenizer } from './runtime/VisionTokenizer.ts';
 import { TiktokenTokenizer } from './tokenizer/TiktokenTokenizer.ts';
+import { GenerationSession, type GenerationSessionOptions, type SessionHost } from './session/GenerationSession.ts';
 
 /** How `OnnxBackend.load` opens its graphs: device (cpu|cuda|webgpu, falling back to cpu), ORT threads, a notice log. */
 export type OnnxBackendOptions = SessionOptions;
@@ -161,6 +162,28 @@ export class OnnxBackend implements EmuBackend {
       parseOutput: (text: string) => multimodalDecode(text, this.#markers),
       decodeImage: req.decodeImages ? (grid: Grid, codes: number[], s: AbortSignal) => this.#vision.decode(grid, codes, s) : undefined,
     };
+  }
+
+  /**
+   * A multi-turn session (explore: each command moves the camera) that keeps its KV cache between
+   * steps. See GenerationSession.
+   */
+  async openSession(options: GenerationSessionOptions = {}): Promise<GenerationSession> {
+    const decoderSpec = this.manifest.decoder;
+    const vocab = this.manifest.vocab.size;
+    const host: SessionHost = {
+      manifest: this.manifest,
+      tokenizer: this.tokenizer,
+      newCache: () => new DecoderSession(this.#decoder, decoderSpec, vocab, this.#countForward),
+      encodeImage: (image, area, signal) => this.#vision.encode(image, area, signal, decoderSpec.maxPositions),
+      loopBase: () => ({
+        ids: this.#ids,
+        decodeText: (ids: number[]) => this.tokenizer.decode(ids),
+        parseOutput: (text: string) => multimodalDecode(text, this.#markers),
+        decodeImage: (grid: Grid, codes: number[], s: AbortSignal) => this.#vision.decode(grid, codes, s),
+      }),
+    };
+    return new GenerationSession(host, options);
   }
 
   #validate(request: TaskRequest): ParsedTaskRequest {

@@ -66,6 +66,26 @@ export function buildPrompts(args: BuildPromptsArgs): { cond: number[]; uncond: 
   };
 }
 
+/**
+ * A later user turn of a multi-turn session, as ids: the conditional template from its user turn on
+ * (` USER: {question}{images} ASSISTANT: <|extra_100|>`), appended after the model's previous turn.
+ * Emu3.5 ships single-turn templates only; its turns are delimited the same way (BSS … ESS).
+ */
+export function buildTurnPrompt(args: BuildPromptsArgs & { room: number }): number[] {
+  const { manifest, tokenizer, task, question, images } = args;
+  const config = manifest.tasks[task];
+  if (!config) throw new InputError('unknown_task', `Task '${task}' is not configured in model '${manifest.name}'`);
+  const at = config.conditional.lastIndexOf(' USER:');
+  if (at < 0) throw new InputError('input_invalid', `task '${task}' of model '${manifest.name}' has no user turn in its template (no ' USER:'): it cannot take more turns`);
+  const { ids, visualOffset } = manifest.vocab;
+  const imageIds: number[] = [];
+  for (const im of images) appendAll(imageIds, imageTokenIds(tokenizer, ids, visualOffset, im, im.codes));
+  const userFields = args.allowSpecialTokens ? new Set<string>() : new Set(['question']);
+  const out = renderTemplate(tokenizer, config.conditional.slice(at), { task, extra: config.extra, question }, imageIds, userFields, args.room);
+  if (!out) throw new InputError('context_overflow', `the next turn does not fit in the ${args.room} positions the session has left of the model's context of ${manifest.decoder.maxPositions}`);
+  return out;
+}
+
 /** The template's ids, or undefined (stopping early) once they would be more than `limit`. */
 function renderTemplate(tok: TiktokenTokenizer, template: string, values: Record<string, string>, imageIds: number[], userFields: Set<string>, limit: number): number[] | undefined {
   const out: number[] = [];

@@ -81,6 +81,39 @@ export class DecoderSession implements CausalLm {
     this.tokens.length = 0;
   }
 
+  /**
+   * Drops the cache back to its first `length` positions, exactly as if only those had been fed
+   * (a cancelled session step rolls back this way). Copies the kept part of every layer.
+   */
+  truncate(length: number): void {
+    if (!Number.isInteger(length) || length < 0 || length > this.#length) throw new InputError('input_invalid', `cannot truncate a cache of ${this.#length} positions to ${length}`);
+    if (length === this.#length) return;
+    if (length === 0) return this.reset();
+    const { numKvHeads: h, headDim: d } = this.#spec;
+    const from = this.#length;
+    for (const name of this.#pastNames) {
+      const t = this.#past[name]!;
+      const src = t.data as Float32Array | Uint16Array;
+      const dst = new (src.constructor as Float32ArrayConstructor | Uint16ArrayConstructor)(h * length * d);
+      // [1, heads, positions, headDim]: per head, the first `length` rows.
+      for (let k = 0; k < h; k++) dst.set(src.subarray(k * from * d, k * from * d + length * d), k * length * d);
+      this.#past[name] = new ort.Tensor(t.type as 'float32', dst as Float32Array, [1, h, length, d]);
+    }
+    this.#length = length;
+    this.tokens.length = length;
+  }
+
+  /** An independent copy of this cache (a session fork): same contents, its own future. */
+  clone(): DecoderSession {
+    const copy = new DecoderSession(this.#session, this.#spec, this.#vocabSize, this.#onForward);
+    copy.#past = Object.fromEntries(
+      Object.entries(this.#past).map(([name, t]) => [name, new ort.Tensor(t.type as 'float32', (t.data as Float32Array).slice(), t.dims as number[])]),
+    );
+    copy.#length = this.#length;
+    copy.tokens.push(...this.tokens);
+    return copy;
+  }
+
   /** Prefill from an empty cache. */
   prefill(ids: readonly number[], signal?: AbortSignal): Promise<Float32Array> {
     this.reset();

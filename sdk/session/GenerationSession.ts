@@ -1,0 +1,231 @@
+import { Observable } from 'rxjs';
+import { z } from 'zod';
+import { AbortError, InputError, parseOrThrow, throwIfAborted } from '../errors.ts';
+import type { GenerationEvent, Grid } from '../generation/GenerationEvent.ts';
+import { GenerationLoop, type GenerationLoopParams } from '../generation/GenerationLoop.ts';
+import { resolveSampling } from '../generation/resolveSampling.ts';
+import { SamplingOverridesSchema, GridTupleSchema, type RequestOptions } from '../generation/TaskRequest.ts';
+import { RgbImageSchema, type RgbImage } from '../image/RgbImage.ts';
+import { TaskNameSchema, type ModelManifest } from '../model/ModelManifest.ts';
+import { buildPrompts, buildTurnPrompt, type PromptImage } from '../prompt/buildPrompts.ts';
+import type { DecoderSession } from '../runtime/DecoderSession.ts';
+import type { TiktokenTokenizer } from '../tokenizer/TiktokenTokenizer.ts';
+
+export const GenerationSessionOptionsSchema = z
+  .object({
+    /** An interleaved task whose template has a user turn (explore; story and howto work too). */
+    task: TaskNameSchema.default('explore'),
+    /** The starting view(s), as reference images of the first turn. */
+    images: z.array(RgbImageSchema).default([]),
+    /** Put before the first command (a scene description, standing instructions). */
+    prompt: z.string().default(''),
+    /** Step i samples with seed + i: the same seed and commands give the same session. */
+    seed: z.number().int().optional(),
+    sampling: SamplingOverridesSchema.optional(),
+    /** Grid of every generated view; default: the first view's (reference or generated), kept for the whole session. */
+    grid: GridTupleSchema.optional(),
+    /**
+     * `keep` (default): the KV cache stays between steps, a step costs its own tokens.
+     * `recompute`: every step re-prefills the whole history (the baseline the kept cache is measured against).
+     */
+    cache: z.enum(['keep', 'recompute']).default('keep'),
+  })
+  .strict();
+export type GenerationSessionOptions = z.input<typeof GenerationSessionOptionsSchema>;
+
+/** What a session needs from the backend that opened it. */
+export interface SessionHost {
+  manifest: ModelManifest;
+  tokenizer: TiktokenTokenizer;
+  newCache(): DecoderSession;
+  encodeImage(image: RgbImage, area: number, signal: AbortSignal): Promise<PromptImage>;
+  /** ids, text decoding, output parsing, VQ decoding: the parts of the loop's params every request shares. */
+  loopBase(): Pick<GenerationLoopParams, 'ids' | 'decodeText' | 'parseOutput' | 'decodeImage'>;
+}
+
+interface State {
+  cond: DecoderSession;
+  uncond: DecoderSession | undefined;
+  /** The unconditional prompt, fed with the session's first image (until then the stream is empty). */
+  uncondPrompt: number[];
+  turns: number;
+  grid: Grid | undefined;
+}
+
+/**
+ * A multi-turn generation that keeps its context: each `step(text)` appends the user's command as
+ * the template places user turns, then generates until the model's turn ends (ESS EOS), streaming
+ * the usual GenerationEvents. The KV cache (both guidance streams) stays between steps, so step N
+ * costs its own tokens, not the history's. A step that is cancelled or fails leaves the session at
+ * the state before it; `fork()` branches the cache; a step that cannot fit the context is refused
+ * before any work.
+ *
+ * @example
+ * const session = await backend.openSession({ task: 'explore', images: [view], seed: 1 });
+ * const first = await collect(session.step('turn left'));
+ */
+export class GenerationSession {
+  readonly #host: SessionHost;
+  readonly #options: z.output<typeof GenerationSessionOptionsSchema>;
+  #state: State;
+  #busy = false;
+  #closed = false;
+  #refs: PromptImage[] | undefined;
+
+  constructor(host: SessionHost, options: GenerationSessionOptions, state?: State, refs?: PromptImage[]) {
+    this.#host = host;
+    this.#options = parseOrThrow(GenerationSessionOptionsSchema, options, 'session options');
+    const { manifest } = host;
+    if (!manifest.tasks[this.#options.task]) throw new InputError('unknown_task', `task '${this.#options.task}' is not configured in model '${manifest.name}'`);
+    this.#state = state ?? { cond: host.newCache(), uncond: undefined, uncondPrompt: [], turns: 0, grid: this.#options.grid ? { rows: this.#options.grid[0], cols: this.#options.grid[1] } : undefined };
+    this.#refs = refs;
+  }
+
+  /** Steps taken (finished ones). */
+  get turns(): number {
+    return this.#state.turns;
+  }
+
+  /** Positions in the context so far. */
+  get length(): number {
+    return this.#state.cond.length;
+  }
+
+  /** The model's context: what `length` may grow to. */
+  get maxPositions(): number {
+    return this.#host.manifest.decoder.maxPositions;
+  }
+
+  /** The token ids in the context: prompts, turns and the model's answers, in order. */
+  get history(): readonly number[] {
+    return this.#state.cond.tokens;
+  }
+
+  /**
+   * One turn: the command, then the model's answer, streamed. Cold: work starts on subscribe;
+   * unsubscribing or `signal` cancels it and rolls the session back to where the step started.
+   */
+  step(text: string, options: RequestOptions & { sampling?: z.input<typeof SamplingOverridesSchema> } = {}): Observable<GenerationEvent> {
+    return new Observable<GenerationEvent>((subscriber) => {
+      if (this.#closed) return subscriber.error(new InputError('input_invalid', 'the session is closed'));
+      if (this.#busy) return subscriber.error(new InputError('input_invalid', 'a step of this session is still running: wait for it, or fork() the session'));
+      this.#busy = true;
+      const controller = new AbortController();
+      const signal = options.signal ? AbortSignal.any([options.signal, controller.signal]) : controller.signal;
+      const before = { cond: this.#state.cond.length, uncond: this.#state.uncond?.length ?? 0, uncondPrompt: this.#state.uncondPrompt, grid: this.#state.grid, condCache: this.#state.cond };
+      let settled = false;
+      const rollback = () => {
+        this.#state.cond = before.condCache;
+        this.#state.cond.truncate(before.cond);
+        this.#state.uncond?.truncate(before.uncond);
+        this.#state.uncondPrompt = before.uncondPrompt;
+        this.#state.grid = before.grid;
+      };
+      // The session is busy until the loop has really stopped: only then may the cache be rolled back.
+      const work = (async () => {
+        const params = await this.#prepare(text, options.sampling, signal);
+        let done: Extract<GenerationEvent, { type: 'done' }> | undefined;
+        await new GenerationLoop(params).run(signal, (e) => {
+          if (e.type === 'image.start') this.#state.grid ??= e.grid;
+          if (e.type === 'done') done = e;
+          else if (!subscriber.closed) subscriber.next(e);
+        });
+        await this.#commit(done!, params, signal);
+        return done!;
+      })();
+      work.then(
+        (done) => {
+          settled = true;
+          this.#busy = false;
+          subscriber.next(done);
+          subscriber.complete();
+        },
+        (err: unknown) => {
+          settled = true;
+          rollback();
+          this.#busy = false;
+          subscriber.error(signal.aborted && !(err instanceof AbortError) ? new AbortError('The operation was aborted', { cause: err }) : err);
+        },
+      );
+      return () => {
+        if (!settled) controller.abort(new AbortError('unsubscribed'));
+      };
+    });
+  }
+
+  /** A branch of this session: the same context, its own future (try two commands from one state). */
+  fork(): GenerationSession {
+    if (this.#busy) throw new InputError('input_invalid', 'cannot fork while a step is running');
+    if (this.#closed) throw new InputError('input_invalid', 'the session is closed');
+    const s = this.#state;
+    return new GenerationSession(this.#host, this.#options, { cond: s.cond.clone(), uncond: s.uncond?.clone(), uncondPrompt: s.uncondPrompt, turns: s.turns, grid: s.grid }, this.#refs);
+  }
+
+  /** Frees the context. Further steps are refused. */
+  close(): void {
+    this.#closed = true;
+    this.#state.cond.reset();
+    this.#state.uncond?.reset();
+  }
+
+  async #prepare(text: string, overrides: z.input<typeof SamplingOverridesSchema> | undefined, signal: AbortSignal): Promise<GenerationLoopParams> {
+    throwIfAborted(signal);
+    const host = this.#host;
+    const o = this.#options;
+    const { manifest, tokenizer } = host;
+    const task = manifest.tasks[o.task]!;
+    const sampling = resolveSampling(task.sampling, { ...o.sampling, ...(overrides ? parseOrThrow(SamplingOverridesSchema, overrides, 'step sampling') : {}) });
+    const s = this.#state;
+    const maxPositions = manifest.decoder.maxPositions;
+    let condPrompt: number[];
+    if (s.turns === 0 && s.cond.length === 0) {
+      this.#refs ??= await Promise.all(o.images.map((im) => host.encodeImage(im, sampling.imageArea, signal)));
+      const question = o.prompt ? `${o.prompt} ${text}` : text;
+      const prompts = buildPrompts({ manifest, tokenizer, task: o.task, question, images: this.#refs });
+      condPrompt = prompts.cond;
+      s.uncondPrompt = prompts.uncond;
+      const first = this.#refs[0];
+      s.grid ??= first ? { rows: first.rows, cols: first.cols } : undefined;
+    } else {
+      const left = maxPositions - s.cond.length - 1;
+      if (left < 1) throw new InputError('context_overflow', `the session's context is full (${s.cond.length} of ${maxPositions} positions): fork an earlier state or open a new session`);
+      condPrompt = buildTurnPrompt({ manifest, tokenizer, task: o.task, question: text, images: [], room: left });
+    }
+    // Refused before any work: the turn and at least one answer token must fit.
+    const room = maxPositions - s.cond.length - condPrompt.length;
+    if (room < 1) {
+      throw new InputError('context_overflow', `the session holds ${s.cond.length} of ${maxPositions} positions; this turn's ${condPrompt.length} tokens leave no room for an answer (fork or open a new session)`);
+    }
+    sampling.maxNewTokens = Math.min(sampling.maxNewTokens, room);
+    if (sampling.cfg !== 1) s.uncond ??= host.newCache();
+    if (o.cache === 'recompute') {
+      // The baseline: the whole (conditional) history fed again, from an empty cache.
+      const history = s.cond.tokens;
+      s.cond = host.newCache();
+      condPrompt = [...history, ...condPrompt];
+    }
+    return {
+      ...host.loopBase(),
+      task: o.task,
+      cond: s.cond,
+      ...(s.uncond ? { uncond: s.uncond } : {}),
+      condPrompt,
+      // Fed with the first image of the session; afterwards the stream continues from its cache.
+      uncondPrompt: s.uncond && s.uncond.length > 0 ? [] : s.uncondPrompt,
+      sampling,
+      seed: (o.seed ?? manifest.imageSizing.defaultSeed) + s.turns,
+      ...(s.grid ? { fixedGrid: s.grid } : {}),
+      stopAtEoi: false,
+    };
+  }
+
+  /**
+   * After `done`: the context must hold the whole turn. The loop feeds every token but the last;
+   * the last one is fed too unless it is EOS (the end of the turn, replaced by the next USER turn).
+   */
+  async #commit(done: Extract<GenerationEvent, { type: 'done' }>, params: GenerationLoopParams, signal: AbortSignal): Promise<void> {
+    const last = done.tokens.at(-1);
+    if (last !== undefined && last !== params.ids.eos) await this.#state.cond.feed([last], signal);
+    this.#state.turns++;
+  }
+}
