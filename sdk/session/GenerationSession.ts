@@ -29,6 +29,12 @@ export const GenerationSessionOptionsSchema = z
      * `recompute`: every step re-prefills the whole history (the baseline the kept cache is measured against).
      */
     cache: z.enum(['keep', 'recompute']).default('keep'),
+    /**
+     * When the next step would not fit the context: `error` (default) refuses it, typed, before any
+     * work; `drop-oldest` keeps the system prompt and the newest turns that leave the step its whole
+     * token budget, re-prefills them, and says so (`onContextDrop`, `dropped`).
+     */
+    contextFull: z.enum(['error', 'drop-oldest']).default('error'),
   })
   .strict();
 export type GenerationSessionOptions = z.input<typeof GenerationSessionOptionsSchema>;
@@ -50,6 +56,19 @@ interface State {
   uncondPrompt: number[];
   turns: number;
   grid: Grid | undefined;
+  /** Where each turn starts in the context: turn 0 after the system prompt, then each USER turn. */
+  turnStarts: number[];
+  /** Turns dropped so far (drop-oldest). */
+  dropped: number;
+}
+
+/** What a drop-oldest re-prefill did. */
+export interface ContextDrop {
+  droppedTurns: number;
+  keptTurns: number;
+  /** Positions before and after. */
+  from: number;
+  to: number;
 }
 
 /**
@@ -72,18 +91,32 @@ export class GenerationSession {
   #closed = false;
   #refs: PromptImage[] | undefined;
 
-  constructor(host: SessionHost, options: GenerationSessionOptions, state?: State, refs?: PromptImage[]) {
+  #onDrop: ((drop: ContextDrop) => void) | undefined;
+
+  constructor(host: SessionHost, options: GenerationSessionOptions, state?: State, refs?: PromptImage[], onDrop?: (drop: ContextDrop) => void) {
+    this.#onDrop = onDrop;
     this.#host = host;
     this.#options = parseOrThrow(GenerationSessionOptionsSchema, options, 'session options');
     const { manifest } = host;
     if (!manifest.tasks[this.#options.task]) throw new InputError('unknown_task', `task '${this.#options.task}' is not configured in model '${manifest.name}'`);
-    this.#state = state ?? { cond: host.newCache(), uncond: undefined, uncondPrompt: [], turns: 0, grid: this.#options.grid ? { rows: this.#options.grid[0], cols: this.#options.grid[1] } : undefined };
+    this.#state = state ?? { cond: host.newCache(), uncond: undefined, uncondPrompt: [], turns: 0, turnStarts: [], dropped: 0, grid: this.#options.grid ? { rows: this.#options.grid[0], cols: this.#options.grid[1] } : undefined };
     this.#refs = refs;
   }
 
   /** Steps taken (finished ones). */
   get turns(): number {
     return this.#state.turns;
+  }
+
+  /** Turns dropped from the context so far (drop-oldest). */
+  get dropped(): number {
+    return this.#state.dropped;
+  }
+
+  /** Called whenever drop-oldest re-prefills a shorter history. */
+  onContextDrop(listener: (drop: ContextDrop) => void): GenerationSession {
+    this.#onDrop = listener;
+    return this;
   }
 
   /** Positions in the context so far. */
@@ -112,12 +145,15 @@ export class GenerationSession {
       this.#busy = true;
       const controller = new AbortController();
       const signal = options.signal ? AbortSignal.any([options.signal, controller.signal]) : controller.signal;
-      const before = { cond: this.#state.cond.length, uncond: this.#state.uncond?.length ?? 0, uncondPrompt: this.#state.uncondPrompt, grid: this.#state.grid, condCache: this.#state.cond };
+      const before = { cond: this.#state.cond.length, uncond: this.#state.uncond?.length ?? 0, uncondPrompt: this.#state.uncondPrompt, grid: this.#state.grid, condCache: this.#state.cond, uncondCache: this.#state.uncond, turnStarts: this.#state.turnStarts, dropped: this.#state.dropped };
       let settled = false;
       const rollback = () => {
         this.#state.cond = before.condCache;
         this.#state.cond.truncate(before.cond);
+        this.#state.uncond = before.uncondCache;
         this.#state.uncond?.truncate(before.uncond);
+        this.#state.turnStarts = before.turnStarts;
+        this.#state.dropped = before.dropped;
         this.#state.uncondPrompt = before.uncondPrompt;
         this.#state.grid = before.grid;
       };
@@ -153,12 +189,42 @@ export class GenerationSession {
     });
   }
 
+  /**
+   * Free exploration: `steps` turns in which the model chooses its own moves (an empty user turn).
+   * Before each one, `interject()` may return a command to use instead (the caller steering the walk
+   * between steps). Streams every step's events, tagged with the step's index; a cancel stops the
+   * walk, the step in flight rolled back, the finished ones kept.
+   */
+  walk(options: { steps: number; signal?: AbortSignal; interject?: () => string | undefined; sampling?: z.input<typeof SamplingOverridesSchema> }): Observable<{ step: number; command: string; event: GenerationEvent }> {
+    if (!Number.isInteger(options.steps) || options.steps < 1) throw new InputError('input_invalid', `walk needs a whole number of steps ≥ 1, got ${options.steps}`);
+    return new Observable((subscriber) => {
+      const controller = new AbortController();
+      const signal = options.signal ? AbortSignal.any([options.signal, controller.signal]) : controller.signal;
+      let current: { unsubscribe(): void } | undefined;
+      const next = (step: number) => {
+        if (step === options.steps) return subscriber.complete();
+        if (signal.aborted) return subscriber.error(new AbortError('The walk was aborted', { cause: signal.reason }));
+        const command = options.interject?.() ?? '';
+        current = this.step(command, { signal, ...(options.sampling ? { sampling: options.sampling } : {}) }).subscribe({
+          next: (event) => subscriber.next({ step, command, event }),
+          error: (err: unknown) => subscriber.error(err),
+          complete: () => next(step + 1),
+        });
+      };
+      next(0);
+      return () => {
+        controller.abort(new AbortError('unsubscribed'));
+        current?.unsubscribe();
+      };
+    });
+  }
+
   /** A branch of this session: the same context, its own future (try two commands from one state). */
   fork(): GenerationSession {
     if (this.#busy) throw new InputError('input_invalid', 'cannot fork while a step is running');
     if (this.#closed) throw new InputError('input_invalid', 'the session is closed');
     const s = this.#state;
-    return new GenerationSession(this.#host, this.#options, { cond: s.cond.clone(), uncond: s.uncond?.clone(), uncondPrompt: s.uncondPrompt, turns: s.turns, grid: s.grid }, this.#refs);
+    return new GenerationSession(this.#host, this.#options, { cond: s.cond.clone(), uncond: s.uncond?.clone(), uncondPrompt: s.uncondPrompt, turns: s.turns, turnStarts: [...s.turnStarts], dropped: s.dropped, grid: s.grid }, this.#refs, this.#onDrop);
   }
 
   /** Frees the context. Further steps are refused. */
@@ -178,6 +244,7 @@ export class GenerationSession {
     const s = this.#state;
     const maxPositions = manifest.decoder.maxPositions;
     let condPrompt: number[];
+    const start = s.cond.length;
     if (s.turns === 0 && s.cond.length === 0) {
       this.#refs ??= await Promise.all(o.images.map((im) => host.encodeImage(im, sampling.imageArea, signal)));
       const question = o.prompt ? `${o.prompt} ${text}` : text;
@@ -186,10 +253,19 @@ export class GenerationSession {
       s.uncondPrompt = prompts.uncond;
       const first = this.#refs[0];
       s.grid ??= first ? { rows: first.rows, cols: first.cols } : undefined;
+      // The system prompt: what the first prompt has before its user turn (kept by drop-oldest).
+      const turn = buildTurnPrompt({ manifest, tokenizer, task: o.task, question, images: this.#refs, room: maxPositions });
+      const system = condPrompt.length - turn.length;
+      const same = system >= 0 && turn.every((id, i) => condPrompt[system + i] === id);
+      s.turnStarts = [same ? system : 0];
     } else {
-      const left = maxPositions - s.cond.length - 1;
-      if (left < 1) throw new InputError('context_overflow', `the session's context is full (${s.cond.length} of ${maxPositions} positions): fork an earlier state or open a new session`);
-      condPrompt = buildTurnPrompt({ manifest, tokenizer, task: o.task, question: text, images: [], room: left });
+      condPrompt = buildTurnPrompt({ manifest, tokenizer, task: o.task, question: text, images: [], room: maxPositions - 1 });
+      s.turnStarts = [...s.turnStarts, start];
+      if (o.contextFull === 'drop-oldest' && s.cond.length + condPrompt.length + sampling.maxNewTokens > maxPositions) {
+        condPrompt = this.#dropOldest(condPrompt, sampling.maxNewTokens);
+      } else if (s.cond.length + condPrompt.length >= maxPositions) {
+        throw new InputError('context_overflow', `the session's context is full (${s.cond.length} of ${maxPositions} positions, and this turn is ${condPrompt.length} tokens): fork an earlier state, open a new session, or open it with contextFull: 'drop-oldest'`);
+      }
     }
     // Refused before any work: the turn and at least one answer token must fit.
     const room = maxPositions - s.cond.length - condPrompt.length;
@@ -217,6 +293,36 @@ export class GenerationSession {
       ...(s.grid ? { fixedGrid: s.grid } : {}),
       stopAtEoi: false,
     };
+  }
+
+  /**
+   * Keeps the system prompt and the newest whole turns that leave `budget` tokens for the answer,
+   * in a fresh cache; returns what to feed (that history, then the new turn). The old cache stays
+   * with the step's rollback.
+   */
+  #dropOldest(turn: number[], budget: number): number[] {
+    const s = this.#state;
+    const max = this.#host.manifest.decoder.maxPositions;
+    const history = s.cond.tokens;
+    const starts = s.turnStarts.slice(0, -1); // the last start is the new turn's
+    const system = history.slice(0, starts[0] ?? 0);
+    const room = max - budget - turn.length - system.length;
+    let keep = starts.length;
+    while (keep > 0 && history.length - starts[starts.length - keep]! > room) keep--;
+    if (keep === 0) throw new InputError('context_overflow', `even with every earlier turn dropped, this turn (${turn.length} tokens) and its budget of ${budget} do not fit the context of ${max} positions: lower maxNewTokens`);
+    const from = starts[starts.length - keep]!;
+    const kept = [...system, ...history.slice(from)];
+    const shift = from - system.length;
+    s.turnStarts = [...starts.slice(starts.length - keep).map((p) => p - shift), kept.length];
+    const drop: ContextDrop = { droppedTurns: starts.length - keep, keptTurns: keep, from: history.length, to: kept.length };
+    s.dropped += drop.droppedTurns;
+    s.cond = this.#host.newCache();
+    if (s.uncond) {
+      // The unconditional stream starts over from its own prompt with the next image.
+      s.uncond = this.#host.newCache();
+    }
+    this.#onDrop?.(drop);
+    return [...kept, ...turn];
   }
 
   /**

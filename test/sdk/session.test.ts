@@ -79,6 +79,39 @@ describe('GenerationSession (multi-turn explore with a kept KV cache) on emu-nan
     assert.equal(session.turns, 2);
   });
 
+  it("contextFull: 'drop-oldest' keeps walking past the context: system prompt + newest turns re-prefilled, said so, same tokens as recomputing", async () => {
+    const drops: unknown[] = [];
+    const kept = (await backend.openSession({ task: 'explore', images: [view], seed: 8, sampling, contextFull: 'drop-oldest' })).onContextDrop((d) => drops.push(d));
+    const recomputed = await backend.openSession({ task: 'explore', images: [view], seed: 8, sampling, contextFull: 'drop-oldest', cache: 'recompute' });
+    const system = [...kept.history];
+    for (let i = 0; i < 10; i++) {
+      const a = await collect(kept.step(`step ${i}`));
+      const b = await collect(recomputed.step(`step ${i}`));
+      assert.deepEqual(a.tokens, b.tokens, `step ${i}`);
+      assert.ok(kept.length <= kept.maxPositions);
+      if (i === 0) system.push(...kept.history.slice(0, 20));
+    }
+    assert.ok(kept.dropped > 0 && drops.length > 0, 'turns were dropped');
+    assert.equal(kept.turns, 10);
+    const first = drops[0] as { droppedTurns: number; keptTurns: number; from: number; to: number };
+    assert.ok(first.droppedTurns >= 1 && first.keptTurns >= 1 && first.to < first.from);
+    assert.deepEqual(kept.history.slice(0, 10), system.slice(0, 10), 'the system prompt stays');
+  });
+
+  it('walk: the model moves on its own for N steps; a command interjected between steps is used; the walk equals those steps taken one by one', async () => {
+    const walker = await backend.openSession({ task: 'explore', images: [view], seed: 10, sampling });
+    await collect(walker.step('look around'));
+    const queue = [undefined, 'turn left', undefined];
+    const items = await lastValueFrom(walker.walk({ steps: 3, interject: () => queue.shift() }).pipe(toArray()));
+    const dones = items.filter((x) => x.event.type === 'done');
+    assert.deepEqual(dones.map((x) => [x.step, x.command]), [[0, ''], [1, 'turn left'], [2, '']]);
+    assert.equal(walker.turns, 4);
+    const byHand = await backend.openSession({ task: 'explore', images: [view], seed: 10, sampling });
+    await collect(byHand.step('look around'));
+    for (const command of ['', 'turn left', '']) await collect(byHand.step(command));
+    assert.deepEqual(walker.history, byHand.history);
+  });
+
   it('a step that cannot fit the context is refused before any work; one step at a time; closed is closed', async () => {
     const session = await backend.openSession({ task: 'explore', images: [view], seed: 7, sampling: { maxNewTokens: 400 } });
     let refused: unknown;
