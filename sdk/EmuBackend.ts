@@ -2,6 +2,8 @@ import type { Observable } from 'rxjs';
 import type { GenerationEvent } from './generation/GenerationEvent.ts';
 import type { RequestOptions, TaskRequest } from './generation/TaskRequest.ts';
 import type { TaskName } from './model/ModelManifest.ts';
+import type { EmuSession } from './session/EmuSession.ts';
+import type { GenerationSessionOptions } from './session/GenerationSession.ts';
 
 /**
  * Where generation runs: in-process ONNX (`OnnxBackend`) today, a remote GPU host later.
@@ -15,5 +17,7 @@ export interface EmuBackend {
    * `options.signal` stops the model work underneath. Errors are `SdkError`s.
    */
   generate(request: TaskRequest, options?: RequestOptions): Observable<GenerationEvent>;
+  /** A multi-turn session that keeps its context (explore), where the backend has them. */
+  openSession?(options: GenerationSessionOptions): Promise<EmuSession>;
   close(): Promise<void>;
 }

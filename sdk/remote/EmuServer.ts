@@ -6,6 +6,9 @@ import { WebSocket, WebSocketServer } from 'ws';
 import { ConfigError } from '../errors.ts';
 import { CLOSE, ClientFrameSchema, decodeFrame, encodeFrame, SUBPROTOCOL, type ServerFrame } from './protocol.ts';
 import type { Engine } from './serveRequest.ts';
+import { errorToWire } from './protocol.ts';
+import { InputError } from '../errors.ts';
+import type { EmuSession } from '../session/EmuSession.ts';
 import { ServerMetrics } from './ServerMetrics.ts';
 
 export interface EmuServerOptions {
@@ -38,6 +41,8 @@ function reason(text: string): string {
 interface Connection {
   ws: WebSocket;
   requests: Map<string, AbortController>;
+  /** Open sessions by id (a promise while opening: steps may follow the open frame at once). */
+  sessions: Map<string, Promise<EmuSession>>;
   alive: boolean;
 }
 
@@ -158,7 +163,7 @@ export class EmuServer {
   }
 
   #onConnection(ws: WebSocket, req: IncomingMessage): void {
-    const conn: Connection = { ws, requests: new Map(), alive: true };
+    const conn: Connection = { ws, requests: new Map(), sessions: new Map(), alive: true };
     this.metrics.connectionsTotal++;
     if (ws.protocol !== SUBPROTOCOL) {
       this.metrics.closed(CLOSE.protocolMismatch);
@@ -189,7 +194,7 @@ export class EmuServer {
     const parsed = ClientFrameSchema.safeParse(raw);
     if (!parsed.success) {
       const t = (raw as { t?: unknown })?.t;
-      return this.#drop(conn, CLOSE.malformed, typeof t === 'string' && !['request', 'cancel', 'ping'].includes(t) ? `unknown frame type '${t}'` : `malformed frame: ${parsed.error.issues[0]?.path.join('.') ?? ''} ${parsed.error.issues[0]?.message ?? ''}`);
+      return this.#drop(conn, CLOSE.malformed, typeof t === 'string' && !['request', 'cancel', 'ping', 'session.open', 'session.step', 'session.fork', 'session.close'].includes(t) ? `unknown frame type '${t}'` : `malformed frame: ${parsed.error.issues[0]?.path.join('.') ?? ''} ${parsed.error.issues[0]?.message ?? ''}`);
     }
     const frame = parsed.data;
     switch (frame.t) {
@@ -200,7 +205,60 @@ export class EmuServer {
         return;
       case 'request':
         return this.#request(conn, frame.id, frame.request);
+      case 'session.open':
+        return this.#openSession(conn, frame.sid, () => this.engine.openSession!(frame.options));
+      case 'session.fork':
+        return this.#openSession(conn, frame.sid, async () => {
+          const from = conn.sessions.get(frame.from);
+          if (!from) throw new InputError('input_invalid', `no session '${frame.from}' on this connection`);
+          return (await from).fork();
+        });
+      case 'session.close': {
+        const session = conn.sessions.get(frame.sid);
+        conn.sessions.delete(frame.sid);
+        session?.then((x) => x.close(), () => undefined);
+        return;
+      }
+      case 'session.step':
+        return this.#step(conn, frame.id, frame.sid, frame.text, frame.sampling);
     }
+  }
+
+  #openSession(conn: Connection, sid: string, open: () => Promise<EmuSession>): void {
+    const refuse = (code: string, message: string, retryable = false) => this.#send(conn, { t: 'error', id: sid, error: { code, message, retryable } });
+    const max = this.engine.hello.limits.maxSessionsPerConnection ?? 0;
+    if (!this.engine.openSession || max === 0) return refuse('input_invalid', 'this server keeps no sessions');
+    if (conn.sessions.has(sid)) return this.#drop(conn, CLOSE.malformed, `session id '${sid}' is already in use on this connection`);
+    if (conn.sessions.size >= max) return refuse('overloaded', `this connection already holds ${conn.sessions.size} sessions (maxSessionsPerConnection); close one first`, true);
+    const opening = open();
+    conn.sessions.set(sid, opening);
+    opening.then(
+      (session) => this.#sendState(conn, sid, session),
+      (err: unknown) => {
+        conn.sessions.delete(sid);
+        this.#send(conn, { t: 'error', id: sid, error: errorToWire(err) });
+      },
+    );
+  }
+
+  #sendState(conn: Connection, sid: string, session: EmuSession): void {
+    this.#send(conn, { t: 'session.state', sid, turns: session.turns, length: session.length, dropped: session.dropped, maxPositions: (session as { maxPositions?: number }).maxPositions ?? this.engine.hello.model.maxPositions });
+  }
+
+  #step(conn: Connection, id: string, sid: string, text: string, sampling: unknown): void {
+    if (conn.requests.has(id)) return this.#drop(conn, CLOSE.malformed, `request id '${id}' is already in use on this connection`);
+    const opening = conn.sessions.get(sid);
+    if (!opening) return this.#send(conn, { t: 'error', id, error: { code: 'input_invalid', message: `no session '${sid}' on this connection (closed, or never opened)`, retryable: false } });
+    const controller = new AbortController();
+    conn.requests.set(id, controller);
+    const send = (f: ServerFrame) => this.#send(conn, f);
+    void opening
+      .then(async (session) => {
+        await this.engine.serveStep!(session, id, text, sampling, { signal: controller.signal, send });
+        this.#sendState(conn, sid, session);
+      })
+      .catch((err: unknown) => send({ t: 'error', id, error: errorToWire(err) }))
+      .finally(() => conn.requests.delete(id));
   }
 
   #request(conn: Connection, id: string, raw: unknown): void {
@@ -234,6 +292,9 @@ export class EmuServer {
   #forget(conn: Connection): void {
     if (!this.#connections.delete(conn)) return;
     for (const c of conn.requests.values()) c.abort();
+    // A client's sessions live as long as its connection: their contexts are freed with it.
+    for (const s of conn.sessions.values()) s.then((x) => x.close(), () => undefined);
+    conn.sessions.clear();
   }
 
   #beat(): void {

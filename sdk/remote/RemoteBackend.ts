@@ -1,8 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { Observable } from 'rxjs';
+import { Observable, throwError } from 'rxjs';
 import { WebSocket } from 'ws';
 import type { EmuBackend } from '../EmuBackend.ts';
-import { AbortError, SdkError, TransportError } from '../errors.ts';
+import { AbortError, InputError, SdkError, TransportError } from '../errors.ts';
+import type { GenerationSessionOptions } from '../session/GenerationSession.ts';
+import { RemoteSession, type SessionLink } from './RemoteSession.ts';
 import type { GenerationEvent } from '../generation/GenerationEvent.ts';
 import type { RequestOptions, TaskRequest } from '../generation/TaskRequest.ts';
 import type { TaskName } from '../model/ModelManifest.ts';
@@ -56,6 +58,7 @@ export class RemoteBackend implements EmuBackend {
   #ws: WebSocket | undefined;
   #ready: Promise<WebSocket> | undefined;
   readonly #pending = new Map<string, Pending>();
+  readonly #sessions = new Map<string, RemoteSession>();
   #closed = false;
   #fatal: TransportError | undefined;
   #failures = 0;
@@ -95,6 +98,35 @@ export class RemoteBackend implements EmuBackend {
   }
 
   generate(request: TaskRequest, options: RemoteRequestOptions = {}): Observable<GenerationEvent> {
+    return this.#stream((id) => ({ t: 'request', id, request: requestToWire(request) }), options);
+  }
+
+  /**
+   * A session whose context (the KV cache) stays on the server; the same API as in-process. Bounded
+   * per connection by the server (`maxSessionsPerConnection`); a session ends with its connection.
+   */
+  async openSession(options: GenerationSessionOptions = {}): Promise<RemoteSession> {
+    if ((this.#hello.limits.maxSessionsPerConnection ?? 0) === 0) throw new InputError('input_invalid', `the server at ${this.url} keeps no sessions`);
+    const ws = await this.#connection();
+    const session = new RemoteSession(this.#sessionLink(ws), randomUUID(), this.#hello.model.maxPositions);
+    ws.send(encodeFrame({ t: 'session.open', sid: session.id, options: requestToWire(options as TaskRequest) } satisfies ClientFrame));
+    await session.ready;
+    return session;
+  }
+
+  #sessionLink(ws: WebSocket): SessionLink {
+    return {
+      stream: (frame, options) => (ws === this.#ws ? this.#stream(frame, options) : throwError(() => new TransportError(`the session was lost with its connection to ${this.url}; open a new one`, { retryable: true }))),
+      send: (frame) => {
+        if (ws === this.#ws && ws.readyState === WebSocket.OPEN) ws.send(encodeFrame(frame));
+      },
+      register: (session) => this.#sessions.set(session.id, session),
+      unregister: (sid) => this.#sessions.delete(sid),
+      link: () => this.#sessionLink(ws),
+    };
+  }
+
+  #stream(frameFor: (id: string) => ClientFrame, options: RemoteRequestOptions): Observable<GenerationEvent> {
     return new Observable<GenerationEvent>((subscriber) => {
       const id = randomUUID();
       let sent: WebSocket | undefined;
@@ -136,7 +168,7 @@ export class RemoteBackend implements EmuBackend {
           if (finished) return;
           sent = ws;
           this.#keepAlive();
-          ws.send(encodeFrame({ t: 'request', id, request: requestToWire(request) } satisfies ClientFrame));
+          ws.send(encodeFrame(frameFor(id)));
         },
         (err: unknown) => this.#pending.get(id)?.error(err),
       );
@@ -266,9 +298,13 @@ export class RemoteBackend implements EmuBackend {
         if (event.type === 'done') pending.complete();
         return;
       }
+      case 'session.state':
+        this.#sessions.get(frame.sid)?.update(frame);
+        return;
       case 'error': {
         const err = errorFromWire(frame.error);
-        if (frame.id) this.#pending.get(frame.id)?.error(err);
+        if (frame.id && this.#sessions.has(frame.id)) this.#sessions.get(frame.id)!.fail(err);
+        else if (frame.id) this.#pending.get(frame.id)?.error(err);
         else this.#options.log?.(`server ${this.url}: [${err.code}] ${err.message}`);
         return;
       }
@@ -296,6 +332,9 @@ export class RemoteBackend implements EmuBackend {
   }
 
   #failAll(err: SdkError): void {
+    // Sessions live on the connection: they end with it.
+    for (const s of this.#sessions.values()) s.fail(new TransportError(`the session was lost with its connection to ${this.url}; open a new one`, { retryable: true }));
+    this.#sessions.clear();
     for (const p of [...this.#pending.values()]) p.error(err);
     this.#pending.clear();
   }

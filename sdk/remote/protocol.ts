@@ -79,6 +79,8 @@ export const ServerLimitsSchema = z.object({
   maxQueue: z.number().int().nonnegative(),
   /** Requests one connection may have open (running or queued). */
   maxRequestsPerConnection: z.number().int().positive(),
+  /** Sessions (kept contexts) one connection may hold; 0: the server has none. */
+  maxSessionsPerConnection: z.number().int().nonnegative().default(0),
 });
 export type ServerLimits = z.infer<typeof ServerLimitsSchema>;
 
@@ -154,6 +156,8 @@ export const ServerFrameSchema = z.discriminatedUnion('t', [
   z.object({ t: z.literal('event'), id, event: WireEventSchema }),
   z.object({ t: z.literal('error'), id: id.optional(), error: ErrorBodySchema }),
   z.object({ t: z.literal('pong'), at: z.number() }),
+  /** A session's state after it opened, forked or finished a step (the client's getters). */
+  z.object({ t: z.literal('session.state'), sid: id, turns: z.number().int(), length: z.number().int(), dropped: z.number().int(), maxPositions: z.number().int() }),
 ]);
 export type ServerFrame = z.input<typeof ServerFrameSchema>;
 
@@ -162,6 +166,11 @@ export const ClientFrameSchema = z.discriminatedUnion('t', [
   z.object({ t: z.literal('request'), id, request: z.record(z.string(), z.unknown()) }),
   z.object({ t: z.literal('cancel'), id }),
   z.object({ t: z.literal('ping'), at: z.number() }),
+  // Sessions: the context stays on the server. A step streams as a request (events, done or error, under its id).
+  z.object({ t: z.literal('session.open'), sid: id, options: z.record(z.string(), z.unknown()) }),
+  z.object({ t: z.literal('session.step'), id, sid: id, text: z.string(), sampling: z.record(z.string(), z.unknown()).optional() }),
+  z.object({ t: z.literal('session.fork'), sid: id, from: id }),
+  z.object({ t: z.literal('session.close'), sid: id }),
 ]);
 export type ClientFrame = z.infer<typeof ClientFrameSchema>;
 

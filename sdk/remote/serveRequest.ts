@@ -1,6 +1,11 @@
 import { firstValueFrom, ignoreElements, tap, defaultIfEmpty } from 'rxjs';
 import type { EmuBackend } from '../EmuBackend.ts';
-import { AbortError, ConfigError, InputError, formatIssues, type SdkError } from '../errors.ts';
+import type { Observable } from 'rxjs';
+import { AbortError, ConfigError, InputError, formatIssues, parseOrThrow, type SdkError } from '../errors.ts';
+import type { GenerationEvent } from '../generation/GenerationEvent.ts';
+import { SamplingOverridesSchema } from '../generation/TaskRequest.ts';
+import type { EmuSession } from '../session/EmuSession.ts';
+import { GenerationSessionOptionsSchema } from '../session/GenerationSession.ts';
 import { TaskRequestSchema, type ParsedTaskRequest } from '../generation/TaskRequest.ts';
 import type { ModelManifest } from '../model/ModelManifest.ts';
 import { errorToWire, eventToWire, PROTOCOL_VERSION, type Hello, type ModelFacts, type ServerFrame, type ServerLimits } from './protocol.ts';
@@ -21,6 +26,7 @@ export const SERVER_INFO = { name: 'emu-robotics', version: '0.1.0' };
 
 /** The limits a server runs with when not told otherwise (sized from the model where that matters). */
 export function defaultLimits(manifest: ModelManifest, over: Partial<ServerLimits> = {}): ServerLimits {
+  // Sessions need the explore task's template (the others work too, but explore is what they are for).
   return {
     maxFrameBytes: 64 * 1024 * 1024,
     maxImages: 4,
@@ -30,6 +36,7 @@ export function defaultLimits(manifest: ModelManifest, over: Partial<ServerLimit
     maxConcurrency: 1,
     maxQueue: 16,
     maxRequestsPerConnection: 8,
+    maxSessionsPerConnection: 4,
     ...over,
   };
 }
@@ -61,10 +68,7 @@ export function admitRequest(raw: unknown, backend: ServableBackend, limits: Ser
     throw new ConfigError(`Invalid request: ${text}`, issues);
   }
   const req = parsed.data;
-  if (req.images.length > limits.maxImages) throw new InputError('input_invalid', `${req.images.length} images in the request; this server takes at most ${limits.maxImages} (maxImages)`);
-  req.images.forEach((im, i) => {
-    if (im.width * im.height > limits.maxPixels) throw new InputError('image_invalid', `image ${i} is ${im.width}x${im.height} = ${im.width * im.height} px; this server takes at most ${limits.maxPixels} px per image (maxPixels)`);
-  });
+  checkImages(req.images, limits);
   // Stops encoding as soon as the limit is passed: a 60 MB prompt costs no more than a long one.
   if (!backend.tokenizer.encodeWithin(req.prompt, limits.maxPromptTokens)) throw new InputError('context_overflow', `the prompt is over ${limits.maxPromptTokens} tokens, this server's limit (maxPromptTokens)`);
   const asked = req.sampling?.maxNewTokens;
@@ -84,6 +88,10 @@ export interface Engine {
   serve(id: string, raw: unknown, ctx: { signal: AbortSignal; send(frame: ServerFrame): void }): Promise<unknown>;
   /** For /healthz and /metrics. */
   status(): { running: number; queued: number; forwardPasses?: number };
+  /** Opens a session whose context stays here (validated against the schema and the limits). */
+  openSession?(options: unknown): Promise<EmuSession>;
+  /** One session step, served as a request is (queued, events, done or one error). Never throws. */
+  serveStep?(session: EmuSession, id: string, text: string, sampling: unknown, ctx: { signal: AbortSignal; send(frame: ServerFrame): void }): Promise<unknown>;
   /** Where the engine counts requests and tokens (the server renders them at /metrics). */
   readonly metrics?: ServerMetrics;
   close?(): Promise<void>;
@@ -104,33 +112,49 @@ export function localEngine(backend: ServableBackend, options: { limits?: Partia
     limits,
     scheduler,
     serve: (id, raw, ctx) => serveRequest(id, raw, { backend, limits, scheduler, metrics, signal: ctx.signal, send: ctx.send }),
+    ...(backend.openSession
+      ? {
+          openSession: async (raw: unknown) => {
+            const o = parseOrThrow(GenerationSessionOptionsSchema, raw, 'session options');
+            checkImages(o.images, limits);
+            return backend.openSession!(o);
+          },
+          serveStep: (session: EmuSession, id: string, text: string, sampling: unknown, ctx: { signal: AbortSignal; send(frame: ServerFrame): void }) =>
+            streamThrough(id, 'session', { scheduler, metrics, ...ctx }, () => {
+              if (text.length > limits.maxPromptTokens * 8) throw new InputError('context_overflow', `a command of ${text.length} characters is over this server's limit (maxPromptTokens ${limits.maxPromptTokens})`);
+              const overrides = sampling === undefined ? undefined : parseOrThrow(SamplingOverridesSchema, sampling, 'step sampling');
+              if (overrides?.maxNewTokens !== undefined && overrides.maxNewTokens > limits.maxNewTokens) throw new InputError('input_invalid', `maxNewTokens ${overrides.maxNewTokens} is over this server's limit of ${limits.maxNewTokens} (maxNewTokens)`);
+              return session.step(text, { signal: ctx.signal, ...(overrides ? { sampling: overrides } : {}) });
+            }),
+        }
+      : {}),
     status: () => ({ running: scheduler.running, queued: scheduler.queued, ...(backend.forwardPasses !== undefined ? { forwardPasses: backend.forwardPasses } : {}) }),
   };
 }
 
-export interface ServeRequestContext {
-  backend: ServableBackend;
-  limits: ServerLimits;
-  scheduler: RequestScheduler;
-  metrics?: ServerMetrics;
-  /** Aborted by a cancel, a disconnect or the server closing: stops the engine work underneath. */
-  signal: AbortSignal;
-  send(frame: ServerFrame): void;
+function checkImages(images: readonly { width: number; height: number }[], limits: ServerLimits): void {
+  if (images.length > limits.maxImages) throw new InputError('input_invalid', `${images.length} images in the request; this server takes at most ${limits.maxImages} (maxImages)`);
+  images.forEach((im, i) => {
+    if (im.width * im.height > limits.maxPixels) throw new InputError('image_invalid', `image ${i} is ${im.width}x${im.height} = ${im.width * im.height} px; this server takes at most ${limits.maxPixels} px per image (maxPixels)`);
+  });
 }
 
 /**
- * One request, start to end, as every front end (WebSocket, NATS worker) serves it: admitted
- * (schema + limits), queued (positions sent as they change), run on the engine with its events
- * sent as they come, and ended by the `done` event or one error frame. Never throws.
+ * Queued (positions sent), then the work's events sent as they come, ended by `done` or one error
+ * frame. `start` may throw (a refused input): that is the error frame too. Never throws.
  */
-export async function serveRequest(id: string, raw: unknown, ctx: ServeRequestContext): Promise<'done' | SdkError['code']> {
-  const task = typeof (raw as { task?: unknown })?.task === 'string' ? String((raw as { task: string }).task) : 'unknown';
+async function streamThrough(
+  id: string,
+  task: string,
+  ctx: { scheduler: RequestScheduler; metrics?: ServerMetrics; signal: AbortSignal; send(frame: ServerFrame): void },
+  start: () => Observable<GenerationEvent>,
+): Promise<'done' | SdkError['code']> {
   let release: (() => void) | undefined;
   try {
-    const req = admitRequest(raw, ctx.backend, ctx.limits);
+    const work = start();
     release = await ctx.scheduler.acquire(ctx.signal, (position) => ctx.send({ t: 'queued', id, position }));
     await firstValueFrom(
-      ctx.backend.generate(req, { signal: ctx.signal }).pipe(
+      work.pipe(
         tap((event) => {
           if (event.type === 'done') ctx.metrics?.usage(event.usage.generatedTokens, event.usage.forwardPasses.cond + event.usage.forwardPasses.uncond, event.usage.timings.decodeMs);
           ctx.send({ t: 'event', id, event: eventToWire(event) });
@@ -150,4 +174,24 @@ export async function serveRequest(id: string, raw: unknown, ctx: ServeRequestCo
   } finally {
     release?.();
   }
+}
+
+export interface ServeRequestContext {
+  backend: ServableBackend;
+  limits: ServerLimits;
+  scheduler: RequestScheduler;
+  metrics?: ServerMetrics;
+  /** Aborted by a cancel, a disconnect or the server closing: stops the engine work underneath. */
+  signal: AbortSignal;
+  send(frame: ServerFrame): void;
+}
+
+/**
+ * One request, start to end, as every front end (WebSocket, NATS worker) serves it: admitted
+ * (schema + limits), queued (positions sent as they change), run on the engine with its events
+ * sent as they come, and ended by the `done` event or one error frame. Never throws.
+ */
+export async function serveRequest(id: string, raw: unknown, ctx: ServeRequestContext): Promise<'done' | SdkError['code']> {
+  const task = typeof (raw as { task?: unknown })?.task === 'string' ? String((raw as { task: string }).task) : 'unknown';
+  return streamThrough(id, task, ctx, () => ctx.backend.generate(admitRequest(raw, ctx.backend, ctx.limits), { signal: ctx.signal }));
 }

@@ -10,6 +10,7 @@ import { TaskNameSchema, type ModelManifest } from '../model/ModelManifest.ts';
 import { buildPrompts, buildTurnPrompt, type PromptImage } from '../prompt/buildPrompts.ts';
 import type { DecoderSession } from '../runtime/DecoderSession.ts';
 import type { TiktokenTokenizer } from '../tokenizer/TiktokenTokenizer.ts';
+import { walkSession, type EmuSession, type StepOptions, type WalkItem, type WalkOptions } from './EmuSession.ts';
 
 export const GenerationSessionOptionsSchema = z
   .object({
@@ -83,7 +84,7 @@ export interface ContextDrop {
  * const session = await backend.openSession({ task: 'explore', images: [view], seed: 1 });
  * const first = await collect(session.step('turn left'));
  */
-export class GenerationSession {
+export class GenerationSession implements EmuSession {
   readonly #host: SessionHost;
   readonly #options: z.output<typeof GenerationSessionOptionsSchema>;
   #state: State;
@@ -138,7 +139,7 @@ export class GenerationSession {
    * One turn: the command, then the model's answer, streamed. Cold: work starts on subscribe;
    * unsubscribing or `signal` cancels it and rolls the session back to where the step started.
    */
-  step(text: string, options: RequestOptions & { sampling?: z.input<typeof SamplingOverridesSchema> } = {}): Observable<GenerationEvent> {
+  step(text: string, options: StepOptions = {}): Observable<GenerationEvent> {
     return new Observable<GenerationEvent>((subscriber) => {
       if (this.#closed) return subscriber.error(new InputError('input_invalid', 'the session is closed'));
       if (this.#busy) return subscriber.error(new InputError('input_invalid', 'a step of this session is still running: wait for it, or fork() the session'));
@@ -189,34 +190,9 @@ export class GenerationSession {
     });
   }
 
-  /**
-   * Free exploration: `steps` turns in which the model chooses its own moves (an empty user turn).
-   * Before each one, `interject()` may return a command to use instead (the caller steering the walk
-   * between steps). Streams every step's events, tagged with the step's index; a cancel stops the
-   * walk, the step in flight rolled back, the finished ones kept.
-   */
-  walk(options: { steps: number; signal?: AbortSignal; interject?: () => string | undefined; sampling?: z.input<typeof SamplingOverridesSchema> }): Observable<{ step: number; command: string; event: GenerationEvent }> {
-    if (!Number.isInteger(options.steps) || options.steps < 1) throw new InputError('input_invalid', `walk needs a whole number of steps ≥ 1, got ${options.steps}`);
-    return new Observable((subscriber) => {
-      const controller = new AbortController();
-      const signal = options.signal ? AbortSignal.any([options.signal, controller.signal]) : controller.signal;
-      let current: { unsubscribe(): void } | undefined;
-      const next = (step: number) => {
-        if (step === options.steps) return subscriber.complete();
-        if (signal.aborted) return subscriber.error(new AbortError('The walk was aborted', { cause: signal.reason }));
-        const command = options.interject?.() ?? '';
-        current = this.step(command, { signal, ...(options.sampling ? { sampling: options.sampling } : {}) }).subscribe({
-          next: (event) => subscriber.next({ step, command, event }),
-          error: (err: unknown) => subscriber.error(err),
-          complete: () => next(step + 1),
-        });
-      };
-      next(0);
-      return () => {
-        controller.abort(new AbortError('unsubscribed'));
-        current?.unsubscribe();
-      };
-    });
+  /** Free exploration: see `walkSession`. */
+  walk(options: WalkOptions): Observable<WalkItem> {
+    return walkSession(this, options);
   }
 
   /** A branch of this session: the same context, its own future (try two commands from one state). */

@@ -190,6 +190,37 @@ describe('remote inference over WebSocket (emu serve ↔ RemoteBackend) on emu-n
     assert.equal(ok.at(-1)!.type, 'done', 'other connections unaffected');
   });
 
+  it('sessions: the context stays on the server; steps, fork and cancel give what a local session gives; bounded per connection', async () => {
+    const view = createRgbImage(128, 128, [110, 120, 130]);
+    const options = { task: 'explore' as const, images: [view], seed: 21, sampling: { maxNewTokens: 100 } };
+    const localSession = await local.openSession(options);
+    const remoteSession = await remote.openSession(options);
+    for (const command of ['turn left', 'walk forward']) {
+      const a = await all(localSession.step(command));
+      const b = await all(remoteSession.step(command));
+      assert.deepEqual(b.map((e) => e.type), a.map((e) => e.type));
+      assert.deepEqual((b.at(-1) as { tokens: number[] }).tokens, (a.at(-1) as { tokens: number[] }).tokens, command);
+    }
+    assert.equal(remoteSession.turns, 2);
+    assert.equal(remoteSession.length, localSession.length);
+    // A cancelled remote step is rolled back on the server.
+    await lastValueFrom(remoteSession.step('run away').pipe(take(2), toArray()));
+    await eventually(() => server.engine.status().running === 0);
+    const branchLocal = localSession.fork();
+    const branchRemote = remoteSession.fork();
+    const [x, y] = [await all(branchLocal.step('turn right')), await all(branchRemote.step('turn right'))];
+    assert.deepEqual((y.at(-1) as { tokens: number[] }).tokens, (x.at(-1) as { tokens: number[] }).tokens, 'fork after a cancelled step');
+    assert.equal(branchRemote.turns, 3);
+    // Bounded: this connection now holds 2 sessions of its 4.
+    const more = [await remote.openSession(options), await remote.openSession(options)];
+    await assert.rejects(remote.openSession(options), (e: unknown) => e instanceof OverloadedError && /maxSessionsPerConnection/.test((e as Error).message));
+    for (const s of [...more, branchRemote, remoteSession]) s.close();
+    const again = await remote.openSession(options);
+    assert.equal((await all(again.step('turn left'))).at(-1)!.type, 'done');
+    again.close();
+    for (const s of [localSession, branchLocal]) s.close();
+  });
+
   it('a client of another protocol version gets a clear close reason', async () => {
     const raw = rawClient(server.url, 'emu.v99');
     const closed = await raw.closed;
