@@ -32,8 +32,9 @@ export const GenerationSessionOptionsSchema = z
     cache: z.enum(['keep', 'recompute']).default('keep'),
     /**
      * When the next step would not fit the context: `error` (default) refuses it, typed, before any
-     * work; `drop-oldest` keeps the system prompt and the newest turns that leave the step its whole
-     * token budget, re-prefills them, and says so (`onContextDrop`, `dropped`).
+     * work; `drop-oldest` keeps the system prompt and the newest turns that fit in half the context
+     * (and leave the step its whole token budget), re-prefills them, and says so (`onContextDrop`,
+     * `dropped`): one re-prefill buys several steps.
      */
     contextFull: z.enum(['error', 'drop-oldest']).default('error'),
   })
@@ -282,7 +283,9 @@ export class GenerationSession implements EmuSession {
     const history = s.cond.tokens;
     const starts = s.turnStarts.slice(0, -1); // the last start is the new turn's
     const system = history.slice(0, starts[0] ?? 0);
-    const room = max - budget - turn.length - system.length;
+    // Down to half the context at least (when that leaves the step its budget): a re-prefill then
+    // buys several steps, instead of one per step once the context is full.
+    const room = Math.min(max - budget - turn.length, Math.floor(max / 2)) - system.length;
     let keep = starts.length;
     while (keep > 0 && history.length - starts[starts.length - keep]! > room) keep--;
     if (keep === 0) throw new InputError('context_overflow', `even with every earlier turn dropped, this turn (${turn.length} tokens) and its budget of ${budget} do not fit the context of ${max} positions: lower maxNewTokens`);

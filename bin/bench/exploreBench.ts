@@ -1,0 +1,75 @@
+/**
+ * `npm run bench:explore`: per-step latency of a 40-step exploration session on emu-nano, with the
+ * KV cache kept between steps against re-prefilling the whole history every step, side by side.
+ * emu-nano's context is 1024 positions, so both run with contextFull: 'drop-oldest' (the kept
+ * cache re-prefills only on the steps that drop turns).
+ *
+ *   npm run bench:explore -- [--steps 40] [--max-new-tokens 80] [--no-write]
+ */
+import { parseArgs } from 'node:util';
+import { createRgbImage } from '../../sdk/image/RgbImage.ts';
+import { DEFAULT_MODEL_DIR } from '../../sdk/model/defaultModel.ts';
+import { OnnxBackend } from '../../sdk/OnnxBackend.ts';
+import { collect } from '../../sdk/tasks.ts';
+import { machineLine, markdownTable, writeBenchmarkSection } from './benchmarkDoc.ts';
+
+const { values } = parseArgs({ options: { steps: { type: 'string', default: '40' }, 'max-new-tokens': { type: 'string', default: '80' }, 'no-write': { type: 'boolean', default: false } } });
+const steps = Number(values.steps);
+const maxNewTokens = Number(values['max-new-tokens']);
+const backend = await OnnxBackend.load(DEFAULT_MODEL_DIR, { threads: 1 });
+const view = createRgbImage(128, 128, [110, 120, 130]);
+const COMMANDS = ['turn left', 'walk forward', 'turn right', 'look up', 'walk back'];
+
+interface Step {
+  ms: number;
+  tokens: number;
+  prompt: number;
+  length: number;
+}
+
+const open = (cache: 'keep' | 'recompute') => backend.openSession({ task: 'explore', images: [view], seed: 1, sampling: { maxNewTokens }, contextFull: 'drop-oldest', cache });
+const kept = await open('keep');
+const recomputed = await open('recompute');
+const runs: Record<'keep' | 'recompute', Step[]> = { keep: [], recompute: [] };
+let drops = 0;
+kept.onContextDrop(() => drops++);
+{
+  const warm = await open('keep');
+  for (const c of COMMANDS) await collect(warm.step(c));
+}
+for (let i = 0; i < steps; i++) {
+  const command = COMMANDS[i % COMMANDS.length]!;
+  // Interleaved, so drift on a noisy machine hits both the same.
+  for (const [name, session] of [['keep', kept], ['recompute', recomputed]] as const) {
+    const started = performance.now();
+    const r = await collect(session.step(command));
+    runs[name].push({ ms: performance.now() - started, tokens: r.usage.generatedTokens, prompt: r.usage.promptTokens, length: session.length });
+  }
+}
+await backend.close();
+
+const at = [1, Math.min(10, steps), steps];
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const row = (name: 'keep' | 'recompute') => {
+  const s = runs[name];
+  const perToken = (k: number) => s[k - 1]!.ms / s[k - 1]!.tokens;
+  // Around step k (k-2..k+2 within the run): single steps are noisy, and drop steps stand out.
+  const around = (k: number) => median(s.slice(Math.max(0, k - 3), Math.min(s.length, k + 2)).map((x) => x.ms / x.tokens));
+  return [
+    name === 'keep' ? 'kept cache' : 're-prefill the history',
+    ...at.map((k) => `${s[k - 1]!.ms.toFixed(1)} ms (${s[k - 1]!.prompt} fed, ${s[k - 1]!.tokens} gen); ${around(k).toFixed(2)} ms/token around it`),
+    (perToken(steps) / perToken(1)).toFixed(2),
+    (around(steps) / around(1)).toFixed(2),
+    (s.reduce((a, x) => a + x.ms, 0) / 1000).toFixed(2),
+  ];
+};
+const body = [
+  `Command: \`npm run bench:explore -- --steps ${steps} --max-new-tokens ${maxNewTokens}\` (bin/bench/exploreBench.ts). ${machineLine()}`,
+  `Setup: emu-nano, 1 ORT thread; one explore session per mode, the same ${steps} scripted commands, contextFull drop-oldest (context 1024 positions; the kept cache dropped turns ${drops} times). Steps interleaved between the modes. "fed" = prompt tokens the step fed (the new turn, or the whole history).`,
+  '',
+  markdownTable(['mode', ...at.map((k) => `step ${k}`), `ms/token step ${steps} ÷ step 1`, `same, medians around them`, 'total s'], [row('keep'), row('recompute')]),
+  '',
+  `Target: step ${steps} costs ≤ 1.2× step 1 with the kept cache (per generated token, since steps generate different lengths).`,
+].join('\n');
+console.log(body);
+if (!values['no-write']) writeBenchmarkSection('Exploration sessions (bench:explore)', body);
