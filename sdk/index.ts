@@ -36,6 +36,12 @@ export type { EmuServerOptions } from './remote/EmuServer.ts';
 export { localEngine } from './remote/serveRequest.ts';
 export type { Engine, ServableBackend } from './remote/serveRequest.ts';
 export { PROTOCOL_VERSION } from './remote/protocol.ts';
+// Sessions: multi-turn generation that keeps its context (explore), in-process or remote.
+export { GenerationSession, GenerationSessionOptionsSchema } from './session/GenerationSession.ts';
+export type { GenerationSessionOptions, ContextDrop } from './session/GenerationSession.ts';
+export { walkSession } from './session/EmuSession.ts';
+export type { EmuSession, StepOptions, WalkOptions, WalkItem } from './session/EmuSession.ts';
+export { RemoteSession } from './remote/RemoteSession.ts';
 export type { Hello, ModelFacts, ServerLimits } from './remote/protocol.ts';
 
 // Task helpers: one call, one awaited result

@@ -29,6 +29,8 @@ export type { EpisodeOptions, EpisodeResult, SubgoalRecord } from './eval/runEpi
 export { suiteMetrics } from './eval/suiteMetrics.ts';
 export type { SuiteMetrics } from './eval/suiteMetrics.ts';
 export { writeReport } from './eval/writeReport.ts';
+export { evaluateWalks } from './eval/evaluateWalks.ts';
+export type { WalkEvalOptions, WalkResult } from './eval/evaluateWalks.ts';
 
 // Planner registry: where `--planner NAME[:ARG]` comes from
 export { registerPlanner, createPlanner, loadPlannerModule, registeredPlanners } from './eval/plannerRegistry.ts';
