@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { connect, createInbox, type NatsConnection } from '@nats-io/transport-node';
@@ -268,6 +270,21 @@ describe('NATS: emu workers in a queue group', function () {
       many.forEach(doneOf);
       await remote.close();
       await stop(child);
+    });
+
+    it('emu sim eval --backend nats://… --workers 2 spreads the episodes over the workers, with the results of a local run', () => {
+      const emu = path.join(root, 'bin/emu.js');
+      const dir = mkdtempSync(path.join(tmpdir(), 'emu-nats-eval-'));
+      const common = ['sim', 'eval', '--suite', 'spatial', '--split', 'heldout', '--episodes', '4', '--seed', '5', '--no-physics', '--workers', '2'];
+      const run = (args: string[]) => spawnSync(process.execPath, [emu, ...common, ...args], { cwd: root, encoding: 'utf8', timeout: 120_000 });
+      const remote = run(['--backend', url, '--out', path.join(dir, 'nats')]);
+      assert.equal(remote.status, 0, remote.stderr);
+      const here = run(['--model', DEFAULT_MODEL_DIR, '--out', path.join(dir, 'local')]);
+      assert.equal(here.status, 0, here.stderr);
+      type Ep = { id: string; success: boolean; plans: number; subgoals: Array<{ instruction: string; ok: boolean; keyframePsnr?: number }> };
+      const read = (d: string) => (JSON.parse(readFileSync(path.join(dir, d, 'results.json'), 'utf8')) as { episodes: Ep[] }).episodes.map((e) => [e.id, e.success, e.plans, e.subgoals.map((g) => [g.instruction, g.ok, g.keyframePsnr])]);
+      assert.equal(read('local').length, 4);
+      assert.deepEqual(read('nats'), read('local'));
     });
   });
 
