@@ -4,7 +4,7 @@ import { AbortError, InputError, parseOrThrow, throwIfAborted } from '../errors.
 import type { GenerationEvent, Grid } from '../generation/GenerationEvent.ts';
 import { GenerationLoop, type GenerationLoopParams } from '../generation/GenerationLoop.ts';
 import { resolveSampling } from '../generation/resolveSampling.ts';
-import { SamplingOverridesSchema, GridTupleSchema, type RequestOptions } from '../generation/TaskRequest.ts';
+import { SamplingOverridesSchema, GridTupleSchema } from '../generation/TaskRequest.ts';
 import { RgbImageSchema, type RgbImage } from '../image/RgbImage.ts';
 import { TaskNameSchema, type ModelManifest } from '../model/ModelManifest.ts';
 import { buildPrompts, buildTurnPrompt, type PromptImage } from '../prompt/buildPrompts.ts';
