@@ -60,15 +60,32 @@ const DecoderIoSchema = z
     logits: z.string().default('logits'),
     presentKey: z.string().default('present.{i}.key'),
     presentValue: z.string().default('present.{i}.value'),
+    /**
+     * Optional int64 [1] input: how many of the last positions get logits. A graph with it never
+     * materialises full-sequence logits at prefill (4k tokens × 282,926 vocab would be 4.6 GB); the
+     * engine feeds 1. Graphs without it return `logits` [B,S,V] and the engine keeps the last row.
+     */
+    logitsToKeep: z.string().optional(),
   })
   .prefault({});
+
+/** Weight-only quantization of the decoder's linear layers (ONNX Runtime's `com.microsoft.MatMulNBits`). */
+export const DecoderQuantizationSchema = z.object({
+  method: z.literal('MatMulNBits'),
+  bits: z.union([z.literal(4), z.literal(8)]),
+  blockSize: z.union([z.literal(16), z.literal(32), z.literal(64), z.literal(128)]),
+});
+export type DecoderQuantization = z.infer<typeof DecoderQuantizationSchema>;
 
 export const DecoderSpecSchema = z.object({
   file: z.string().min(1),
   numLayers: z.number().int().positive(),
   numKvHeads: z.number().int().positive(),
   headDim: z.number().int().positive(),
+  /** Activations and KV cache (the past/present tensors); logits may be float32 either way. */
   dtype: z.enum(['float32', 'float16']).default('float32'),
+  /** Set when the linear layers' weights are quantized; absent for plain float weights. */
+  quantization: DecoderQuantizationSchema.optional(),
   /** Context length the model was trained for; longer prompts are an InputError. */
   maxPositions: z.number().int().positive(),
   io: DecoderIoSchema,
