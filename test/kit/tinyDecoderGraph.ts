@@ -1,4 +1,4 @@
-import { GraphBuilder } from './onnxGraph.ts';
+import { GraphBuilder } from '../../sdk/onnx/GraphBuilder.ts';
 import { SeededRandom } from './seededRandom.ts';
 
 export interface TinyDecoderShape {

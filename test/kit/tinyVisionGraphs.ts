@@ -1,4 +1,4 @@
-import { GraphBuilder } from './onnxGraph.ts';
+import { GraphBuilder } from '../../sdk/onnx/GraphBuilder.ts';
 
 /**
  * Codebook of flat-colour patches: code k is an RGB colour with 8-bit-exact components (q/127.5 − 1), laid out

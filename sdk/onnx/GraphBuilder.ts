@@ -1,4 +1,6 @@
 import onnxProto from 'onnx-proto';
+import type { ExternalDataFile } from './ExternalDataFile.ts';
+import { float32ToHalf } from './floatFormats.ts';
 
 const { onnx } = onnxProto;
 type NodeProto = onnxProto.onnx.INodeProto;
@@ -6,17 +8,29 @@ type TensorProto = onnxProto.onnx.ITensorProto;
 type ValueInfoProto = onnxProto.onnx.IValueInfoProto;
 type AttributeProto = onnxProto.onnx.IAttributeProto;
 
-export type ElemType = 'float32' | 'int64' | 'bool';
+export type ElemType = 'float32' | 'float16' | 'int64' | 'int32' | 'uint8' | 'bool';
 /** A graph dimension: a fixed size or a symbolic name. */
 export type Dim = number | string;
 /** Node attributes, tagged so that `1` can still be a float. */
 export type Attr = { int: number } | { float: number } | { ints: number[] } | { string: string };
 
-const DATA_TYPE: Record<ElemType, number> = {
+export const DATA_TYPE: Record<ElemType, number> = {
   float32: onnx.TensorProto.DataType.FLOAT,
+  float16: onnx.TensorProto.DataType.FLOAT16,
   int64: onnx.TensorProto.DataType.INT64,
+  int32: onnx.TensorProto.DataType.INT32,
+  uint8: onnx.TensorProto.DataType.UINT8,
   bool: onnx.TensorProto.DataType.BOOL,
 };
+
+export interface GraphBuilderOptions {
+  /**
+   * Where initializers of at least `externalMinBytes` go (ONNX external data) instead of the
+   * protobuf, which cannot exceed 2 GB. Their bytes are written as they are added, so a converter
+   * holds one tensor at a time, never the model.
+   */
+  external?: { file: ExternalDataFile; minBytes?: number };
+}
 
 /**
  * A small imperative builder over onnx-proto: each `op()` appends one node and returns its output name,
@@ -28,9 +42,16 @@ export class GraphBuilder {
   readonly #inputs: ValueInfoProto[] = [];
   readonly #outputs: ValueInfoProto[] = [];
   readonly #scalars = new Map<string, string>();
+  readonly #domains = new Set<string>();
+  readonly #external: GraphBuilderOptions['external'];
   #counter = 0;
 
-  constructor(readonly name: string) {}
+  constructor(
+    readonly name: string,
+    options: GraphBuilderOptions = {},
+  ) {
+    this.#external = options.external;
+  }
 
   input(name: string, type: ElemType, dims: Dim[]): string {
     this.#inputs.push(valueInfo(name, type, dims));
@@ -51,31 +72,61 @@ export class GraphBuilder {
   float(hint: string, dims: number[], data: Float32Array | number[]): string {
     const values = data instanceof Float32Array ? data : Float32Array.from(data);
     checkSize(hint, dims, values.length);
-    return this.#initializer(hint, 'float32', dims, new Uint8Array(values.buffer, values.byteOffset, values.byteLength));
+    return this.initializer(hint, 'float32', dims, bytesOf(values));
   }
 
   int64(hint: string, dims: number[], data: readonly (number | bigint)[]): string {
     checkSize(hint, dims, data.length);
     const values = BigInt64Array.from(data, (v) => BigInt(v));
-    return this.#initializer(hint, 'int64', dims, new Uint8Array(values.buffer));
+    return this.initializer(hint, 'int64', dims, bytesOf(values));
   }
 
   /** A 0-d constant, shared between uses. */
-  scalar(type: 'float32' | 'int64', value: number): string {
+  scalar(type: 'float32' | 'float16' | 'int64', value: number): string {
     const key = `${type}:${value}`;
     let name = this.#scalars.get(key);
     if (name === undefined) {
-      name = type === 'float32' ? this.float('const', [], [value]) : this.int64('const', [], [value]);
+      if (type === 'float32') name = this.float('const', [], [value]);
+      else if (type === 'int64') name = this.int64('const', [], [value]);
+      else name = this.initializer('const', 'float16', [], bytesOf(float32ToHalf(Float32Array.of(value)).bits));
       this.#scalars.set(key, name);
     }
     return name;
   }
 
-  /** Appends one single-output node; `''` in `inputs` skips an optional input. */
-  op(opType: string, inputs: string[], attrs: Record<string, Attr> = {}, outputName?: string): string {
+  /**
+   * An initializer from raw little-endian bytes (`raw` is written or referenced now, not copied later).
+   * Large ones go to the external data file when the builder has one.
+   */
+  initializer(hint: string, type: ElemType, dims: number[], raw: Uint8Array): string {
+    const name = this.#fresh(hint);
+    const external = this.#external;
+    if (external && raw.byteLength >= (external.minBytes ?? 1024)) {
+      const { offset, length } = external.file.append(raw);
+      this.#initializers.push({
+        name,
+        dataType: DATA_TYPE[type],
+        dims,
+        dataLocation: onnx.TensorProto.DataLocation.EXTERNAL,
+        externalData: [
+          { key: 'location', value: external.file.location },
+          { key: 'offset', value: String(offset) },
+          { key: 'length', value: String(length) },
+        ],
+      });
+    } else {
+      this.#initializers.push({ name, dataType: DATA_TYPE[type], dims, rawData: raw });
+    }
+    return name;
+  }
+
+  /** Appends one single-output node; `''` in `inputs` skips an optional input. `domain` names a contrib op set (`com.microsoft`). */
+  op(opType: string, inputs: string[], attrs: Record<string, Attr> = {}, outputName?: string, domain = ''): string {
     const out = outputName ?? this.#fresh(opType);
+    if (domain !== '') this.#domains.add(domain);
     this.#nodes.push({
       opType,
+      domain,
       name: this.#fresh(`${opType}_node`),
       input: inputs,
       output: [out],
@@ -85,11 +136,11 @@ export class GraphBuilder {
   }
 
   /** Serialized ModelProto. */
-  encode(opset = 17): Uint8Array {
+  encode(opset = 17, producer = 'emu-robotics'): Uint8Array {
     const model = onnx.ModelProto.create({
       irVersion: 8,
-      producerName: 'emu-robotics test/kit',
-      opsetImport: [{ domain: '', version: opset }],
+      producerName: producer,
+      opsetImport: [{ domain: '', version: opset }, ...[...this.#domains].map((domain) => ({ domain, version: 1 }))],
       graph: {
         name: this.name,
         node: this.#nodes,
@@ -101,15 +152,13 @@ export class GraphBuilder {
     return onnx.ModelProto.encode(model).finish();
   }
 
-  #initializer(hint: string, type: ElemType, dims: number[], raw: Uint8Array): string {
-    const name = this.#fresh(hint);
-    this.#initializers.push({ name, dataType: DATA_TYPE[type], dims, rawData: raw });
-    return name;
-  }
-
   #fresh(hint: string): string {
     return `${hint}_${this.#counter++}`;
   }
+}
+
+function bytesOf(values: ArrayBufferView): Uint8Array {
+  return new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
 }
 
 function valueInfo(name: string, type: ElemType, dims: Dim[]): ValueInfoProto {
