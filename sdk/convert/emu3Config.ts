@@ -14,8 +14,10 @@ export const Emu3ConfigSchema = z
     intermediate_size: z.number().int().positive(),
     num_hidden_layers: z.number().int().positive(),
     num_attention_heads: z.number().int().positive(),
-    num_key_value_heads: z.number().int().positive().optional(),
-    head_dim: z.number().int().positive().optional(),
+    // Absent keys take the official Emu3Config defaults (8 KV heads, head_dim 128; a null KV count
+    // means one per query head), exactly as the official module would read the same file.
+    num_key_value_heads: z.number().int().positive().nullable().default(8),
+    head_dim: z.number().int().positive().default(128),
     hidden_act: z.literal('silu').default('silu'),
     max_position_embeddings: z.number().int().positive(),
     rms_norm_eps: z.number().positive(),
@@ -31,8 +33,7 @@ export const Emu3ConfigSchema = z
   .loose()
   .transform((c, ctx) => {
     const kvHeads = c.num_key_value_heads ?? c.num_attention_heads;
-    const headDim = c.head_dim ?? c.hidden_size / c.num_attention_heads;
-    if (!Number.isInteger(headDim)) ctx.addIssue({ code: 'custom', message: `hidden_size ${c.hidden_size} is not a multiple of num_attention_heads ${c.num_attention_heads}` });
+    const headDim = c.head_dim;
     if (c.num_attention_heads % kvHeads !== 0) ctx.addIssue({ code: 'custom', message: `num_attention_heads ${c.num_attention_heads} is not a multiple of num_key_value_heads ${kvHeads}` });
     if (headDim % 2 !== 0) ctx.addIssue({ code: 'custom', message: `head_dim ${headDim} must be even for RoPE` });
     return { ...c, num_key_value_heads: kvHeads, head_dim: headDim };

@@ -96,20 +96,36 @@ export class SafetensorsArchive {
   /** One tensor's raw bytes (a fresh, aligned buffer). */
   read(name: string): Uint8Array {
     const info = this.info(name);
-    const bytes = new Uint8Array(info.end - info.begin);
-    const fd = openSync(info.file, 'r');
-    try {
-      let done = 0;
-      while (done < bytes.byteLength) {
-        const n = readSync(fd, bytes, done, bytes.byteLength - done, info.begin + done);
-        if (n === 0) throw new InputError('input_invalid', `${info.file} ends inside tensor ${name}`);
-        done += n;
-      }
-    } finally {
-      closeSync(fd);
-    }
-    return bytes;
+    return readRange(info, 0, info.end - info.begin);
   }
+
+  /**
+   * Rows `[start, start + count)` of a tensor along its first axis, so a converter can stream a
+   * matrix of several GB without ever holding it whole.
+   */
+  readRows(name: string, start: number, count: number): Uint8Array {
+    const info = this.info(name);
+    const rows = info.shape[0] ?? 1;
+    if (start < 0 || count < 0 || start + count > rows) throw new RangeError(`${name}: rows ${start}..${start + count} outside [0, ${rows})`);
+    const rowBytes = (info.end - info.begin) / Math.max(rows, 1);
+    return readRange(info, start * rowBytes, count * rowBytes);
+  }
+}
+
+function readRange(info: TensorInfo, from: number, length: number): Uint8Array {
+  const bytes = new Uint8Array(length);
+  const fd = openSync(info.file, 'r');
+  try {
+    let done = 0;
+    while (done < length) {
+      const n = readSync(fd, bytes, done, length - done, info.begin + from + done);
+      if (n === 0) throw new InputError('input_invalid', `${info.file} ends inside tensor ${info.name}`);
+      done += n;
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return bytes;
 }
 
 function readHeader(file: string): TensorInfo[] {

@@ -26,14 +26,41 @@ export class ExternalDataFile {
     return this.#size;
   }
 
+  #open: number | undefined;
+
+  /** One tensor's bytes, written now. */
   append(bytes: Uint8Array): { offset: number; length: number } {
-    if (this.#fd === undefined) throw new Error(`external data ${this.location} is already closed`);
+    this.begin();
+    this.write(bytes);
+    return this.end();
+  }
+
+  /** Starts a tensor written in pieces (`write()` each, then `end()`): a converter streams a matrix by rows. */
+  begin(): void {
+    const fd = this.#writable();
+    if (this.#open !== undefined) throw new Error(`external data ${this.location}: a tensor is already being written`);
     const pad = (4096 - (this.#size % 4096)) % 4096;
-    if (pad > 0) writeAll(this.#fd, new Uint8Array(pad));
-    const offset = this.#size + pad;
-    writeAll(this.#fd, bytes);
-    this.#size = offset + bytes.byteLength;
-    return { offset, length: bytes.byteLength };
+    if (pad > 0) writeAll(fd, new Uint8Array(pad));
+    this.#size += pad;
+    this.#open = this.#size;
+  }
+
+  write(bytes: Uint8Array): void {
+    if (this.#open === undefined) throw new Error(`external data ${this.location}: write() outside begin()/end()`);
+    writeAll(this.#writable(), bytes);
+    this.#size += bytes.byteLength;
+  }
+
+  end(): { offset: number; length: number } {
+    const offset = this.#open;
+    if (offset === undefined) throw new Error(`external data ${this.location}: end() without begin()`);
+    this.#open = undefined;
+    return { offset, length: this.#size - offset };
+  }
+
+  #writable(): number {
+    if (this.#fd === undefined) throw new Error(`external data ${this.location} is already closed`);
+    return this.#fd;
   }
 
   /** Flushes and moves the data under its final name. */

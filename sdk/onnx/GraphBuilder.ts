@@ -102,22 +102,37 @@ export class GraphBuilder {
     const name = this.#fresh(hint);
     const external = this.#external;
     if (external && raw.byteLength >= (external.minBytes ?? 1024)) {
-      const { offset, length } = external.file.append(raw);
-      this.#initializers.push({
-        name,
-        dataType: DATA_TYPE[type],
-        dims,
-        dataLocation: onnx.TensorProto.DataLocation.EXTERNAL,
-        externalData: [
-          { key: 'location', value: external.file.location },
-          { key: 'offset', value: String(offset) },
-          { key: 'length', value: String(length) },
-        ],
-      });
+      this.#pushExternal(name, type, dims, external.file.append(raw));
     } else {
       this.#initializers.push({ name, dataType: DATA_TYPE[type], dims, rawData: raw });
     }
     return name;
+  }
+
+  /** An initializer whose bytes the caller already streamed into the external data file (`ExternalDataFile.begin/write/end`). */
+  externalInitializer(hint: string, type: ElemType, dims: number[], at: { offset: number; length: number }): string {
+    if (!this.#external) throw new Error('externalInitializer() needs a GraphBuilder with an external data file');
+    const name = this.#fresh(hint);
+    this.#pushExternal(name, type, dims, at);
+    return name;
+  }
+
+  get externalData(): ExternalDataFile | undefined {
+    return this.#external?.file;
+  }
+
+  #pushExternal(name: string, type: ElemType, dims: number[], { offset, length }: { offset: number; length: number }): void {
+    this.#initializers.push({
+      name,
+      dataType: DATA_TYPE[type],
+      dims,
+      dataLocation: onnx.TensorProto.DataLocation.EXTERNAL,
+      externalData: [
+        { key: 'location', value: this.#external!.file.location },
+        { key: 'offset', value: String(offset) },
+        { key: 'length', value: String(length) },
+      ],
+    });
   }
 
   /** Appends one single-output node; `''` in `inputs` skips an optional input. `domain` names a contrib op set (`com.microsoft`). */

@@ -4,6 +4,10 @@ import type { DecoderSpec } from '../model/ModelManifest.ts';
 import type { CausalLm } from '../generation/CausalLm.ts';
 import { checkSessionIo } from './checkSessionIo.ts';
 import { createSession, engineFailure, type SessionOptions } from './createSession.ts';
+import { halfToFloat32 } from '../onnx/floatFormats.ts';
+
+/** `logits_to_keep` = 1: the engine samples from the last position only. */
+const KEEP_ONE = new ort.Tensor('int64', BigInt64Array.of(1n), [1]);
 
 /**
  * The decoder-with-past contract: `input_ids`/`attention_mask`/`position_ids` int64, `past_key_values.{i}.key|value`
@@ -46,6 +50,7 @@ export class DecoderSession implements CausalLm {
       [spec.io.attentionMask]: [1, null],
       [spec.io.positionIds]: [1, null],
     };
+    if (spec.io.logitsToKeep) inputs[spec.io.logitsToKeep] = [1];
     const outputs: Record<string, (number | null)[]> = { [spec.io.logits]: [1, null, vocabSize] };
     for (let i = 0; i < spec.numLayers; i++) {
       const l = String(i);
@@ -146,6 +151,7 @@ export class DecoderSession implements CausalLm {
       [io.attentionMask]: new ort.Tensor('int64', this.#onesView(p + s), [1, p + s]),
       [io.positionIds]: new ort.Tensor('int64', positions, [1, s]),
     };
+    if (io.logitsToKeep) feeds[io.logitsToKeep] = KEEP_ONE;
     let out: ort.InferenceSession.ReturnType;
     try {
       out = await this.#session.run(feeds);
@@ -160,16 +166,22 @@ export class DecoderSession implements CausalLm {
     });
     this.#length = p + s;
     for (const id of ids) this.tokens.push(id);
-    return this.#lastLogits(out[io.logits]!, s);
+    return this.#lastLogits(out[io.logits]!);
   }
 
-  #lastLogits(t: ort.Tensor, s: number): Float32Array {
+  /**
+   * The last position's row: the only row a graph with `logits_to_keep` returns, else row S−1 of
+   * [1,S,V]. fp16 logits are widened for that row alone, never for the whole tensor.
+   */
+  #lastLogits(t: ort.Tensor): Float32Array {
     const v = Number(t.dims[t.dims.length - 1]);
     if (v !== this.#vocabSize) {
       throw new ModelError('model_mismatch', `decoder logits have vocab ${v}, manifest vocab.size is ${this.#vocabSize}`);
     }
-    const data = t.type === 'float16' ? halfToFloat(t.data as Uint16Array) : (t.data as Float32Array);
-    return data.subarray((s - 1) * v, s * v);
+    const rows = t.data.length / v;
+    const from = (rows - 1) * v;
+    if (t.type === 'float16') return halfToFloat32((t.data as Uint16Array).subarray(from, from + v));
+    return (t.data as Float32Array).subarray(from, from + v);
   }
 
   /** A reused all-ones mask; grown by doubling so steps do not allocate. */
@@ -179,16 +191,4 @@ export class DecoderSession implements CausalLm {
     }
     return this.#ones.subarray(0, n);
   }
-}
-
-function halfToFloat(h: Uint16Array): Float32Array {
-  const out = new Float32Array(h.length);
-  for (let i = 0; i < h.length; i++) {
-    const x = h[i]!;
-    const sign = x & 0x8000 ? -1 : 1;
-    const exp = (x >> 10) & 0x1f;
-    const frac = x & 0x3ff;
-    out[i] = exp === 0 ? sign * 2 ** -14 * (frac / 1024) : exp === 31 ? (frac ? NaN : sign * Infinity) : sign * 2 ** (exp - 15) * (1 + frac / 1024);
-  }
-  return out;
 }
