@@ -22,6 +22,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<CommandMod
   explore: { summary: 'an exploration session that keeps its context: type commands, get new views (story.pb, index.html)', load: () => import('./cli/exploreCommand.ts'), onnx: 'keep long text out of the command line (commands come from stdin)' },
   serve: { summary: 'serve the engine over WebSocket for remote clients (robots, sim runs, apps)', load: () => import('./cli/serveCommand.ts'), onnx: 'keep long text out of the command line' },
   worker: { summary: 'join a NATS cluster as an engine worker (emu serve --nats and NatsBackend clients use it)', load: () => import('./cli/workerCommand.ts'), onnx: 'keep long text out of the command line' },
+  convert: { summary: 'convert released Emu3.5 weights (decoder safetensors, IBQ vision tokenizer) into a model folder', load: () => import('./cli/convertCommand.ts'), onnx: 'keep long text out of the command line' },
   bridge: { summary: 'run the planning bridge over ros|mcap|memory transports', load: () => import('./cli/bridgeCommand.ts'), onnx: 'keep long text out of the command line (goals can come from the goal topic or a replayed bag)' },
 };
 

@@ -16,6 +16,8 @@ export interface WeightOptions {
   quant?: { bits: QuantBits; blockSize: number };
   /** Source bytes read at once when streaming a matrix (rows are never split). */
   chunkBytes?: number;
+  /** After each tensor is written (conversion is synchronous: this is where progress shows). */
+  onTensor?: (written: number, name: string) => void;
 }
 
 /** What converting the weights met: fp16 overflow per tensor, and the largest buffers held at once. */
@@ -66,7 +68,7 @@ export class DecoderWeights {
     });
     const init = this.#g.externalInitializer(shortName(name), this.#options.dtype, shape, file.end());
     this.#cache.set(name, init);
-    this.report.tensors++;
+    this.#written(name);
     return init;
   }
 
@@ -94,8 +96,13 @@ export class DecoderWeights {
     const weight = this.#g.externalInitializer(shortName(name), 'uint8', [out, blocks, blobBytes(layout)], file.end());
     const scaleInit = this.#g.initializer(`${shortName(name)}_scales`, this.#options.dtype, [out * blocks], this.#encode(name, scales));
     const zpInit = this.#g.initializer(`${shortName(name)}_zp`, 'uint8', [zeroPoints.length], zeroPoints);
-    this.report.tensors++;
+    this.#written(name);
     return { kind: 'nbits', weight, scales: scaleInit, zeroPoints: zpInit, out, in: inF, bits: quant.bits, blockSize: quant.blockSize };
+  }
+
+  #written(name: string): void {
+    this.report.tensors++;
+    this.#options.onTensor?.(this.report.tensors, name);
   }
 
   #expectShape(name: string, shape: number[]): void {

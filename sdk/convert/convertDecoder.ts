@@ -70,14 +70,10 @@ export function convertDecoder(options: ConvertDecoderOptions): ConvertDecoderRe
   let graphBytes: number;
   try {
     const g = new GraphBuilder('emu3_decoder', { external: { file: external, minBytes: 4096 } });
-    const weights = new DecoderWeights(archive, g, { dtype, quant, chunkBytes: options.chunkBytes });
     const total = archive.names.length - unused.length;
-    const progress = setInterval(() => options.onProgress?.({ phase: 'convert', done: weights.report.tensors, total }), 1000);
-    try {
-      buildEmu3Decoder(g, config, weights, dtype);
-    } finally {
-      clearInterval(progress);
-    }
+    const onTensor = (done: number, name: string) => options.onProgress?.({ phase: 'convert', done, total, name });
+    const weights = new DecoderWeights(archive, g, { dtype, quant, chunkBytes: options.chunkBytes, onTensor });
+    buildEmu3Decoder(g, config, weights, dtype);
     options.onProgress?.({ phase: 'write', done: 0, total: 1 });
     const bytes = g.encode(17, 'emu-robotics convert');
     graphBytes = bytes.byteLength;
