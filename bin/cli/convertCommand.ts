@@ -106,9 +106,10 @@ async function vision(argv: string[]): Promise<number> {
   if (!values.from || !values.to) throw new InputError('input_invalid', 'emu convert vision needs --from VQ_DIR and --to MODEL_DIR');
   const emu35Src = values['emu35-src'] ?? process.env.EMU35_SRC;
   if (!emu35Src) throw new InputError('input_invalid', 'emu convert vision needs the official Emu3.5 sources: --emu35-src DIR (your Emu3.5 checkout) or EMU35_SRC');
-  const visionModule = '../../sdk/convert/convertVision.ts'; // TODO(vision converter lands): static import
-  const { convertVision } = (await import(visionModule)) as { convertVision: (o: Record<string, unknown>) => Promise<unknown> };
+  const { convertVision } = await import('../../sdk/convert/convertVision.ts');
   const result = await convertVision({ from: values.from, to: values.to, emu35Src, ...(values['python-path'] ? { pythonPath: values['python-path'] } : {}) });
-  console.log(JSON.stringify(result, null, 2));
+  console.log(`wrote ${result.encoderFile} and ${result.decoderFile} (codebook ${result.codebookSize}, downsample ${result.vision.downsample})`);
+  console.log(`  manifest ${result.manifestFile}${result.manifestChanges.length ? `: ${result.manifestChanges.join('; ')}` : ''}`);
+  console.log(`  record ${result.recordFile}`);
   return 0;
 }
