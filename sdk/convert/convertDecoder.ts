@@ -9,7 +9,7 @@ import { GraphBuilder } from '../onnx/GraphBuilder.ts';
 import { writeFileAtomicSync } from '../output/outputFolder.ts';
 import { DecoderWeights, type FloatType, type WeightReport } from './DecoderWeights.ts';
 import { emu3Names, readEmu3Config, type Emu3Config } from './emu3Config.ts';
-import { buildEmu3Decoder, EMU3_IO } from './emu3DecoderGraph.ts';
+import { buildEmu3Decoder, EMU3_IO, type KvCacheLayout } from './emu3DecoderGraph.ts';
 import { SafetensorsArchive } from './safetensors.ts';
 
 export const DEFAULT_MANIFEST_TEMPLATE = fileURLToPath(new URL('../../models/emu35/emu-model.json', import.meta.url));
@@ -22,6 +22,8 @@ export interface ConvertDecoderOptions {
   dtype?: FloatType;
   quant?: 'int8' | 'int4';
   blockSize?: 16 | 32 | 64 | 128;
+  /** KV layout (`DecoderSpec.kvCache`): `shared` appends in place through GroupQueryAttention. Default `concat`. */
+  kvCache?: KvCacheLayout;
   /**
    * `emu-model.json` to start from: its tokenizer, templates and presets are kept, its decoder
    * section is rewritten from config.json. Default: the folder's own, else the shipped Emu3.5 one.
@@ -73,7 +75,7 @@ export function convertDecoder(options: ConvertDecoderOptions): ConvertDecoderRe
     const total = archive.names.length - unused.length;
     const onTensor = (done: number, name: string) => options.onProgress?.({ phase: 'convert', done, total, name });
     const weights = new DecoderWeights(archive, g, { dtype, quant, chunkBytes: options.chunkBytes, onTensor });
-    buildEmu3Decoder(g, config, weights, dtype);
+    buildEmu3Decoder(g, config, weights, dtype, options.kvCache ?? 'concat');
     options.onProgress?.({ phase: 'write', done: 0, total: 1 });
     const bytes = g.encode(17, 'emu-robotics convert');
     graphBytes = bytes.byteLength;
@@ -93,6 +95,7 @@ export function convertDecoder(options: ConvertDecoderOptions): ConvertDecoderRe
     numKvHeads: config.num_key_value_heads,
     headDim: config.head_dim,
     dtype,
+    kvCache: options.kvCache ?? 'concat',
     ...(quant ? { quantization: { method: 'MatMulNBits', bits: quant.bits, blockSize: quant.blockSize as 16 | 32 | 64 | 128 } } : {}),
     maxPositions: config.max_position_embeddings,
     io: { ...EMU3_IO },
@@ -104,7 +107,7 @@ export function convertDecoder(options: ConvertDecoderOptions): ConvertDecoderRe
   recordConversion(options.to, 'decoder', {
     from: path.resolve(options.from),
     sources,
-    options: { dtype, quant: options.quant ?? null, blockSize: quant?.blockSize ?? null },
+    options: { dtype, quant: options.quant ?? null, blockSize: quant?.blockSize ?? null, kvCache: options.kvCache ?? 'concat' },
     config: { layers: config.num_hidden_layers, hidden: config.hidden_size, heads: config.num_attention_heads, kvHeads: config.num_key_value_heads, headDim: config.head_dim, vocab: config.vocab_size },
     report: fullReport,
     unused,

@@ -3,6 +3,12 @@ import type { Emu3Config } from './emu3Config.ts';
 import { emu3Names } from './emu3Config.ts';
 import type { DecoderWeights, FloatType, LinearWeight } from './DecoderWeights.ts';
 
+/**
+ * `concat`: present = Concat(past, new), any batch and padding. `shared`: GroupQueryAttention writes
+ * the new positions into the past buffer itself (bound as present too), B = 1 or right padding.
+ */
+export type KvCacheLayout = 'concat' | 'shared';
+
 /** Graph input/output names (the SDK's decoder contract, `DecoderSpec.io` defaults plus `logits_to_keep`). */
 export const EMU3_IO = {
   inputIds: 'input_ids',
@@ -33,7 +39,7 @@ const CAST_TO: Record<FloatType, number> = { float32: 1, float16: 10 };
  *   computes one row of 282,926 logits, not 4k; logits are always float32.
  * - Batch > 1 with left padding works: the mask is per row and positions come from the caller.
  */
-export function buildEmu3Decoder(g: GraphBuilder, config: Emu3Config, weights: DecoderWeights, dtype: FloatType): void {
+export function buildEmu3Decoder(g: GraphBuilder, config: Emu3Config, weights: DecoderWeights, dtype: FloatType, kvCache: KvCacheLayout = 'concat'): void {
   const { hidden_size: H, num_hidden_layers: L, num_attention_heads: Hq, num_key_value_heads: Hkv, head_dim: D, vocab_size: V } = config;
   const ids = g.input(EMU3_IO.inputIds, 'int64', ['batch', 'seq']);
   const mask = g.input(EMU3_IO.attentionMask, 'int64', ['batch', 'total']);
@@ -47,14 +53,14 @@ export function buildEmu3Decoder(g: GraphBuilder, config: Emu3Config, weights: D
 
   const ctx: Ctx = { g, config, dtype, bs: g.op('Shape', [ids]) };
   const rope = ropeTables(ctx, positions);
-  const bias = attentionBias(g, ids, mask, past[0]!.key);
+  const mix = kvCache === 'shared' ? sharedCacheAttention(ctx, mask) : concatAttention(ctx, g, ids, mask, past[0]!.key);
 
   const embed = weights.float(emu3Names.embed, [V, H]);
   let x = g.op('Reshape', [g.op('Gather', [embed, ids], { axis: { int: 0 } }), g.int64('shape', [2], [-1, H])]);
   for (let i = 0; i < L; i++) {
     const n = emu3Names.layer(i);
     const h = rmsNorm(ctx, x, weights.float(n.inputNorm, [H]));
-    x = g.op('Add', [x, attention(ctx, weights, h, i, rope, bias, past[i]!)]);
+    x = g.op('Add', [x, mix(weights, h, i, rope, past[i]!)]);
     const h2 = rmsNorm(ctx, x, weights.float(n.postNorm, [H]));
     const gate = linear(g, h2, weights.linear(n.gate, config.intermediate_size, H));
     const up = linear(g, h2, weights.linear(n.up, config.intermediate_size, H));
@@ -115,6 +121,9 @@ interface Rope {
   sin4: string;
   cos5: string;
   sin5: string;
+  /** cos/sin [B,S,1,D] for heads-last [B,S,H,D] (the shared-cache layout). */
+  cosBshd: string;
+  sinBshd: string;
 }
 
 /** cos/sin of `position · inv_freq` in fp32 (positions ÷ factor under linear scaling), `[f, f]` along D as the official cache. */
@@ -129,7 +138,7 @@ function ropeTables({ g, config, dtype }: Ctx, positions: string): Rope {
   const cos = cast(g.op('Cos', [emb]));
   const sin = cast(g.op('Sin', [emb]));
   const u = (v: string, axes: number[]) => g.op('Unsqueeze', [v, g.int64('axes', [axes.length], axes)]);
-  return { cos4: u(cos, [1]), sin4: u(sin, [1]), cos5: u(cos, [1, 2]), sin5: u(sin, [1, 2]) };
+  return { cos4: u(cos, [1]), sin4: u(sin, [1]), cos5: u(cos, [1, 2]), sin5: u(sin, [1, 2]), cosBshd: u(cos, [2]), sinBshd: u(sin, [2]) };
 }
 
 /** `x·cos + rotate_half(x)·sin`, rotate_half(x) = [−x₂, x₁] over the halves of the last axis. */
@@ -155,6 +164,45 @@ function attentionBias(g: GraphBuilder, ids: string, mask: string, pastKey: stri
   const causal = g.op('LessOrEqual', [cols, rows]);
   const visible = g.op('Unsqueeze', [g.op('Cast', [mask], { to: { int: 9 } }), g.int64('axes', [3], [1, 2, 3])]);
   return g.op('Where', [g.op('And', [causal, visible]), g.scalar('float32', 0), g.scalar('float32', NEG_INF)]);
+}
+
+type Mix = (weights: DecoderWeights, h: string, layer: number, rope: Rope, past: { key: string; value: string }) => string;
+
+function concatAttention(ctx: Ctx, g: GraphBuilder, ids: string, mask: string, pastKey: string): Mix {
+  const bias = attentionBias(g, ids, mask, pastKey);
+  return (weights, h, layer, rope, past) => attention(ctx, weights, h, layer, rope, bias, past);
+}
+
+/**
+ * The same attention through `com.microsoft.GroupQueryAttention` with its past/present buffer shared:
+ * q/k are normed and rotated here (the official order: norm, then RoPE), so GQA runs without its own
+ * rotary. `seqlens_k` = valid length − 1 and `total_sequence_length` come from `attention_mask`, so the
+ * inputs are those of the concat graph; past/present are [B,Hkv,capacity,D] buffers.
+ */
+function sharedCacheAttention(ctx: Ctx, mask: string): Mix {
+  const { g, config, dtype, bs } = ctx;
+  const { hidden_size: H, num_attention_heads: Hq, num_key_value_heads: Hkv, head_dim: D } = config;
+  const summed = g.op('ReduceSum', [mask, g.int64('axes', [1], [1])], { keepdims: { int: 0 } });
+  const seqlens = g.op('Cast', [g.op('Sub', [summed, g.scalar('int64', 1)])], { to: { int: 6 } });
+  const total = g.op('Cast', [g.op('Slice', [g.op('Shape', [mask]), g.int64('s', [1], [1]), g.int64('e', [1], [2])])], { to: { int: 6 } });
+  const shape = (dims: number[]) => g.op('Concat', [bs, g.int64('dims', [dims.length], dims)], { axis: { int: 0 } });
+  return (weights, h, layer, rope, past) => {
+    const n = emu3Names.layer(layer);
+    const heads = (w: string, count: number, norm: string) => {
+      const x = g.op('Reshape', [linear(g, h, weights.linear(w, count * D, H)), shape([count, D])]);
+      const rotated = applyRope(g, rmsNorm(ctx, x, weights.float(norm, [D])), rope.cosBshd, rope.sinBshd, D);
+      return g.op('Reshape', [rotated, shape([count * D])]);
+    };
+    const q = heads(n.q, Hq, n.qNorm);
+    const k = heads(n.k, Hkv, n.kNorm);
+    const v = g.op('Reshape', [linear(g, h, weights.linear(n.v, Hkv * D, H)), shape([Hkv * D])]);
+    const presentKey = at(EMU3_IO.presentKey, layer);
+    const presentValue = at(EMU3_IO.presentValue, layer);
+    const out = g.op('Reshape', [g.opMulti('GroupQueryAttention', [q, k, v, past.key, past.value, seqlens, total], { num_heads: { int: Hq }, kv_num_heads: { int: Hkv }, scale: { float: 1 / Math.sqrt(D) } }, [g.fresh('gqa'), presentKey, presentValue], 'com.microsoft')[0]!, g.int64('shape', [2], [-1, Hq * D])]);
+    g.declareOutput(presentKey, dtype, ['batch', Hkv, 'capacity', D]);
+    g.declareOutput(presentValue, dtype, ['batch', Hkv, 'capacity', D]);
+    return linear(g, out, weights.linear(n.o, H, Hq * D));
+  };
 }
 
 /**

@@ -84,6 +84,13 @@ export const DecoderSpecSchema = z.object({
   headDim: z.number().int().positive(),
   /** Activations and KV cache (the past/present tensors); logits may be float32 either way. */
   dtype: z.enum(['float32', 'float16']).default('float32'),
+  /**
+   * How past and present key/values relate. `concat` (default): present = past ++ new, a fresh
+   * tensor each step. `shared`: the graph appends in place (`com.microsoft.GroupQueryAttention`) into
+   * a buffer the engine preallocates with room for the context, bound as both past and present, so
+   * a step writes its own positions and never copies the history.
+   */
+  kvCache: z.enum(['concat', 'shared']).default('concat'),
   /** Set when the linear layers' weights are quantized; absent for plain float weights. */
   quantization: DecoderQuantizationSchema.optional(),
   /** Context length the model was trained for; longer prompts are an InputError. */

@@ -150,6 +150,20 @@ export class GraphBuilder {
     return out;
   }
 
+  /** Appends a node with several outputs (`''` skips an optional one); returns the output names. */
+  opMulti(opType: string, inputs: string[], attrs: Record<string, Attr>, outputs: string[], domain = ''): string[] {
+    if (domain !== '') this.#domains.add(domain);
+    this.#nodes.push({
+      opType,
+      domain,
+      name: this.#fresh(`${opType}_node`),
+      input: inputs,
+      output: outputs,
+      attribute: Object.entries(attrs).map(([name, a]) => attribute(name, a)),
+    });
+    return outputs;
+  }
+
   /** Serialized ModelProto. */
   encode(opset = 17, producer = 'emu-robotics'): Uint8Array {
     const model = onnx.ModelProto.create({
@@ -165,6 +179,11 @@ export class GraphBuilder {
       },
     });
     return onnx.ModelProto.encode(model).finish();
+  }
+
+  /** A unique tensor name (for outputs of `opMulti`). */
+  fresh(hint: string): string {
+    return this.#fresh(hint);
   }
 
   #fresh(hint: string): string {

@@ -76,14 +76,41 @@ export class DecoderSession implements CausalLm {
     return this.#forwardPasses;
   }
 
-  /** Empties the cache. */
+  /** Empties the cache (a shared-layout cache keeps its buffers for reuse). */
   reset(): void {
-    const type = this.#spec.dtype === 'float16' ? 'float16' : 'float32';
-    const empty = type === 'float16' ? new Uint16Array(0) : new Float32Array(0);
-    const dims = [1, this.#spec.numKvHeads, 0, this.#spec.headDim];
-    this.#past = Object.fromEntries(this.#pastNames.map((n) => [n, new ort.Tensor(type, empty, dims)]));
+    if (!this.#shared || Object.keys(this.#past).length === 0) this.#past = this.#allocate(0);
     this.#length = 0;
     this.tokens.length = 0;
+  }
+
+  get #shared(): boolean {
+    return this.#spec.kvCache === 'shared';
+  }
+
+  /** Zeroed [1, kvHeads, positions, headDim] tensors, one per past name. */
+  #allocate(positions: number): Record<string, ort.Tensor> {
+    const half = this.#spec.dtype === 'float16';
+    const dims = [1, this.#spec.numKvHeads, positions, this.#spec.headDim];
+    const size = this.#spec.numKvHeads * positions * this.#spec.headDim;
+    return Object.fromEntries(this.#pastNames.map((n) => [n, half ? new ort.Tensor('float16', new Uint16Array(size), dims) : new ort.Tensor('float32', new Float32Array(size), dims)]));
+  }
+
+  /**
+   * Shared layout: room for `needed` positions, growing by doubling (capped at maxPositions) and
+   * copying the kept positions, so appends are amortised O(1) and a step never copies the history.
+   */
+  #reserve(needed: number): void {
+    const capacity = Number(this.#past[this.#pastNames[0]!]!.dims[2]);
+    if (needed <= capacity) return;
+    const grown = Math.min(this.#spec.maxPositions, Math.max(needed, capacity * 2, 256));
+    const next = this.#allocate(grown);
+    const { numKvHeads: h, headDim: d } = this.#spec;
+    for (const name of this.#pastNames) {
+      const src = this.#past[name]!.data as Float32Array | Uint16Array;
+      const dst = next[name]!.data as Float32Array | Uint16Array;
+      for (let k = 0; k < h; k++) dst.set(src.subarray(k * capacity * d, k * capacity * d + this.#length * d), k * grown * d);
+    }
+    this.#past = next;
   }
 
   /**
@@ -93,6 +120,12 @@ export class DecoderSession implements CausalLm {
   truncate(length: number): void {
     if (!Number.isInteger(length) || length < 0 || length > this.#length) throw new InputError('input_invalid', `cannot truncate a cache of ${this.#length} positions to ${length}`);
     if (length === this.#length) return;
+    if (this.#shared) {
+      // Positions past `length` are never attended to (seqlens_k bounds them) and the next feed overwrites them.
+      this.#length = length;
+      this.tokens.length = length;
+      return;
+    }
     if (length === 0) return this.reset();
     const { numKvHeads: h, headDim: d } = this.#spec;
     const from = this.#length;
@@ -154,16 +187,27 @@ export class DecoderSession implements CausalLm {
     if (io.logitsToKeep) feeds[io.logitsToKeep] = KEEP_ONE;
     let out: ort.InferenceSession.ReturnType;
     try {
-      out = await this.#session.run(feeds);
+      if (this.#shared) {
+        this.#reserve(p + s);
+        Object.assign(feeds, this.#past);
+        // The same buffers as present outputs: GroupQueryAttention appends in place.
+        const fetches: Record<string, ort.Tensor | null> = { [io.logits]: null };
+        this.#pastNames.forEach((name, j) => (fetches[this.#presentNames[j]!] = this.#past[name]!));
+        out = await this.#session.run(feeds, fetches);
+      } else {
+        out = await this.#session.run(feeds);
+      }
     } catch (err) {
       throw engineFailure(`decoder forward (P=${p}, S=${s})`, err);
     }
     this.#forwardPasses++;
     this.#onForward?.();
-    this.#past = {};
-    this.#pastNames.forEach((name, j) => {
-      this.#past[name] = out[this.#presentNames[j]!]!;
-    });
+    if (!this.#shared) {
+      this.#past = {};
+      this.#pastNames.forEach((name, j) => {
+        this.#past[name] = out[this.#presentNames[j]!]!;
+      });
+    }
     this.#length = p + s;
     for (const id of ids) this.tokens.push(id);
     return this.#lastLogits(out[io.logits]!);

@@ -16,10 +16,10 @@ const done = async (backend: OnnxBackend, request: Parameters<OnnxBackend['gener
   (await lastValueFrom(backend.generate(request).pipe(toArray()))).at(-1) as Done;
 
 /** The converted folder: the converter's decoder + manifest, the shipped vision graphs beside them. */
-function convertedNano(root: string, variant: { dtype?: 'float32' | 'float16'; quant?: 'int8' | 'int4' }): string {
+function convertedNano(root: string, variant: { dtype?: 'float32' | 'float16'; quant?: 'int8' | 'int4'; kvCache?: 'concat' | 'shared' }): string {
   const checkpoint = path.join(root, 'checkpoint');
   if (!existsSync(checkpoint)) writeNanoAsEmu3Checkpoint(path.join(DEFAULT_MODEL_DIR, 'decoder.onnx'), nanoShape(DEFAULT_MODEL_DIR), checkpoint);
-  const to = path.join(root, `${variant.dtype ?? 'float32'}-${variant.quant ?? 'none'}`);
+  const to = path.join(root, `${variant.dtype ?? 'float32'}-${variant.quant ?? 'none'}${variant.kvCache === 'shared' ? '-shared' : ''}`);
   convertDecoder({ from: checkpoint, to, ...variant, manifest: path.join(DEFAULT_MODEL_DIR, 'emu-model.json') });
   for (const f of ['vision_encoder.onnx', 'vision_decoder.onnx']) symlinkSync(path.resolve(DEFAULT_MODEL_DIR, f), path.join(to, f));
   return to;
@@ -38,26 +38,28 @@ describe('emu convert decoder on the shipped emu-nano (as an Emu3.5-format check
     rmSync(root, { recursive: true, force: true });
   });
 
-  it('fp32: the same tokens as the shipped decoder.onnx on held-out examples of every task', async () => {
-    const dir = convertedNano(root, {});
-    const manifest = JSON.parse(readFileSync(path.join(dir, 'emu-model.json'), 'utf8'));
-    assert.equal(manifest.decoder.io.logitsToKeep, 'logits_to_keep');
-    assert.ok(existsSync(path.join(dir, 'nano.tiktoken')), 'the ranks file travels with the manifest');
-    const converted = await OnnxBackend.load(dir, { threads: 1 });
-    try {
-      for (const task of ['t2i', 'x2i', 'howto', 'explore', 'vla'] as const) {
-        for (const seed of [0, 1]) {
-          const example = makeTaskExample(task, 'heldout', seed);
-          const request = { task, prompt: example.instruction, images: example.inputs.map((l) => renderLayout(l)), seed };
-          const [a, b] = [await done(shipped, request), await done(converted, request)];
-          assert.ok(a.tokens.length > 10, `${task}/${seed}: generated something`);
-          assert.deepEqual(b.tokens, a.tokens, `${task}/${seed}`);
+  for (const kvCache of ['concat', 'shared'] as const) {
+    it(`fp32, ${kvCache} KV cache: the same tokens as the shipped decoder.onnx on held-out examples of every task`, async () => {
+      const dir = convertedNano(root, { kvCache });
+      const manifest = JSON.parse(readFileSync(path.join(dir, 'emu-model.json'), 'utf8'));
+      assert.equal(manifest.decoder.io.logitsToKeep, 'logits_to_keep');
+      assert.ok(existsSync(path.join(dir, 'nano.tiktoken')), 'the ranks file travels with the manifest');
+      const converted = await OnnxBackend.load(dir, { threads: 1 });
+      try {
+        for (const task of ['t2i', 'x2i', 'howto', 'explore', 'vla'] as const) {
+          for (const seed of [0, 1]) {
+            const example = makeTaskExample(task, 'heldout', seed);
+            const request = { task, prompt: example.instruction, images: example.inputs.map((l) => renderLayout(l)), seed };
+            const [a, b] = [await done(shipped, request), await done(converted, request)];
+            assert.ok(a.tokens.length > 10, `${task}/${seed}: generated something`);
+            assert.deepEqual(b.tokens, a.tokens, `${task}/${seed}`);
+          }
         }
+      } finally {
+        await converted.close();
       }
-    } finally {
-      await converted.close();
-    }
-  });
+    });
+  }
 
   it('fp16 and int8/int4 (MatMulNBits) variants load and run through the engine; int8 stays close to fp32', async () => {
     const example = makeTaskExample('t2i', 'heldout', 3);
