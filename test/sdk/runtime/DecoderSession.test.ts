@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { ModelError } from '../../../sdk/errors.ts';
 import { createSession } from '../../../sdk/runtime/createSession.ts';
-import { DecoderSession } from '../../../sdk/runtime/DecoderSession.ts';
+import { DecoderSession, PREFILL_CHUNK } from '../../../sdk/runtime/DecoderSession.ts';
 import { buildTinyModel, type TinyModel } from '../../kit/index.ts';
 
 describe('runtime', () => {
@@ -35,6 +35,21 @@ describe('runtime', () => {
     }
     // two sessions sharing one ORT graph keep separate caches
     assert.notDeepEqual(steps[0], Array.from(await fresh.prefill([1, 2, 3])));
+    await session.release();
+  });
+
+  it(`a prompt over ${PREFILL_CHUNK} tokens is fed in chunks: one pass per chunk, the same logits as two arbitrary pieces`, async () => {
+    const session = await open();
+    const ids = Array.from({ length: 2 * PREFILL_CHUNK + 37 }, (_, i) => (i * 31 + 7) % model.manifest.vocab.size);
+    const whole = new DecoderSession(session, model.manifest.decoder, model.manifest.vocab.size);
+    const a = Array.from(await whole.prefill(ids));
+    assert.equal(whole.forwardPasses, 3);
+    assert.equal(whole.length, ids.length);
+    const pieces = new DecoderSession(session, model.manifest.decoder, model.manifest.vocab.size);
+    await pieces.prefill(ids.slice(0, 300));
+    const b = Array.from(await pieces.feed(ids.slice(300)));
+    const maxDiff = Math.max(...a.map((x, i) => Math.abs(x - b[i]!)));
+    assert.ok(maxDiff < 1e-4, `max |Δ| ${maxDiff}`);
     await session.release();
   });
 
