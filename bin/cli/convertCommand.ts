@@ -4,7 +4,8 @@ import { InputError, parseOrThrow } from '../../sdk/errors.ts';
 import { ProgressBar } from './ProgressBar.ts';
 
 const HELP = `usage: emu convert decoder --from HF_DIR --to MODEL_DIR [--dtype fp32|fp16] [--quant int8|int4]
-                           [--block-size 16|32|64|128] [--manifest FILE | --no-manifest]
+                           [--block-size 16|32|64|128] [--accuracy-level 0|4] [--kv-cache concat|shared]
+                           [--manifest FILE | --no-manifest]
        emu convert vision  --from VQ_DIR --to MODEL_DIR [--emu35-src DIR] [--python-path DIR]
 
 decoder: the released Emu3.5 / Emu3.5-Image decoder (config.json + bf16 safetensors, sharded or not)
@@ -15,6 +16,10 @@ decoder: the released Emu3.5 / Emu3.5-Image decoder (config.json + bf16 safetens
   --dtype       fp32 (default) or fp16 activations, weights and KV cache; bf16 → fp16 overflow is reported
   --quant       weight-only MatMulNBits for every linear layer and lm_head (embeddings stay float)
   --block-size  quantization block along the input dimension (default 32)
+  --kv-cache    concat (default): present = past ++ new, any batch; shared: GroupQueryAttention
+                appends in place into a buffer the engine preallocates (no per-step copy of the history)
+  --accuracy-level  MatMulNBits compute: 4 (default) int8 compute, the CPU provider's fast kernels;
+                0 = exactly the dequantized weights in the activation type (8-bit: ~400x slower on CPU)
 
 vision: the IBQ vision tokenizer (config.yaml + model.ckpt) → vision_encoder.onnx + vision_decoder.onnx
   (fp32), through PyTorch (Debian's python3-torch: training/setup.sh) and the official IBQ code of
@@ -26,6 +31,8 @@ const DecoderArgs = z.object({
   dtype: z.enum(['fp32', 'fp16']).default('fp32'),
   quant: z.enum(['int8', 'int4']).optional(),
   'block-size': z.coerce.number().pipe(z.union([z.literal(16), z.literal(32), z.literal(64), z.literal(128)])).optional(),
+  'accuracy-level': z.coerce.number().pipe(z.union([z.literal(0), z.literal(1), z.literal(2), z.literal(3), z.literal(4)])).optional(),
+  'kv-cache': z.enum(['concat', 'shared']).default('concat'),
   manifest: z.string().optional(),
   'no-manifest': z.boolean().optional(),
 });
@@ -50,6 +57,8 @@ async function decoder(argv: string[]): Promise<number> {
       dtype: { type: 'string' },
       quant: { type: 'string' },
       'block-size': { type: 'string' },
+      'accuracy-level': { type: 'string' },
+      'kv-cache': { type: 'string' },
       manifest: { type: 'string' },
       'no-manifest': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
@@ -69,6 +78,8 @@ async function decoder(argv: string[]): Promise<number> {
     dtype: args.dtype === 'fp16' ? 'float16' : 'float32',
     quant: args.quant,
     blockSize: args['block-size'],
+    accuracyLevel: args['accuracy-level'],
+    kvCache: args['kv-cache'],
     manifest: args['no-manifest'] ? null : args.manifest,
     onProgress: (p) => (p.phase === 'hash' ? bars.hash.update(Math.round(p.done / 2 ** 20), Math.round(p.total / 2 ** 20)) : bars[p.phase].update(p.done, p.total)),
   });

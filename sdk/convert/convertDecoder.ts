@@ -7,7 +7,7 @@ import { ModelManifestSchema, type DecoderSpec, type ModelManifestInput } from '
 import { ExternalDataFile } from '../onnx/ExternalDataFile.ts';
 import { GraphBuilder } from '../onnx/GraphBuilder.ts';
 import { writeFileAtomicSync } from '../output/outputFolder.ts';
-import { DecoderWeights, type FloatType, type WeightReport } from './DecoderWeights.ts';
+import { DecoderWeights, type AccuracyLevel, type FloatType, type WeightReport } from './DecoderWeights.ts';
 import { emu3Names, readEmu3Config, type Emu3Config } from './emu3Config.ts';
 import { buildEmu3Decoder, EMU3_IO, type KvCacheLayout } from './emu3DecoderGraph.ts';
 import { SafetensorsArchive } from './safetensors.ts';
@@ -22,6 +22,8 @@ export interface ConvertDecoderOptions {
   dtype?: FloatType;
   quant?: 'int8' | 'int4';
   blockSize?: 16 | 32 | 64 | 128;
+  /** MatMulNBits accuracy_level (see `AccuracyLevel`); default 4, the CPU provider's fast int8-compute kernels. */
+  accuracyLevel?: AccuracyLevel;
   /** KV layout (`DecoderSpec.kvCache`): `shared` appends in place through GroupQueryAttention. Default `concat`. */
   kvCache?: KvCacheLayout;
   /**
@@ -58,7 +60,7 @@ export function convertDecoder(options: ConvertDecoderOptions): ConvertDecoderRe
   const config = readEmu3Config(options.from);
   const archive = SafetensorsArchive.open(options.from);
   const unused = checkNames(archive, config);
-  const quant = options.quant ? { bits: options.quant === 'int4' ? (4 as const) : (8 as const), blockSize: options.blockSize ?? 32 } : undefined;
+  const quant = options.quant ? { bits: options.quant === 'int4' ? (4 as const) : (8 as const), blockSize: options.blockSize ?? 32, accuracyLevel: options.accuracyLevel ?? 4 } : undefined;
   const template = readTemplate(options, config);
 
   mkdirSync(options.to, { recursive: true });
@@ -96,7 +98,7 @@ export function convertDecoder(options: ConvertDecoderOptions): ConvertDecoderRe
     headDim: config.head_dim,
     dtype,
     kvCache: options.kvCache ?? 'concat',
-    ...(quant ? { quantization: { method: 'MatMulNBits', bits: quant.bits, blockSize: quant.blockSize as 16 | 32 | 64 | 128 } } : {}),
+    ...(quant ? { quantization: { method: 'MatMulNBits', bits: quant.bits, blockSize: quant.blockSize as 16 | 32 | 64 | 128, accuracyLevel: quant.accuracyLevel } } : {}),
     maxPositions: config.max_position_embeddings,
     io: { ...EMU3_IO },
   };
@@ -107,7 +109,7 @@ export function convertDecoder(options: ConvertDecoderOptions): ConvertDecoderRe
   recordConversion(options.to, 'decoder', {
     from: path.resolve(options.from),
     sources,
-    options: { dtype, quant: options.quant ?? null, blockSize: quant?.blockSize ?? null, kvCache: options.kvCache ?? 'concat' },
+    options: { dtype, quant: options.quant ?? null, blockSize: quant?.blockSize ?? null, accuracyLevel: quant?.accuracyLevel ?? null, kvCache: options.kvCache ?? 'concat' },
     config: { layers: config.num_hidden_layers, hidden: config.hidden_size, heads: config.num_attention_heads, kvHeads: config.num_key_value_heads, headDim: config.head_dim, vocab: config.vocab_size },
     report: fullReport,
     unused,

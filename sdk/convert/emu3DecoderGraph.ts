@@ -99,7 +99,7 @@ function linear(g: GraphBuilder, x: string, w: LinearWeight): string {
   return g.op(
     'MatMulNBits',
     [x, w.weight, w.scales, w.zeroPoints],
-    { K: { int: w.in }, N: { int: w.out }, bits: { int: w.bits }, block_size: { int: w.blockSize }, accuracy_level: { int: 0 } },
+    { K: { int: w.in }, N: { int: w.out }, bits: { int: w.bits }, block_size: { int: w.blockSize }, accuracy_level: { int: w.accuracyLevel } },
     undefined,
     'com.microsoft',
   );

@@ -74,6 +74,8 @@ export const DecoderQuantizationSchema = z.object({
   method: z.literal('MatMulNBits'),
   bits: z.union([z.literal(4), z.literal(8)]),
   blockSize: z.union([z.literal(16), z.literal(32), z.literal(64), z.literal(128)]),
+  /** MatMulNBits accuracy_level the graph was written with (4: int8 compute on CPU). */
+  accuracyLevel: z.number().int().min(0).max(4).optional(),
 });
 export type DecoderQuantization = z.infer<typeof DecoderQuantizationSchema>;
 
