@@ -23,6 +23,8 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<CommandMod
   serve: { summary: 'serve the engine over WebSocket for remote clients (robots, sim runs, apps)', load: () => import('./cli/serveCommand.ts'), onnx: 'keep long text out of the command line' },
   worker: { summary: 'join a NATS cluster as an engine worker (emu serve --nats and NatsBackend clients use it)', load: () => import('./cli/workerCommand.ts'), onnx: 'keep long text out of the command line' },
   convert: { summary: 'convert released Emu3.5 weights (decoder safetensors, IBQ vision tokenizer) into a model folder', load: () => import('./cli/convertCommand.ts'), onnx: 'keep long text out of the command line' },
+  model: { summary: '`emu model check DIR`: is a model folder usable here (manifest, graphs, tokenizer, providers, memory)', load: () => import('./cli/modelCheckCommand.ts'), onnx: 'keep long text out of the command line' },
+  doctor: { summary: 'the same as `emu model check [DIR]`: which providers really run here and what fixes the others', load: async () => (await import('./cli/modelCheckCommand.ts')).doctor, onnx: 'keep long text out of the command line' },
   bridge: { summary: 'run the planning bridge over ros|mcap|memory transports', load: () => import('./cli/bridgeCommand.ts'), onnx: 'keep long text out of the command line (goals can come from the goal topic or a replayed bag)' },
 };
 
