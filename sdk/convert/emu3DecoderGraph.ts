@@ -1,3 +1,4 @@
+import { attentionBias } from '../onnx/attentionBias.ts';
 import type { GraphBuilder } from '../onnx/GraphBuilder.ts';
 import type { Emu3Config } from './emu3Config.ts';
 import { emu3Names } from './emu3Config.ts';
@@ -22,7 +23,6 @@ export const EMU3_IO = {
   logitsToKeep: 'logits_to_keep',
 } as const;
 
-const NEG_INF = -1e9;
 const CAST_TO: Record<FloatType, number> = { float32: 1, float16: 10 };
 
 /**
@@ -148,22 +148,6 @@ function applyRope(g: GraphBuilder, x: string, cos: string, sin: string, D: numb
   const x2 = g.op('Slice', [x, g.int64('s', [1], [D / 2]), g.int64('e', [1], [D]), axis]);
   const rotated = g.op('Concat', [g.op('Neg', [x2]), x1], { axis: { int: -1 } });
   return g.op('Add', [g.op('Mul', [x, cos]), g.op('Mul', [rotated, sin])]);
-}
-
-/**
- * Additive mask [B,1,1,S,T] (fp32) for scores [B,Hkv,G,S,T]: new token j (cache slot P+j) sees
- * slots ≤ P+j whose attention_mask is 1.
- */
-function attentionBias(g: GraphBuilder, ids: string, mask: string, pastKey: string): string {
-  const S = g.op('Gather', [g.op('Shape', [ids]), g.scalar('int64', 1)], { axis: { int: 0 } });
-  const P = g.op('Gather', [g.op('Shape', [pastKey]), g.scalar('int64', 2)], { axis: { int: 0 } });
-  const T = g.op('Add', [P, S]);
-  const one = g.scalar('int64', 1);
-  const rows = g.op('Unsqueeze', [g.op('Range', [P, T, one]), g.int64('axis', [1], [1])]);
-  const cols = g.op('Range', [g.scalar('int64', 0), T, one]);
-  const causal = g.op('LessOrEqual', [cols, rows]);
-  const visible = g.op('Unsqueeze', [g.op('Cast', [mask], { to: { int: 9 } }), g.int64('axes', [3], [1, 2, 3])]);
-  return g.op('Where', [g.op('And', [causal, visible]), g.scalar('float32', 0), g.scalar('float32', NEG_INF)]);
 }
 
 type Mix = (weights: DecoderWeights, h: string, layer: number, rope: Rope, past: { key: string; value: string }) => string;

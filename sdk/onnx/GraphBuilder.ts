@@ -137,17 +137,7 @@ export class GraphBuilder {
 
   /** Appends one single-output node; `''` in `inputs` skips an optional input. `domain` names a contrib op set (`com.microsoft`). */
   op(opType: string, inputs: string[], attrs: Record<string, Attr> = {}, outputName?: string, domain = ''): string {
-    const out = outputName ?? this.#fresh(opType);
-    if (domain !== '') this.#domains.add(domain);
-    this.#nodes.push({
-      opType,
-      domain,
-      name: this.#fresh(`${opType}_node`),
-      input: inputs,
-      output: [out],
-      attribute: Object.entries(attrs).map(([name, a]) => attribute(name, a)),
-    });
-    return out;
+    return this.opMulti(opType, inputs, attrs, [outputName ?? this.#fresh(opType)], domain)[0]!;
   }
 
   /** Appends a node with several outputs (`''` skips an optional one); returns the output names. */

@@ -1,3 +1,4 @@
+import { attentionBias } from '../../sdk/onnx/attentionBias.ts';
 import { GraphBuilder } from '../../sdk/onnx/GraphBuilder.ts';
 import { SeededRandom } from './seededRandom.ts';
 
@@ -15,7 +16,6 @@ export interface TinyDecoderShape {
 
 /** Modulus of the token hash; prime, above any vocabulary size, and id·a stays well inside int64. */
 const HASH_MOD = 2147483647;
-const NEG_INF = -1e9;
 
 /**
  * A small pre-LayerNorm transformer decoder with a KV cache, in the I/O contract of `DecoderSpec`
@@ -79,22 +79,6 @@ function hashedFeatures(g: GraphBuilder, ids: string, p: HashParams): string {
   const phase = g.op('Cast', [g.op('Mod', [mixed, g.scalar('int64', HASH_MOD)])], { to: { int: 1 } });
   const angle = g.op('Mul', [phase, g.scalar('float32', (2 * Math.PI) / HASH_MOD)]);
   return g.op('Mul', [g.op('Sin', [angle]), g.scalar('float32', Math.SQRT2)]);
-}
-
-/**
- * Additive mask [B,1,1,S,T] for scores [B,Hkv,G,S,T]: new token j (cache slot P+j) sees slots ≤ P+j
- * whose attention_mask is 1.
- */
-function attentionBias(g: GraphBuilder, ids: string, mask: string, pastKey: string): string {
-  const S = g.op('Gather', [g.op('Shape', [ids]), g.scalar('int64', 1)], { axis: { int: 0 } });
-  const P = g.op('Gather', [g.op('Shape', [pastKey]), g.scalar('int64', 2)], { axis: { int: 0 } });
-  const T = g.op('Add', [P, S]);
-  const one = g.scalar('int64', 1);
-  const rows = g.op('Unsqueeze', [g.op('Range', [P, T, one]), g.int64('axis', [1], [1])]);
-  const cols = g.op('Range', [g.scalar('int64', 0), T, one]);
-  const causal = g.op('LessOrEqual', [cols, rows]);
-  const keep = g.op('Unsqueeze', [g.op('Cast', [mask], { to: { int: 9 } }), g.int64('axes', [3], [1, 2, 3])]);
-  return g.op('Where', [g.op('And', [causal, keep]), g.scalar('float32', 0), g.scalar('float32', NEG_INF)]);
 }
 
 interface AttnDims {
