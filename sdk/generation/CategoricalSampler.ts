@@ -10,6 +10,11 @@ export class CategoricalSampler {
     this.#random = mulberry32(seed);
   }
 
+  /** A uniform draw in [0, 1) from the same seeded stream (speculative acceptance shares it). */
+  uniform(): number {
+    return this.#random();
+  }
+
   sample(c: Candidates): number {
     const n = c.count;
     if (n === 0) throw new EngineError('no candidate token left to sample: the processors/warpers masked every id');

@@ -9,4 +9,11 @@ export interface CausalLm {
   readonly forwardPasses: number;
   /** Appends `ids` to the cache and returns the logits after the last one (length = vocab size). */
   feed(ids: readonly number[], signal?: AbortSignal): Promise<Float32Array>;
+  /**
+   * Appends `ids` in one forward pass and returns the logits after every one of them (row i predicts
+   * the token after `ids[i]`). Parallel grid decoding needs it, with `truncate`.
+   */
+  feedAll?(ids: readonly number[], signal?: AbortSignal): Promise<Float32Array[]>;
+  /** Drops the cache back to its first `length` positions, exactly as if only those had been fed. */
+  truncate?(length: number): void;
 }

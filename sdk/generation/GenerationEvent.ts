@@ -22,7 +22,10 @@ export interface Usage {
   promptTokens: number;
   uncondPromptTokens: number;
   generatedTokens: number;
-  forwardPasses: { cond: number; uncond: number };
+  /** `image`: conditional passes whose logits decided a grid token (sequential decoding: one per grid token). */
+  forwardPasses: { cond: number; uncond: number; image?: number };
+  /** Grid tokens generated (visual codes, EOL, EOI): `forwardPasses.image / imageTokens` is passes per image token. */
+  imageTokens?: number;
   timings: { prefillMs: number; decodeMs: number; visionMs: number; totalMs: number };
   stopReason: FinishReason;
 }

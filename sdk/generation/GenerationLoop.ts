@@ -16,6 +16,9 @@ import { HeaderConstraint } from './processors/HeaderConstraint.ts';
 import { TextModeMask } from './processors/TextModeMask.ts';
 import { buildStoppingCriteria, type StoppingCriteria } from './stopping/StoppingCriteria.ts';
 import { TextStreamer, type TextStreamerIds } from './TextStreamer.ts';
+import { toDistribution } from './speculative/Distribution.ts';
+import { DEFAULT_DRAFT_WINDOW, JacobiGrid, type JacobiHost } from './speculative/JacobiGrid.ts';
+import { SpeculativeSampler } from './speculative/SpeculativeSampler.ts';
 
 export interface LoopIds extends GrammarIds, TextStreamerIds {
   eos: number;
@@ -74,6 +77,8 @@ export class GenerationLoop {
   readonly #gridProcessors: LogitsProcessor[];
   readonly #criteria: StoppingCriteria[];
   readonly #useCfg: boolean;
+  /** Speculative Jacobi decoding of grids (`sampling.image.parallel: 'jacobi'`), else undefined. */
+  readonly #jacobi: JacobiGrid | undefined;
 
   constructor(params: GenerationLoopParams) {
     this.#p = params;
@@ -92,6 +97,11 @@ export class GenerationLoop {
     this.#textProcessors = [new TextModeMask(params.ids.visualOffset), ...user];
     this.#headerProcessors = [new HeaderConstraint(params.ids), ...user];
     this.#gridProcessors = [new GridConstraint(params.ids, cfg), ...user];
+    const image = params.sampling.image;
+    this.#jacobi =
+      image.parallel === 'jacobi'
+        ? new JacobiGrid(image.draftWindow ?? DEFAULT_DRAFT_WINDOW, new SpeculativeSampler(() => this.#sampler.uniform(), v))
+        : undefined;
     this.#criteria = buildStoppingCriteria({ eos: params.ids.eos, eoi: params.ids.eoi, stopAtEoi: params.stopAtEoi, maxNewTokens: params.sampling.maxNewTokens });
   }
 
@@ -115,33 +125,14 @@ export class GenerationLoop {
     /** The image between its BOI and EOI, if any: what a budget stop leaves half drawn. */
     let open: { grid?: Grid; rowsDone: number } | undefined;
     let stop: FinishReason;
+    /** Forward passes whose logits decided a grid token (sequential: one per grid token). */
+    let imagePasses = 0;
+    let imageTokens = 0;
 
-    for (;;) {
-      const reason = this.#stopReason(generated, signal);
-      if (reason === 'aborted') throw new AbortError('The operation was aborted', { cause: signal.reason });
-      if (reason) {
-        stop = reason;
-        break;
-      }
-
-      if (generated.length === 0) {
-        ctx.cond = await p.cond.feed(p.condPrompt, signal);
-        timings.prefillMs = performance.now() - t0;
-      } else {
-        const token = generated[generated.length - 1]!;
-        const td = performance.now();
-        // The unconditional prompt is prefilled lazily, together with the first BOI.
-        if (toUncond) {
-          ctx.uncond = uncondStarted ? await p.uncond!.feed([token], signal) : await p.uncond!.feed([...p.uncondPrompt, token], signal);
-          uncondStarted = true;
-        } else ctx.uncond = undefined;
-        ctx.cond = await p.cond.feed([token], signal);
-        timings.decodeMs += performance.now() - td;
-      }
-
-      const step = grammar.next();
-      const token = step.kind === 'force' ? step.token : this.#sample(step, ctx);
+    /** Takes one decided token: grammar, text and image events, VQ decoding at EOI. */
+    const accept = async (token: number): Promise<void> => {
       const wasInImage = grammar.inImage;
+      if (grammar.mode === 'grid') imageTokens++;
       generated.push(token);
       const change = grammar.push(token);
       toUncond = this.#useCfg && (wasInImage || token === ids.boi);
@@ -170,6 +161,57 @@ export class GenerationLoop {
         images.push(done);
         emit({ type: 'image.done', index: images.length - 1, grid: done.grid, codes: done.codes, ...(done.image ? { image: done.image } : {}) });
       }
+    };
+    const jacobiHost: JacobiHost = {
+      cond: p.cond,
+      uncond: this.#useCfg ? p.uncond : undefined,
+      distribution: (cond, uncond, prefix) => {
+        ctx.cond = cond;
+        ctx.uncond = uncond;
+        ctx.tokens = prefix;
+        this.#prepare({ kind: 'grid' }, ctx);
+        ctx.tokens = generated;
+        return toDistribution(this.#cands);
+      },
+      forced: (pos, grid) => grammar.gridConstraint.forced(pos, grid),
+      accept,
+    };
+
+    for (;;) {
+      const reason = this.#stopReason(generated, signal);
+      if (reason === 'aborted') throw new AbortError('The operation was aborted', { cause: signal.reason });
+      if (reason) {
+        stop = reason;
+        break;
+      }
+
+      if (generated.length === 0) {
+        ctx.cond = await p.cond.feed(p.condPrompt, signal);
+        timings.prefillMs = performance.now() - t0;
+      } else if (this.#jacobi && grammar.mode === 'grid') {
+        // Several grid tokens per forward pass; `accept` runs for each as below.
+        const td = performance.now();
+        const gridTokens = generated.slice(generated.length - grammar.gridPosition);
+        const budget = p.sampling.maxNewTokens - generated.length;
+        await this.#jacobi.step(jacobiHost, grammar.grid!, gridTokens, generated[generated.length - 1]!, budget, generated, signal);
+        imagePasses++;
+        timings.decodeMs += performance.now() - td;
+        continue;
+      } else {
+        const token = generated[generated.length - 1]!;
+        const td = performance.now();
+        // The unconditional prompt is prefilled lazily, together with the first BOI.
+        if (toUncond) {
+          ctx.uncond = uncondStarted ? await p.uncond!.feed([token], signal) : await p.uncond!.feed([...p.uncondPrompt, token], signal);
+          uncondStarted = true;
+        } else ctx.uncond = undefined;
+        ctx.cond = await p.cond.feed([token], signal);
+        timings.decodeMs += performance.now() - td;
+      }
+
+      const step = grammar.next();
+      if (grammar.mode === 'grid') imagePasses++;
+      await accept(step.kind === 'force' ? step.token : this.#sample(step, ctx));
     }
     for (const e of this.#text.flush()) emit(e);
 
@@ -179,7 +221,8 @@ export class GenerationLoop {
       promptTokens: p.condPrompt.length,
       uncondPromptTokens: p.uncondPrompt.length,
       generatedTokens: generated.length,
-      forwardPasses: { cond: p.cond.forwardPasses - cond0, uncond: (p.uncond?.forwardPasses ?? 0) - uncond0 },
+      forwardPasses: { cond: p.cond.forwardPasses - cond0, uncond: (p.uncond?.forwardPasses ?? 0) - uncond0, image: imagePasses },
+      imageTokens,
       timings,
       stopReason: stop,
     };
@@ -197,7 +240,13 @@ export class GenerationLoop {
     return undefined;
   }
 
-  #sample(step: { kind: 'text' } | { kind: 'header'; allow: readonly number[] } | { kind: 'grid' }, ctx: LogitsContext): number {
+  #sample(step: SampledStep, ctx: LogitsContext): number {
+    this.#prepare(step, ctx);
+    return this.#sampler.sample(this.#cands);
+  }
+
+  /** Runs the step's processors and warpers into the candidate buffer. */
+  #prepare(step: SampledStep, ctx: LogitsContext): void {
     const c = this.#cands;
     let processors: LogitsProcessor[];
     let warpers: LogitsWarper[];
@@ -218,9 +267,10 @@ export class GenerationLoop {
     }
     for (let i = 0; i < processors.length; i++) processors[i]!.process(c, ctx);
     for (let i = 0; i < warpers.length; i++) warpers[i]!.warp(c);
-    return this.#sampler.sample(c);
   }
 }
+
+type SampledStep = { kind: 'text' } | { kind: 'header'; allow: readonly number[] } | { kind: 'grid' };
 
 const EMPTY = new Float32Array(0);
 const NONE: readonly number[] = Object.freeze([]);

@@ -55,6 +55,16 @@ export class ImageGrammar {
     return this.#mode !== 'text';
   }
 
+  /** The grid being drawn (grid mode), else undefined. */
+  get grid(): Grid | undefined {
+    return this.#mode === 'grid' ? this.#current : undefined;
+  }
+
+  /** Grid tokens pushed so far in the current image (the next one is at position `gridPosition + 1`). */
+  get gridPosition(): number {
+    return this.#p;
+  }
+
   get headerConstraint(): HeaderConstraint {
     return this.#header;
   }

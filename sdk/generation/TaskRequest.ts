@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { TaskNameSchema, ModeSamplingSchema } from '../model/ModelManifest.ts';
+import { TaskNameSchema, ModeSamplingSchema, ImageSamplingSchema } from '../model/ModelManifest.ts';
 import { RgbImageSchema } from '../image/RgbImage.ts';
 
 /** A token grid `[rows, cols]` as requests give it (1..99 each way, as the header's two digits allow). */
@@ -10,7 +10,7 @@ export const SamplingOverridesSchema = z
   .object({
     cfg: z.number().min(0).describe('classifier-free guidance scale (1: off)'),
     text: ModeSamplingSchema.partial(),
-    image: ModeSamplingSchema.partial(),
+    image: ImageSamplingSchema.partial(),
     maxNewTokens: z.number().int().positive().describe('most tokens generated'),
     imageArea: z.number().int().positive().describe('pixel area reference images are resized to'),
   })

@@ -17,11 +17,23 @@ export const ModeSamplingSchema = z.object({
 });
 export type ModeSampling = z.infer<typeof ModeSamplingSchema>;
 
+/** How the grid of an image is decoded: one token per forward pass, or several (see `sdk/generation/speculative/`). */
+export const PARALLEL_SCHEMES = ['none', 'jacobi'] as const;
+export const ParallelSchemeSchema = z.enum(PARALLEL_SCHEMES);
+export type ParallelScheme = z.infer<typeof ParallelSchemeSchema>;
+
+/** Image mode: the sampling settings plus the parallel decoding scheme (absent = `none`, sequential). */
+export const ImageSamplingSchema = ModeSamplingSchema.extend({
+  parallel: ParallelSchemeSchema.optional().describe('grid decoding: none (one token per forward) or jacobi (speculative Jacobi: draft tokens verified in one forward)'),
+  draftWindow: z.number().int().min(1).max(64).optional().describe('jacobi: draft tokens verified per forward (default 16)'),
+});
+export type ImageSampling = z.infer<typeof ImageSamplingSchema>;
+
 export const SamplingPresetSchema = z.object({
   /** Classifier-free guidance scale s in `logp_u + s·(logp_c − logp_u)`; 1 disables the unconditional stream. */
   cfg: z.number().min(0),
   text: ModeSamplingSchema,
-  image: ModeSamplingSchema,
+  image: ImageSamplingSchema,
   maxNewTokens: z.number().int().positive(),
   /** Pixel area reference images are resized to (`smart_resize`). @unit px² */
   imageArea: z.number().int().positive(),

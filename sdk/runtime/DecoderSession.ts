@@ -165,6 +165,16 @@ export class DecoderSession implements CausalLm {
     return this.feed([id], signal);
   }
 
+  /**
+   * Appends `ids` in one forward pass and returns every position's logits (row i predicts the token after
+   * `ids[i]`): the verification pass of speculative decoding. Rows are views (valid until the next call).
+   */
+  async feedAll(ids: readonly number[], signal?: AbortSignal): Promise<Float32Array[]> {
+    if (ids.length > PREFILL_CHUNK) throw new InputError('input_invalid', `feedAll() takes at most ${PREFILL_CHUNK} ids per forward, got ${ids.length}`);
+    const t = await this.#forward(ids, ids.length, signal);
+    return this.#rows(t, ids.length);
+  }
+
   /** Returns a view of the last position's logits inside the output tensor (valid until the next call). */
   async feed(ids: readonly number[], signal?: AbortSignal): Promise<Float32Array> {
     throwIfAborted(signal);
@@ -180,6 +190,18 @@ export class DecoderSession implements CausalLm {
       for (let from = 0; from + PREFILL_CHUNK < s; from += PREFILL_CHUNK) await this.feed(ids.slice(from, from + PREFILL_CHUNK), signal);
       return this.feed(ids.slice(Math.floor((s - 1) / PREFILL_CHUNK) * PREFILL_CHUNK), signal);
     }
+    return this.#rows(await this.#forward(ids, 1, signal), 1)[0]!;
+  }
+
+  /** One forward pass over `ids` (≤ one chunk), keeping the last `keep` positions' logits. */
+  async #forward(ids: readonly number[], keep: number, signal?: AbortSignal): Promise<ort.Tensor> {
+    throwIfAborted(signal);
+    const s = ids.length;
+    const p = this.#length;
+    if (s === 0) throw new InputError('input_invalid', 'DecoderSession.feed() needs at least one id');
+    if (p + s > this.#spec.maxPositions) {
+      throw new ModelError('model_mismatch', `decoder context full: ${p} + ${s} tokens > maxPositions ${this.#spec.maxPositions}`);
+    }
     const io = this.#spec.io;
     const inputIds = new BigInt64Array(s);
     const positions = new BigInt64Array(s);
@@ -193,7 +215,7 @@ export class DecoderSession implements CausalLm {
       [io.attentionMask]: new ort.Tensor('int64', this.#onesView(p + s), [1, p + s]),
       [io.positionIds]: new ort.Tensor('int64', positions, [1, s]),
     };
-    if (io.logitsToKeep) feeds[io.logitsToKeep] = KEEP_ONE;
+    if (io.logitsToKeep) feeds[io.logitsToKeep] = keep === 1 ? KEEP_ONE : new ort.Tensor('int64', BigInt64Array.of(BigInt(keep)), [1]);
     let out: ort.InferenceSession.ReturnType;
     try {
       if (this.#shared) {
@@ -219,22 +241,24 @@ export class DecoderSession implements CausalLm {
     }
     this.#length = p + s;
     for (const id of ids) this.tokens.push(id);
-    return this.#lastLogits(out[io.logits]!);
+    return out[io.logits]!;
   }
 
   /**
-   * The last position's row: the only row a graph with `logits_to_keep` returns, else row S−1 of
-   * [1,S,V]. fp16 logits are widened for that row alone, never for the whole tensor.
+   * The last `n` positions' rows: a graph with `logits_to_keep` returns only those, others all S rows of
+   * [1,S,V]. fp16 logits are widened for those rows alone, never for the whole tensor.
    */
-  #lastLogits(t: ort.Tensor): Float32Array {
+  #rows(t: ort.Tensor, n: number): Float32Array[] {
     const v = Number(t.dims[t.dims.length - 1]);
     if (v !== this.#vocabSize) {
       throw new ModelError('model_mismatch', `decoder logits have vocab ${v}, manifest vocab.size is ${this.#vocabSize}`);
     }
     const rows = t.data.length / v;
-    const from = (rows - 1) * v;
-    if (t.type === 'float16') return halfToFloat32((t.data as Uint16Array).subarray(from, from + v));
-    return (t.data as Float32Array).subarray(from, from + v);
+    return Array.from({ length: n }, (_, i) => {
+      const from = (rows - n + i) * v;
+      if (t.type === 'float16') return halfToFloat32((t.data as Uint16Array).subarray(from, from + v));
+      return (t.data as Float32Array).subarray(from, from + v);
+    });
   }
 
   /** A reused all-ones mask; grown by doubling so steps do not allocate. */

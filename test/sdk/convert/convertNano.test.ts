@@ -20,6 +20,7 @@ function convertedNano(root: string, variant: { dtype?: 'float32' | 'float16'; q
   const checkpoint = path.join(root, 'checkpoint');
   if (!existsSync(checkpoint)) writeNanoAsEmu3Checkpoint(path.join(DEFAULT_MODEL_DIR, 'decoder.onnx'), nanoShape(DEFAULT_MODEL_DIR), checkpoint);
   const to = path.join(root, `${variant.dtype ?? 'float32'}-${variant.quant ?? 'none'}${variant.kvCache === 'shared' ? '-shared' : ''}`);
+  if (existsSync(path.join(to, 'emu-model.json'))) return to;
   convertDecoder({ from: checkpoint, to, ...variant, manifest: path.join(DEFAULT_MODEL_DIR, 'emu-model.json') });
   for (const f of ['vision_encoder.onnx', 'vision_decoder.onnx']) symlinkSync(path.resolve(DEFAULT_MODEL_DIR, f), path.join(to, f));
   return to;
@@ -60,6 +61,23 @@ describe('emu convert decoder on the shipped emu-nano (as an Emu3.5-format check
       }
     });
   }
+
+  it("shared KV + logits_to_keep: speculative Jacobi decoding gives the shipped greedy tokens (rollback is a length change there)", async () => {
+    const dir = convertedNano(root, { kvCache: 'shared' });
+    const converted = await OnnxBackend.load(dir, { threads: 1 });
+    try {
+      for (const task of ['t2i', 'x2i', 'vla'] as const) {
+        const example = makeTaskExample(task, 'heldout', 5);
+        const request = { task, prompt: example.instruction, images: example.inputs.map((l) => renderLayout(l)), seed: 5 };
+        const a = await done(shipped, request);
+        const b = await done(converted, { ...request, sampling: { image: { parallel: 'jacobi', draftWindow: 16 } } });
+        assert.deepEqual(b.tokens, a.tokens, task);
+        assert.ok(b.usage.forwardPasses.image! < a.usage.forwardPasses.image! / 3, JSON.stringify(b.usage.forwardPasses));
+      }
+    } finally {
+      await converted.close();
+    }
+  });
 
   it('fp16 and int8/int4 (MatMulNBits) variants load and run through the engine; int8 stays close to fp32', async () => {
     const example = makeTaskExample('t2i', 'heldout', 3);

@@ -25,6 +25,25 @@ export class ScriptedLm implements CausalLm {
     this.fed.push(...ids);
     return this.logitsFor(this.fed);
   }
+
+  /** One pass over `ids`, the logits after each (parallel grid decoding's verification). */
+  async feedAll(ids: readonly number[], signal?: AbortSignal): Promise<Float32Array[]> {
+    if (signal?.aborted) throw new Error('fed after abort');
+    await new Promise((r) => setImmediate(r));
+    this.forwardPasses++;
+    this.calls.push([...ids]);
+    const rows: Float32Array[] = [];
+    for (const id of ids) {
+      this.fed.push(id);
+      rows.push(this.logitsFor(this.fed));
+    }
+    return rows;
+  }
+
+  truncate(length: number): void {
+    if (length > this.fed.length) throw new Error(`truncate to ${length} > ${this.fed.length}`);
+    this.fed.length = length;
+  }
 }
 
 /** Scores with one preferred id (value `hi`) and the rest `lo`. */

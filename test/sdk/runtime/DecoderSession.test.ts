@@ -53,6 +53,29 @@ describe('runtime', () => {
     await session.release();
   });
 
+  it('feedAll returns every position in one pass, and a rollback (truncate) continues exactly as a recompute', async () => {
+    const session = await open();
+    const spec = model.manifest.decoder;
+    const v = model.manifest.vocab.size;
+    const lm = new DecoderSession(session, spec, v);
+    await lm.prefill([5, 17, 200]);
+    const rows = (await lm.feedAll([33, 41, 9, 12])).map((r) => Array.from(r));
+    assert.equal(lm.forwardPasses, 2);
+    assert.equal(lm.length, 7);
+    const fresh = new DecoderSession(session, spec, v);
+    const close = (a: ArrayLike<number>, b: ArrayLike<number>, what: string) => {
+      const d = Math.max(...Array.from(a, (x, i) => Math.abs(x - b[i]!)));
+      assert.ok(d < 1e-4, `${what}: max |Δ| = ${d}`);
+    };
+    for (let i = 0; i < 4; i++) close(rows[i]!, await fresh.prefill([5, 17, 200, 33, 41, 9, 12].slice(0, 4 + i)), `row ${i}`);
+    // Reject the last two drafts, take another token: the same as if they had never been fed.
+    lm.truncate(5);
+    const after = Array.from(await lm.feed([77]));
+    close(after, await fresh.prefill([5, 17, 200, 33, 41, 77]), 'after rollback');
+    assert.deepEqual(lm.tokens, [5, 17, 200, 33, 41, 77]);
+    await session.release();
+  });
+
   it('missing file → ModelError model_missing', async () => {
     await assert.rejects(createSession(path.join(dir, 'nope.onnx')), (e: unknown) => e instanceof ModelError && e.code === 'model_missing' && /nope\.onnx/.test(e.message));
   });

@@ -1,0 +1,137 @@
+import { InputError } from '../../errors.ts';
+import type { CausalLm } from '../CausalLm.ts';
+import type { Grid } from '../GenerationEvent.ts';
+import type { Distribution } from './Distribution.ts';
+import type { SpeculativeSampler } from './SpeculativeSampler.ts';
+
+export const DEFAULT_DRAFT_WINDOW = 16;
+
+/** A draft token and the distribution it was drawn from (null: a deterministic guess, a point mass). */
+interface Draft {
+  token: number;
+  q: Distribution | null;
+}
+
+/** What one Jacobi step needs from the generation loop. */
+export interface JacobiHost {
+  cond: CausalLm;
+  /** The unconditional stream while guidance is on; it is fed the same tokens and rolled back the same. */
+  uncond: CausalLm | undefined;
+  /** The target distribution from one row of logits: the grid processors (CFG, mask, user's) and warpers. */
+  distribution(cond: Float32Array, uncond: Float32Array | undefined, prefix: readonly number[]): Distribution;
+  /** The forced id at grid position `p` (EOL, EOI), or null. */
+  forced(p: number, grid: Grid): number | null;
+  /** Takes one token as decided (grammar, events, image decoding), exactly as the sequential loop does. */
+  accept(token: number): Promise<void>;
+}
+
+/**
+ * Speculative Jacobi decoding of one image grid: every forward pass feeds the last accepted token plus a
+ * window of drafts, verifies them left to right with the speculative acceptance rule, keeps the accepted
+ * prefix and one more token (the residual redraw, or a bonus draw when all were kept), and rolls the KV
+ * caches back over the rejected rest: so each pass yields ≥ 1 token and the output is distributed as
+ * sequential decoding.
+ *
+ * Drafts: a position the last pass predicted under a wrong prefix keeps that (stale) prediction, drawn
+ * from it, with it as `q`: the Jacobi iteration, which converges as the prefix firms up. A position never
+ * predicted is guessed from the image itself: the token above it (the raster grid's strongest
+ * correlation), else its left neighbour; the first token of an image is never guessed.
+ * EOL and EOI positions carry their forced ids. The header is never speculated (this runs after IMG).
+ */
+export class JacobiGrid {
+  readonly #window: number;
+  readonly #sampler: SpeculativeSampler;
+  /** Stale Jacobi drafts by grid position, for the current image. */
+  #stale = new Map<number, Draft>();
+
+  constructor(window: number, sampler: SpeculativeSampler) {
+    this.#window = window;
+    this.#sampler = sampler;
+  }
+
+  /**
+   * One verification pass. `gridTokens[i]` = the accepted token at grid position i+1 (the current image
+   * so far); `last` = the newest accepted token (not yet fed); `budget` = tokens still allowed (≥ 1).
+   */
+  async step(host: JacobiHost, grid: Grid, gridTokens: readonly number[], last: number, budget: number, prefix: number[], signal: AbortSignal): Promise<void> {
+    const { cond, uncond } = host;
+    if (!cond.feedAll || !cond.truncate || (uncond && (!uncond.feedAll || !uncond.truncate))) {
+      throw new InputError('input_invalid', "sampling.image.parallel 'jacobi' needs a decoder that returns every position's logits and can roll its cache back (feedAll/truncate)");
+    }
+    const pos0 = gridTokens.length;
+    if (pos0 === 0) this.#stale.clear();
+    const end = grid.rows * (grid.cols + 1);
+    const drafts = this.#drafts(host, grid, gridTokens, Math.min(this.#window, end - pos0 - 1, budget - 1));
+
+    const fed = [last, ...drafts.map((d) => d.token)];
+    const base = cond.length;
+    const condRows = await cond.feedAll(fed, signal);
+    const uncondBase = uncond?.length ?? 0;
+    const uncondRows = uncond ? await uncond.feedAll!(fed, signal) : undefined;
+
+    // Verify left to right; row i predicts grid position pos0 + 1 + i.
+    let kept = 0;
+    let rejected = false;
+    for (let i = 0; i <= drafts.length; i++) {
+      const position = pos0 + 1 + i;
+      const forced = host.forced(position, grid);
+      if (forced !== null) {
+        await host.accept(forced);
+        if (i === drafts.length) break;
+        kept++;
+        continue;
+      }
+      const p = host.distribution(condRows[i]!, uncondRows?.[i], prefix);
+      if (i === drafts.length) {
+        await host.accept(this.#sampler.sample(p));
+        break;
+      }
+      const verdict = this.#sampler.verify(p, drafts[i]!.token, drafts[i]!.q);
+      await host.accept(verdict.token);
+      if (!verdict.accepted) {
+        rejected = true;
+        break;
+      }
+      kept++;
+    }
+    // The cache keeps `last` and the accepted drafts; the redrawn/bonus token is fed next pass.
+    cond.truncate(base + 1 + kept);
+    uncond?.truncate!(uncondBase + 1 + kept);
+
+    // Rows after the rejection saw a wrong prefix: their predictions become the next drafts.
+    this.#stale.clear();
+    if (!rejected) return;
+    const stalePrefix = [...prefix.slice(0, -1), ...drafts.slice(kept).map((d) => d.token)];
+    for (let j = kept + 1; j <= drafts.length; j++) {
+      const position = pos0 + 1 + j;
+      if (host.forced(position, grid) !== null) continue;
+      const q = host.distribution(condRows[j]!, uncondRows?.[j], stalePrefix.slice(0, prefix.length - 1 + j - kept));
+      this.#stale.set(position, { token: this.#sampler.sample(q), q });
+    }
+  }
+
+  /** Drafts for the `n` positions after the accepted ones (fewer where nothing is known to guess from). */
+  #drafts(host: JacobiHost, grid: Grid, gridTokens: readonly number[], n: number): Draft[] {
+    const pos0 = gridTokens.length;
+    const stride = grid.cols + 1;
+    const out: Draft[] = [];
+    const tokenAt = (p: number): number | undefined => (p <= pos0 ? gridTokens[p - 1] : out[p - pos0 - 1]?.token);
+    for (let k = 1; k <= n; k++) {
+      const p = pos0 + k;
+      const forced = host.forced(p, grid);
+      if (forced !== null) {
+        out.push({ token: forced, q: null });
+        continue;
+      }
+      const stale = this.#stale.get(p);
+      if (stale) {
+        out.push(stale);
+        continue;
+      }
+      const guess = p > stride ? tokenAt(p - stride) : p % stride !== 1 ? tokenAt(p - 1) : undefined;
+      if (guess === undefined) break;
+      out.push({ token: guess, q: null });
+    }
+    return out;
+  }
+}
