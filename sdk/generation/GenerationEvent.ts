@@ -26,7 +26,8 @@ export interface Usage {
   forwardPasses: { cond: number; uncond: number; image?: number };
   /** Grid tokens generated (visual codes, EOL, EOI): `forwardPasses.image / imageTokens` is passes per image token. */
   imageTokens?: number;
-  timings: { prefillMs: number; decodeMs: number; visionMs: number; totalMs: number };
+  /** `samplingMs`: host time in processors, warpers and sampling (within prefill/decode). */
+  timings: { prefillMs: number; decodeMs: number; visionMs: number; samplingMs?: number; totalMs: number };
   stopReason: FinishReason;
 }
 

@@ -79,6 +79,8 @@ export class GenerationLoop {
   readonly #useCfg: boolean;
   /** Speculative Jacobi decoding of grids (`sampling.image.parallel: 'jacobi'`), else undefined. */
   readonly #jacobi: JacobiGrid | undefined;
+  /** Host time in processors, warpers and sampling this run (the part that grows with the vocabulary). */
+  #samplingMs = 0;
 
   constructor(params: GenerationLoopParams) {
     this.#p = params;
@@ -112,7 +114,8 @@ export class GenerationLoop {
     const t0 = performance.now();
     const cond0 = p.cond.forwardPasses;
     const uncond0 = p.uncond?.forwardPasses ?? 0;
-    const timings = { prefillMs: 0, decodeMs: 0, visionMs: 0, totalMs: 0 };
+    const timings = { prefillMs: 0, decodeMs: 0, visionMs: 0, samplingMs: 0, totalMs: 0 };
+    this.#samplingMs = 0;
     emit({ type: 'start', task: p.task, promptTokens: p.condPrompt.length, uncondPromptTokens: p.uncondPrompt.length, seed: p.seed });
 
     const generated: number[] = [];
@@ -169,9 +172,12 @@ export class GenerationLoop {
         ctx.cond = cond;
         ctx.uncond = uncond;
         ctx.tokens = prefix;
+        const ts = performance.now();
         this.#prepare({ kind: 'grid' }, ctx);
         ctx.tokens = generated;
-        return toDistribution(this.#cands);
+        const d = toDistribution(this.#cands);
+        this.#samplingMs += performance.now() - ts;
+        return d;
       },
       forced: (pos, grid) => grammar.gridConstraint.forced(pos, grid),
       accept,
@@ -217,6 +223,7 @@ export class GenerationLoop {
 
     const output = attachImages(p.parseOutput(p.decodeText(generated)), images);
     timings.totalMs = performance.now() - t0;
+    timings.samplingMs = this.#samplingMs;
     const usage: Usage = {
       promptTokens: p.condPrompt.length,
       uncondPromptTokens: p.uncondPrompt.length,
@@ -241,8 +248,11 @@ export class GenerationLoop {
   }
 
   #sample(step: SampledStep, ctx: LogitsContext): number {
+    const ts = performance.now();
     this.#prepare(step, ctx);
-    return this.#sampler.sample(this.#cands);
+    const token = this.#sampler.sample(this.#cands);
+    this.#samplingMs += performance.now() - ts;
+    return token;
   }
 
   /** Runs the step's processors and warpers into the candidate buffer. */

@@ -1,5 +1,6 @@
 import type { EmuBackend } from '../../sdk/EmuBackend.ts';
-import type { OutputItem } from '../../sdk/generation/GenerationEvent.ts';
+import type { OutputItem, Usage } from '../../sdk/generation/GenerationEvent.ts';
+import type { SamplingOverrides } from '../../sdk/generation/TaskRequest.ts';
 import { collect } from '../../sdk/tasks.ts';
 import { renderLayout } from '../render/renderLayout.ts';
 import type { Split } from '../tasks/generateScene.ts';
@@ -16,6 +17,8 @@ export interface TaskEvalOptions {
   count?: number;
   seed?: number;
   signal?: AbortSignal;
+  /** Overrides of the task's sampling preset (e.g. a parallel decoding scheme). */
+  sampling?: SamplingOverrides;
   onProgress?: (done: number, total: number) => void;
 }
 
@@ -26,6 +29,7 @@ export interface TaskExampleResult {
   generatedTokens: number;
   /** @unit ms */
   latencyMs: number;
+  usage: Usage;
   output: OutputItem[];
 }
 
@@ -56,7 +60,7 @@ export async function evaluateTask(backend: EmuBackend, options: TaskEvalOptions
     const example = makeTaskExample(options.task, split, seed);
     const started = performance.now();
     const result = await collect(
-      backend.generate({ task: options.task, prompt: example.instruction, images: example.inputs.map((l) => renderLayout(l)), seed }, options.signal ? { signal: options.signal } : {}),
+      backend.generate({ task: options.task, prompt: example.instruction, images: example.inputs.map((l) => renderLayout(l)), seed, ...(options.sampling ? { sampling: options.sampling } : {}) }, options.signal ? { signal: options.signal } : {}),
     );
     results.push({
       seed,
@@ -64,6 +68,7 @@ export async function evaluateTask(backend: EmuBackend, options: TaskEvalOptions
       judgement: judgeTaskOutput(options.task, example, result.output),
       generatedTokens: result.usage.generatedTokens,
       latencyMs: performance.now() - started,
+      usage: result.usage,
       output: result.output,
     });
     options.onProgress?.(i + 1, count);

@@ -5,6 +5,8 @@ import type { Distribution } from './Distribution.ts';
 import type { SpeculativeSampler } from './SpeculativeSampler.ts';
 
 export const DEFAULT_DRAFT_WINDOW = 16;
+/** Stale rows always refined after a rejection, however few drafts were kept. */
+const REFINE_MIN = Number(process.env.EMU_REFINE_MIN ?? 2);
 
 /** A draft token and the distribution it was drawn from (null: a deterministic guess, a point mass). */
 interface Draft {
@@ -102,7 +104,10 @@ export class JacobiGrid {
     this.#stale.clear();
     if (!rejected) return;
     const stalePrefix = [...prefix.slice(0, -1), ...drafts.slice(kept).map((d) => d.token)];
-    for (let j = kept + 1; j <= drafts.length; j++) {
+    // Each refined row costs a full distribution (CFG, top-k over the vocabulary): refine no more rows than
+    // were verified, so host work stays within twice that of the accepted tokens.
+    const refineTo = Math.min(drafts.length, kept + Math.max(REFINE_MIN, kept + 1));
+    for (let j = kept + 1; j <= refineTo; j++) {
       const position = pos0 + 1 + j;
       if (host.forced(position, grid) !== null) continue;
       const q = host.distribution(condRows[j]!, uncondRows?.[j], stalePrefix.slice(0, prefix.length - 1 + j - kept));

@@ -5,7 +5,8 @@ import { makeTaskExample } from '../../../sim/tasks/taskExamples.ts';
 
 function result(instruction: string, details: TaskJudgement['details']): TaskExampleResult {
   const judgement = { wellFormed: true, images: details.length, imagesAgreeing: details.filter((d) => d.agrees).length, details };
-  return { seed: 0, instruction, judgement, generatedTokens: 0, latencyMs: 0, output: [] };
+  const usage = { promptTokens: 0, uncondPromptTokens: 0, generatedTokens: 0, forwardPasses: { cond: 0, uncond: 0 }, timings: { prefillMs: 0, decodeMs: 0, visionMs: 0, totalMs: 0 }, stopReason: 'eos' as const };
+  return { seed: 0, instruction, judgement, generatedTokens: 0, latencyMs: 0, usage, output: [] };
 }
 
 describe('task evaluation breakdowns', () => {
