@@ -16,6 +16,9 @@ from . import paths
 
 GREEDY = {'topK': 1, 'topP': 1.0, 'temperature': 1.0}
 NARRATE = {'topK': 3, 'topP': 0.9, 'temperature': 0.7}
+# Images are decoded by speculative Jacobi decoding: under greedy it gives sequential decoding's tokens
+# exactly, in 0.14 forward passes per image token (npm run bench:images, docs/benchmarks.md).
+IMAGE = {**GREEDY, 'parallel': 'jacobi', 'draftWindow': 16}
 FRAME_AREA = 128 * 128
 
 
@@ -36,7 +39,7 @@ def task_config(task, max_new, cfg=1.0):
         'unconditional': UNCONDITIONAL,
         'unconditionalNoImage': UNCONDITIONAL_NO_IMAGE,
         'extra': extra_for(task),
-        'sampling': {'cfg': cfg, 'text': NARRATE if task == 'story' else GREEDY, 'image': GREEDY,
+        'sampling': {'cfg': cfg, 'text': NARRATE if task == 'story' else GREEDY, 'image': IMAGE,
                      'maxNewTokens': max_new, 'imageArea': FRAME_AREA},
         'singleImage': single,
         'stopAtEoi': single,

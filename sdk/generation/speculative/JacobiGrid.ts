@@ -6,7 +6,7 @@ import type { SpeculativeSampler } from './SpeculativeSampler.ts';
 
 export const DEFAULT_DRAFT_WINDOW = 16;
 /** Stale rows always refined after a rejection, however few drafts were kept. */
-const REFINE_MIN = Number(process.env.EMU_REFINE_MIN ?? 2);
+const REFINE_MIN = 2;
 
 /** A draft token and the distribution it was drawn from (null: a deterministic guess, a point mass). */
 interface Draft {

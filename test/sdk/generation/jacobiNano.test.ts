@@ -8,6 +8,7 @@ import { makeTaskExample } from '../../../sim/tasks/taskExamples.ts';
 
 type Done = Extract<GenerationEvent, { type: 'done' }>;
 const JACOBI = { image: { parallel: 'jacobi' as const, draftWindow: 16 } };
+const SEQUENTIAL = { image: { parallel: 'none' as const } };
 
 describe('speculative Jacobi decoding on emu-nano', function () {
   this.timeout(120_000);
@@ -16,6 +17,13 @@ describe('speculative Jacobi decoding on emu-nano', function () {
   after(() => backend?.close());
   const events = (request: Parameters<OnnxBackend['generate']>[0]) => lastValueFrom(backend.generate(request).pipe(toArray()));
 
+  it('the shipped presets decode images with Jacobi (window 16), the scheme bench:images measured', () => {
+    for (const task of ['t2i', 'x2i', 'story', 'howto', 'explore', 'vla'] as const) {
+      const image = backend.manifest.tasks[task]!.sampling.image;
+      assert.deepEqual([image.parallel, image.draftWindow], ['jacobi', 16], task);
+    }
+  });
+
   it("greedy presets: the same tokens as sequential decoding on every image task, in under a third of the image passes", async () => {
     let passes = 0;
     let tokens = 0;
@@ -23,7 +31,7 @@ describe('speculative Jacobi decoding on emu-nano', function () {
       for (const seed of [0, 1]) {
         const example = makeTaskExample(task, 'heldout', seed);
         const request = { task, prompt: example.instruction, images: example.inputs.map((l) => renderLayout(l)), seed };
-        const a = (await events(request)).at(-1) as Done;
+        const a = (await events({ ...request, sampling: SEQUENTIAL })).at(-1) as Done;
         const all = await events({ ...request, sampling: JACOBI });
         const b = all.at(-1) as Done;
         assert.deepEqual(b.tokens, a.tokens, `${task}/${seed}`);
