@@ -86,7 +86,8 @@ function walk(name: string, schema: z.core.$ZodType, runtime: boolean, out: Para
       out.push({ ...base, kind: 'string', ...(optional ? { unset: '' } : {}) });
       return;
     case 'enum':
-      out.push({ ...base, kind: 'string', choices: Object.values(def.entries!) });
+      // An optional choice (e.g. sampling.image.parallel) is '' when not set, like an optional string.
+      out.push({ ...base, kind: 'string', choices: Object.values(def.entries!), ...(optional ? { unset: '' } : {}) });
       return;
     case 'union':
       // A topic name or '' (off): a string whose '' is a value of its own.

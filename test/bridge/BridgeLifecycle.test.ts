@@ -122,6 +122,13 @@ describe('bridge ROS parameters (derived from the config schema)', () => {
     assert.deepEqual(spec('planner.grid'), { name: 'planner.grid', runtime: true, description: 'token grid [rows, cols] of predicted keyframes', kind: 'integer_array', unset: [] });
     assert.equal(spec('topics.feedback').unset, undefined, "'' is a value of its own (off)");
     for (const s of specs) assert.ok(s.description.length > 0);
+    // ROS refuses a declaration without a value: every leaf has one in the default config.
+    const defaults = parseBridgeConfig({});
+    for (const s of specs) assert.notEqual(parameterValue(defaults, s), undefined, s.name);
+    assert.deepEqual([spec('planner.sampling.image.parallel').choices, spec('planner.sampling.image.parallel').unset], [['none', 'jacobi'], '']);
+    const parallel = withParameters(defaults, [{ spec: spec('planner.sampling.image.parallel'), value: 'jacobi' }]);
+    assert.equal(parallel.planner.sampling?.image?.parallel, 'jacobi');
+    assert.equal(withParameters(parallel, [{ spec: spec('planner.sampling.image.parallel'), value: '' }]).planner.sampling?.image?.parallel, undefined);
   });
 
   it('values round-trip through the config; unset clears; invalid values are refused by the schema', () => {
