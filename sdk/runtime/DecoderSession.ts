@@ -177,13 +177,8 @@ export class DecoderSession implements CausalLm {
 
   /** Returns a view of the last position's logits inside the output tensor (valid until the next call). */
   async feed(ids: readonly number[], signal?: AbortSignal): Promise<Float32Array> {
-    throwIfAborted(signal);
+    this.#check(ids, signal);
     const s = ids.length;
-    const p = this.#length;
-    if (s === 0) throw new InputError('input_invalid', 'DecoderSession.feed() needs at least one id');
-    if (p + s > this.#spec.maxPositions) {
-      throw new ModelError('model_mismatch', `decoder context full: ${p} + ${s} tokens > maxPositions ${this.#spec.maxPositions}`);
-    }
     // A long prompt goes in chunks: attention scores are [heads, S, T] floats per layer, 4.3 GB for
     // one 4k-token forward at Emu3.5's 64 heads; in chunks of 512 they stay near 0.5 GB.
     if (s > PREFILL_CHUNK) {
@@ -193,8 +188,8 @@ export class DecoderSession implements CausalLm {
     return this.#rows(await this.#forward(ids, 1, signal), 1)[0]!;
   }
 
-  /** One forward pass over `ids` (≤ one chunk), keeping the last `keep` positions' logits. */
-  async #forward(ids: readonly number[], keep: number, signal?: AbortSignal): Promise<ort.Tensor> {
+  /** Refuses an aborted call, no ids, or ids past the context, before any work. */
+  #check(ids: readonly number[], signal?: AbortSignal): void {
     throwIfAborted(signal);
     const s = ids.length;
     const p = this.#length;
@@ -202,6 +197,13 @@ export class DecoderSession implements CausalLm {
     if (p + s > this.#spec.maxPositions) {
       throw new ModelError('model_mismatch', `decoder context full: ${p} + ${s} tokens > maxPositions ${this.#spec.maxPositions}`);
     }
+  }
+
+  /** One forward pass over `ids` (≤ one chunk), keeping the last `keep` positions' logits. */
+  async #forward(ids: readonly number[], keep: number, signal?: AbortSignal): Promise<ort.Tensor> {
+    this.#check(ids, signal);
+    const s = ids.length;
+    const p = this.#length;
     const io = this.#spec.io;
     const inputIds = new BigInt64Array(s);
     const positions = new BigInt64Array(s);
