@@ -19,8 +19,12 @@ import { VisionTokenizer } from './runtime/VisionTokenizer.ts';
 import { TiktokenTokenizer } from './tokenizer/TiktokenTokenizer.ts';
 import { GenerationSession, type GenerationSessionOptions, type SessionHost } from './session/GenerationSession.ts';
 
-/** How `OnnxBackend.load` opens its graphs: device (cpu|cuda|webgpu, falling back to cpu), ORT threads, a notice log. */
-export type OnnxBackendOptions = SessionOptions;
+/**
+ * How `OnnxBackend.load` opens its graphs: device (cpu|cuda|webgpu, falling back to cpu), ORT threads, a
+ * notice log; `batchGuidance: false` runs the two guidance streams as separate passes during images
+ * (default: one batch-2 pass where the graph's batch axis is free; same tokens, half the passes).
+ */
+export type OnnxBackendOptions = SessionOptions & { batchGuidance?: boolean };
 
 /** Runs a model folder in-process on onnxruntime-node. One decoder session serves both CFG streams. */
 export class OnnxBackend implements EmuBackend {
@@ -30,9 +34,11 @@ export class OnnxBackend implements EmuBackend {
   readonly #vision: VisionTokenizer;
   readonly #ids: LoopIds;
   readonly #markers: OutputMarkers;
+  readonly #batchGuidance: boolean;
 
-  private constructor(manifest: ModelManifest, tokenizer: TiktokenTokenizer, decoder: ort.InferenceSession, vision: VisionTokenizer) {
+  private constructor(manifest: ModelManifest, tokenizer: TiktokenTokenizer, decoder: ort.InferenceSession, vision: VisionTokenizer, batchGuidance: boolean) {
     this.manifest = manifest;
+    this.#batchGuidance = batchGuidance;
     this.tokenizer = tokenizer;
     this.#decoder = decoder;
     this.#vision = vision;
@@ -66,7 +72,7 @@ export class OnnxBackend implements EmuBackend {
       await decoder.release();
       throw err;
     }
-    const backend = new OnnxBackend(manifest, tokenizer, decoder, vision);
+    const backend = new OnnxBackend(manifest, tokenizer, decoder, vision, options.batchGuidance ?? true);
     backend.device = device;
     return backend;
   }
@@ -158,6 +164,7 @@ export class OnnxBackend implements EmuBackend {
       seed: req.seed ?? this.manifest.imageSizing.defaultSeed,
       fixedGrid,
       stopAtEoi: task.stopAtEoi,
+      batchGuidance: this.#batchGuidance,
       decodeText: (ids: number[]) => this.tokenizer.decode(ids),
       parseOutput: (text: string) => multimodalDecode(text, this.#markers),
       decodeImage: req.decodeImages ? (grid: Grid, codes: number[], s: AbortSignal) => this.#vision.decode(grid, codes, s) : undefined,
@@ -178,6 +185,7 @@ export class OnnxBackend implements EmuBackend {
       encodeImage: (image, area, signal) => this.#vision.encode(image, area, signal, decoderSpec.maxPositions),
       loopBase: () => ({
         ids: this.#ids,
+        batchGuidance: this.#batchGuidance,
         decodeText: (ids: number[]) => this.tokenizer.decode(ids),
         parseOutput: (text: string) => multimodalDecode(text, this.#markers),
         decodeImage: (grid: Grid, codes: number[], s: AbortSignal) => this.#vision.decode(grid, codes, s),

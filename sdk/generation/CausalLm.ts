@@ -1,3 +1,5 @@
+import type { GuidedStreams } from './GuidedStreams.ts';
+
 /**
  * A causal LM with its own KV cache, as the generation loop sees it. `DecoderSession` implements it on
  * ONNX; tests and benches implement it with scripted logits.
@@ -16,4 +18,9 @@ export interface CausalLm {
   feedAll?(ids: readonly number[], signal?: AbortSignal): Promise<Float32Array[]>;
   /** Drops the cache back to its first `length` positions, exactly as if only those had been fed. */
   truncate?(length: number): void;
+  /**
+   * Both guidance streams as one batch-2 forward pass (this = conditional), while they take the same
+   * tokens; undefined where the decoder cannot batch them. Same logits as two separate passes.
+   */
+  pairWith?(uncond: CausalLm): GuidedStreams | undefined;
 }

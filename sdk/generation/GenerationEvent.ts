@@ -22,8 +22,12 @@ export interface Usage {
   promptTokens: number;
   uncondPromptTokens: number;
   generatedTokens: number;
-  /** `image`: conditional passes whose logits decided a grid token (sequential decoding: one per grid token). */
-  forwardPasses: { cond: number; uncond: number; image?: number };
+  /**
+   * Forward passes per stream. `image`: passes whose logits decided a grid token, both streams counted
+   * (sequential decoding: 1 per grid token, 2 under guidance run as two passes). `batched`: passes that
+   * ran both guidance streams as one batch-2 forward; each counts once, in `cond`.
+   */
+  forwardPasses: { cond: number; uncond: number; image?: number; batched?: number };
   /** Grid tokens generated (visual codes, EOL, EOI): `forwardPasses.image / imageTokens` is passes per image token. */
   imageTokens?: number;
   /** `samplingMs`: host time in processors, warpers and sampling (within prefill/decode). */

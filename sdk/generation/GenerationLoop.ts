@@ -7,6 +7,7 @@ import type { CausalLm } from './CausalLm.ts';
 import { CategoricalSampler } from './CategoricalSampler.ts';
 import type { FinishReason, GenerationEvent, Grid, OutputItem, StopReason, Truncation, Usage } from './GenerationEvent.ts';
 import type { GrammarIds } from './GrammarIds.ts';
+import { separateStreams, type GuidedStreams } from './GuidedStreams.ts';
 import { ImageGrammar } from './ImageGrammar.ts';
 import type { LogitsContext, LogitsProcessor } from './LogitsProcessor.ts';
 import type { LogitsWarper } from './LogitsWarper.ts';
@@ -43,6 +44,8 @@ export interface GenerationLoopParams {
   parseOutput(text: string): OutputItem[];
   /** VQ-decodes a finished image; omitted = no pixels in the output. */
   decodeImage?(grid: Grid, codes: number[], signal: AbortSignal): Promise<RgbImage>;
+  /** Run both guidance streams as one batch-2 pass during images where the decoder can (`CausalLm.pairWith`). Default true. */
+  batchGuidance?: boolean;
   /** Exact log-softmax CFG values instead of the shift-free hot path (same samples). */
   exactCfg?: boolean;
   /**
@@ -104,6 +107,7 @@ export class GenerationLoop {
       image.parallel === 'jacobi'
         ? new JacobiGrid(image.draftWindow ?? DEFAULT_DRAFT_WINDOW, new SpeculativeSampler(() => this.#sampler.uniform(), v))
         : undefined;
+    if (this.#jacobi) JacobiGrid.check(this.#useCfg ? [params.cond, params.uncond!] : [params.cond]);
     this.#criteria = buildStoppingCriteria({ eos: params.ids.eos, eoi: params.ids.eoi, stopAtEoi: params.stopAtEoi, maxNewTokens: params.sampling.maxNewTokens });
   }
 
@@ -128,9 +132,32 @@ export class GenerationLoop {
     /** The image between its BOI and EOI, if any: what a budget stop leaves half drawn. */
     let open: { grid?: Grid; rowsDone: number } | undefined;
     let stop: FinishReason;
+    /** Forward passes the last sequential step cost (2 while both guidance streams run separately). */
+    let passes = 1;
     /** Forward passes whose logits decided a grid token (sequential: one per grid token). */
     let imagePasses = 0;
     let imageTokens = 0;
+    /** Passes that ran both guidance streams as one batch-2 forward (counted in `cond`). */
+    let batchedPasses = 0;
+    /**
+     * The guidance streams of the current image span (BOI..EOI, after the unconditional prompt): one
+     * batch-2 pass where the decoder can batch them, else one pass each. Closed before `cond` is fed alone.
+     */
+    let span: GuidedStreams | undefined;
+    const spanStreams = (): GuidedStreams => {
+      span ??= (this.#useCfg && p.batchGuidance !== false ? p.cond.pairWith?.(p.uncond!) : undefined) ?? separateStreams(p.cond, this.#useCfg ? p.uncond : undefined);
+      return span;
+    };
+    const closeSpan = (): void => {
+      span?.close();
+      span = undefined;
+    };
+    /** Counts one feed of `n` ids to the span's streams; returns the forward passes it costs. */
+    const spanFeed = (n: number): number => {
+      const passes = spanStreams().passesFor(n);
+      if (this.#useCfg && passes === 1) batchedPasses++;
+      return passes;
+    };
 
     /** Takes one decided token: grammar, text and image events, VQ decoding at EOI. */
     const accept = async (token: number): Promise<void> => {
@@ -166,8 +193,6 @@ export class GenerationLoop {
       }
     };
     const jacobiHost: JacobiHost = {
-      cond: p.cond,
-      uncond: this.#useCfg ? p.uncond : undefined,
       distribution: (cond, uncond, prefix) => {
         ctx.cond = cond;
         ctx.uncond = uncond;
@@ -181,43 +206,58 @@ export class GenerationLoop {
       },
       forced: (pos, grid) => grammar.gridConstraint.forced(pos, grid),
       accept,
+      streams: spanStreams,
     };
 
-    for (;;) {
-      const reason = this.#stopReason(generated, signal);
-      if (reason === 'aborted') throw new AbortError('The operation was aborted', { cause: signal.reason });
-      if (reason) {
-        stop = reason;
-        break;
-      }
+    try {
+      for (;;) {
+        const reason = this.#stopReason(generated, signal);
+        if (reason === 'aborted') throw new AbortError('The operation was aborted', { cause: signal.reason });
+        if (reason) {
+          stop = reason;
+          break;
+        }
 
-      if (generated.length === 0) {
-        ctx.cond = await p.cond.feed(p.condPrompt, signal);
-        timings.prefillMs = performance.now() - t0;
-      } else if (this.#jacobi && grammar.mode === 'grid') {
-        // Several grid tokens per forward pass; `accept` runs for each as below.
-        const td = performance.now();
-        const gridTokens = generated.slice(generated.length - grammar.gridPosition);
-        const budget = p.sampling.maxNewTokens - generated.length;
-        await this.#jacobi.step(jacobiHost, grammar.grid!, gridTokens, generated[generated.length - 1]!, budget, generated, signal);
-        imagePasses++;
-        timings.decodeMs += performance.now() - td;
-        continue;
-      } else {
-        const token = generated[generated.length - 1]!;
-        const td = performance.now();
-        // The unconditional prompt is prefilled lazily, together with the first BOI.
-        if (toUncond) {
-          ctx.uncond = uncondStarted ? await p.uncond!.feed([token], signal) : await p.uncond!.feed([...p.uncondPrompt, token], signal);
-          uncondStarted = true;
-        } else ctx.uncond = undefined;
-        ctx.cond = await p.cond.feed([token], signal);
-        timings.decodeMs += performance.now() - td;
-      }
+        if (generated.length === 0) {
+          ctx.cond = await p.cond.feed(p.condPrompt, signal);
+          timings.prefillMs = performance.now() - t0;
+        } else if (this.#jacobi && grammar.mode === 'grid') {
+          // Several grid tokens per forward pass; `accept` runs for each as below.
+          const td = performance.now();
+          const gridTokens = generated.slice(generated.length - grammar.gridPosition);
+          const budget = p.sampling.maxNewTokens - generated.length;
+          const fed = await this.#jacobi.step(jacobiHost, grammar.grid!, gridTokens, generated[generated.length - 1]!, budget, generated, signal);
+          imagePasses += spanFeed(fed);
+          timings.decodeMs += performance.now() - td;
+          continue;
+        } else {
+          const token = generated[generated.length - 1]!;
+          const td = performance.now();
+          if (toUncond && uncondStarted) {
+            passes = spanFeed(1);
+            const rows = await spanStreams().feedAll([token], signal);
+            ctx.cond = rows.cond[0]!;
+            ctx.uncond = rows.uncond?.[0];
+          } else {
+            closeSpan();
+            // The unconditional prompt is prefilled lazily, together with the first BOI.
+            if (toUncond) {
+              ctx.uncond = await p.uncond!.feed([...p.uncondPrompt, token], signal);
+              uncondStarted = true;
+            } else ctx.uncond = undefined;
+            ctx.cond = await p.cond.feed([token], signal);
+            passes = toUncond ? 2 : 1;
+          }
+          timings.decodeMs += performance.now() - td;
+        }
 
-      const step = grammar.next();
-      if (grammar.mode === 'grid') imagePasses++;
-      await accept(step.kind === 'force' ? step.token : this.#sample(step, ctx));
+        const step = grammar.next();
+        if (grammar.mode === 'grid') imagePasses += passes;
+        await accept(step.kind === 'force' ? step.token : this.#sample(step, ctx));
+      }
+    } finally {
+      // An abort or an error mid-image still leaves each stream's cache whole (a session rolls back from there).
+      closeSpan();
     }
     for (const e of this.#text.flush()) emit(e);
 
@@ -228,7 +268,7 @@ export class GenerationLoop {
       promptTokens: p.condPrompt.length,
       uncondPromptTokens: p.uncondPrompt.length,
       generatedTokens: generated.length,
-      forwardPasses: { cond: p.cond.forwardPasses - cond0, uncond: (p.uncond?.forwardPasses ?? 0) - uncond0, image: imagePasses },
+      forwardPasses: { cond: p.cond.forwardPasses - cond0, uncond: (p.uncond?.forwardPasses ?? 0) - uncond0, image: imagePasses, batched: batchedPasses },
       imageTokens,
       timings,
       stopReason: stop,

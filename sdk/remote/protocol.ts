@@ -121,7 +121,7 @@ const UsageSchema = z.object({
   promptTokens: z.number().int(),
   uncondPromptTokens: z.number().int(),
   generatedTokens: z.number().int(),
-  forwardPasses: z.object({ cond: z.number().int(), uncond: z.number().int(), image: z.number().int().optional() }),
+  forwardPasses: z.object({ cond: z.number().int(), uncond: z.number().int(), image: z.number().int().optional(), batched: z.number().int().optional() }),
   imageTokens: z.number().int().optional(),
   timings: z.object({ prefillMs: z.number(), decodeMs: z.number(), visionMs: z.number(), samplingMs: z.number().optional(), totalMs: z.number() }),
   stopReason: z.enum(['eos', 'eoi', 'max_tokens']),

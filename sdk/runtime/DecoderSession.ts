@@ -4,7 +4,33 @@ import type { DecoderSpec } from '../model/ModelManifest.ts';
 import type { CausalLm } from '../generation/CausalLm.ts';
 import { checkSessionIo } from './checkSessionIo.ts';
 import { createSession, engineFailure, type SessionOptions } from './createSession.ts';
-import { halfToFloat32 } from '../onnx/floatFormats.ts';
+import { BatchedGuidance } from './BatchedGuidance.ts';
+import { logitRows } from './logitRows.ts';
+
+/** A decoder graph and its I/O names, shared by every stream (and batch) that runs it. */
+export interface DecoderGraph {
+  session: ort.InferenceSession;
+  spec: DecoderSpec;
+  vocabSize: number;
+  pastNames: readonly string[];
+  presentNames: readonly string[];
+}
+
+/** One stream's KV cache: [1,kvHeads,P or capacity,headDim] per past name, its length, and how to take a new one back. */
+export interface KvHandle {
+  past: Record<string, ort.Tensor>;
+  length: number;
+  /** Counts one forward pass on this stream (a batch-2 pass counts once, on the conditional stream). */
+  countForward(): void;
+  /** Replaces the cache with `past` of `length` positions, `fed` being the ids appended since the handle was taken. */
+  adopt(past: Record<string, ort.Tensor>, length: number, fed: readonly number[]): void;
+}
+
+/** Whether the graph's batch axis is free (symbolic), so two streams can run as one batch-2 pass. */
+function batchable(session: ort.InferenceSession, spec: DecoderSpec): boolean {
+  const meta = session.inputMetadata?.find((m) => m.name === spec.io.inputIds);
+  return meta !== undefined && meta.isTensor && typeof meta.shape[0] === 'string';
+}
 
 /** Prompt tokens per forward pass when prefilling (see `feed`). */
 export const PREFILL_CHUNK = 512;
@@ -73,6 +99,44 @@ export class DecoderSession implements CausalLm {
 
   get length(): number {
     return this.#length;
+  }
+
+  /**
+   * Both guidance streams as one batch-2 forward (this = conditional) when the other stream shares this
+   * graph and the graph's batch axis is free; otherwise undefined (the loop runs them separately).
+   */
+  pairWith(uncond: CausalLm): BatchedGuidance | undefined {
+    if (!(uncond instanceof DecoderSession) || uncond === this || uncond.#session !== this.#session) return undefined;
+    if (!batchable(this.#session, this.#spec)) return undefined;
+    return new BatchedGuidance(this.#graph(), this.#kv(), uncond.#kv());
+  }
+
+  /** What a batched forward needs of this graph; passes it runs count on this session. */
+  #graph(): DecoderGraph {
+    return {
+      session: this.#session,
+      spec: this.#spec,
+      vocabSize: this.#vocabSize,
+      pastNames: this.#pastNames,
+      presentNames: this.#presentNames,
+    };
+  }
+
+  /** This stream's cache, to be merged into a batch and written back when the batch closes. */
+  #kv(): KvHandle {
+    return {
+      past: this.#past,
+      length: this.#length,
+      countForward: () => {
+        this.#forwardPasses++;
+        this.#onForward?.();
+      },
+      adopt: (past, length, fed) => {
+        this.#past = past;
+        this.#length = length;
+        this.tokens.push(...fed);
+      },
+    };
   }
 
   get forwardPasses(): number {
@@ -246,21 +310,9 @@ export class DecoderSession implements CausalLm {
     return out[io.logits]!;
   }
 
-  /**
-   * The last `n` positions' rows: a graph with `logits_to_keep` returns only those, others all S rows of
-   * [1,S,V]. fp16 logits are widened for those rows alone, never for the whole tensor.
-   */
+  /** The last `n` positions' rows (fp16 widened for those rows alone). */
   #rows(t: ort.Tensor, n: number): Float32Array[] {
-    const v = Number(t.dims[t.dims.length - 1]);
-    if (v !== this.#vocabSize) {
-      throw new ModelError('model_mismatch', `decoder logits have vocab ${v}, manifest vocab.size is ${this.#vocabSize}`);
-    }
-    const rows = t.data.length / v;
-    return Array.from({ length: n }, (_, i) => {
-      const from = (rows - n + i) * v;
-      if (t.type === 'float16') return halfToFloat32((t.data as Uint16Array).subarray(from, from + v));
-      return (t.data as Float32Array).subarray(from, from + v);
-    });
+    return logitRows(t, n, this.#vocabSize);
   }
 
   /** A reused all-ones mask; grown by doubling so steps do not allocate. */

@@ -48,7 +48,7 @@ export interface SessionHost {
   newCache(): DecoderSession;
   encodeImage(image: RgbImage, area: number, signal: AbortSignal): Promise<PromptImage>;
   /** ids, text decoding, output parsing, VQ decoding: the parts of the loop's params every request shares. */
-  loopBase(): Pick<GenerationLoopParams, 'ids' | 'decodeText' | 'parseOutput' | 'decodeImage'>;
+  loopBase(): Pick<GenerationLoopParams, 'ids' | 'decodeText' | 'parseOutput' | 'decodeImage' | 'batchGuidance'>;
 }
 
 interface State {

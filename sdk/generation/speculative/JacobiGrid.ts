@@ -1,6 +1,7 @@
 import { InputError } from '../../errors.ts';
 import type { CausalLm } from '../CausalLm.ts';
 import type { Grid } from '../GenerationEvent.ts';
+import type { GuidedStreams } from '../GuidedStreams.ts';
 import type { Distribution } from './Distribution.ts';
 import type { SpeculativeSampler } from './SpeculativeSampler.ts';
 
@@ -16,9 +17,8 @@ interface Draft {
 
 /** What one Jacobi step needs from the generation loop. */
 export interface JacobiHost {
-  cond: CausalLm;
-  /** The unconditional stream while guidance is on; it is fed the same tokens and rolled back the same. */
-  uncond: CausalLm | undefined;
+  /** The streams of this image span (both while guidance is on: fed the same tokens, rolled back the same). */
+  streams(): GuidedStreams;
   /** The target distribution from one row of logits: the grid processors (CFG, mask, user's) and warpers. */
   distribution(cond: Float32Array, uncond: Float32Array | undefined, prefix: readonly number[]): Distribution;
   /** The forced id at grid position `p` (EOL, EOI), or null. */
@@ -51,25 +51,27 @@ export class JacobiGrid {
     this.#sampler = sampler;
   }
 
+  /** Refuses, before any work, a decoder that cannot return every position's logits and roll back. */
+  static check(lms: readonly CausalLm[]): void {
+    if (lms.some((lm) => !lm.feedAll || !lm.truncate)) {
+      throw new InputError('input_invalid', "sampling.image.parallel 'jacobi' needs a decoder that returns every position's logits and can roll its cache back (feedAll/truncate)");
+    }
+  }
+
   /**
    * One verification pass. `gridTokens[i]` = the accepted token at grid position i+1 (the current image
    * so far); `last` = the newest accepted token (not yet fed); `budget` = tokens still allowed (≥ 1).
+   * Returns how many ids the pass fed.
    */
-  async step(host: JacobiHost, grid: Grid, gridTokens: readonly number[], last: number, budget: number, prefix: number[], signal: AbortSignal): Promise<void> {
-    const { cond, uncond } = host;
-    if (!cond.feedAll || !cond.truncate || (uncond && (!uncond.feedAll || !uncond.truncate))) {
-      throw new InputError('input_invalid', "sampling.image.parallel 'jacobi' needs a decoder that returns every position's logits and can roll its cache back (feedAll/truncate)");
-    }
+  async step(host: JacobiHost, grid: Grid, gridTokens: readonly number[], last: number, budget: number, prefix: number[], signal: AbortSignal): Promise<number> {
     const pos0 = gridTokens.length;
     if (pos0 === 0) this.#stale.clear();
     const end = grid.rows * (grid.cols + 1);
     const drafts = this.#drafts(host, grid, gridTokens, Math.min(this.#window, end - pos0 - 1, budget - 1));
 
     const fed = [last, ...drafts.map((d) => d.token)];
-    const base = cond.length;
-    const condRows = await cond.feedAll(fed, signal);
-    const uncondBase = uncond?.length ?? 0;
-    const uncondRows = uncond ? await uncond.feedAll!(fed, signal) : undefined;
+    const streams = host.streams();
+    const { cond: condRows, uncond: uncondRows } = await streams.feedAll(fed, signal);
 
     // Verify left to right; row i predicts grid position pos0 + 1 + i.
     let kept = 0;
@@ -97,12 +99,11 @@ export class JacobiGrid {
       kept++;
     }
     // The cache keeps `last` and the accepted drafts; the redrawn/bonus token is fed next pass.
-    cond.truncate(base + 1 + kept);
-    uncond?.truncate!(uncondBase + 1 + kept);
+    streams.rollback(fed.length - 1 - kept);
 
     // Rows after the rejection saw a wrong prefix: their predictions become the next drafts.
     this.#stale.clear();
-    if (!rejected) return;
+    if (!rejected) return fed.length;
     const stalePrefix = [...prefix.slice(0, -1), ...drafts.slice(kept).map((d) => d.token)];
     // Each refined row costs a full distribution (CFG, top-k over the vocabulary): refine no more rows than
     // were verified, so host work stays within twice that of the accepted tokens.
@@ -113,6 +114,7 @@ export class JacobiGrid {
       const q = host.distribution(condRows[j]!, uncondRows?.[j], stalePrefix.slice(0, prefix.length - 1 + j - kept));
       this.#stale.set(position, { token: this.#sampler.sample(q), q });
     }
+    return fed.length;
   }
 
   /** Drafts for the `n` positions after the accepted ones (fewer where nothing is known to guess from). */

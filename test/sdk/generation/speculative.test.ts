@@ -119,7 +119,8 @@ describe("speculative Jacobi decoding of image grids (sampling.image.parallel: '
     // Two samples of 2500 from one distribution differ by TV ≈ 0.02–0.03 per position here.
     for (let i = 0; i < 6; i++) assert.ok(tv(seq.at[i]!, par.at[i]!, n) < 0.06, `code ${i}: TV ${tv(seq.at[i]!, par.at[i]!, n)}`);
     assert.ok(Math.abs(seq.repeats - par.repeats) / (5 * n) < 0.03, `repeats ${seq.repeats} vs ${par.repeats}`);
-    assert.ok(passes / tokens < 0.9, `drafts kept: ${passes / tokens} passes per image token`);
+    // Two streams (CFG 3, run separately by this scripted LM): sequential decoding costs 2 passes per image token.
+    assert.ok(passes / tokens < 1.8, `drafts kept: ${passes / tokens} passes per image token`);
   });
 
   it('feeds both streams the same tokens and rolls both caches back to exactly the accepted ones', async () => {
@@ -150,7 +151,9 @@ describe("speculative Jacobi decoding of image grids (sampling.image.parallel: '
       const b = done(await run(imageRequest(jacobi(greedy, 8), seed).params));
       assert.deepEqual(b.tokens, a.tokens);
       assert.ok(b.usage.forwardPasses.image! < a.usage.forwardPasses.image!);
-      assert.equal(a.usage.forwardPasses.image, a.usage.imageTokens);
+      // Both guidance streams count: two passes per grid token when they run separately.
+      assert.equal(a.usage.forwardPasses.image, 2 * a.usage.imageTokens!);
+      assert.equal(a.usage.forwardPasses.batched, 0);
     }
   });
 
