@@ -9,19 +9,27 @@ export interface Distribution {
 /** Copies the candidates' softmax (the distribution `CategoricalSampler.sample` draws from). */
 export function toDistribution(c: Candidates): Distribution {
   const n = c.count;
-  const ids = new Int32Array(n);
+  const logits = c.logits;
+  // Straight typed-array loops: this runs once per verified row, over top-k's 5120 ids at Emu3.5's preset.
+  const ids = c.denseStart >= 0 ? denseIds(c.denseStart, n) : c.ids.slice(0, n);
   const probs = new Float32Array(n);
   let max = -Infinity;
-  for (let i = 0; i < n; i++) if (c.logits[i]! > max) max = c.logits[i]!;
+  for (let i = 0; i < n; i++) if (logits[i]! > max) max = logits[i]!;
   let total = 0;
   for (let i = 0; i < n; i++) {
-    ids[i] = c.idAt(i);
-    const e = Math.exp(c.logits[i]! - max);
+    const e = Math.exp(logits[i]! - max);
     probs[i] = e;
     total += e;
   }
-  for (let i = 0; i < n; i++) probs[i]! /= total;
+  const inv = 1 / total;
+  for (let i = 0; i < n; i++) probs[i] = probs[i]! * inv;
   return { ids, probs };
+}
+
+function denseIds(start: number, n: number): Int32Array {
+  const ids = new Int32Array(n);
+  for (let i = 0; i < n; i++) ids[i] = start + i;
+  return ids;
 }
 
 /** p(id); 0 outside the support. */

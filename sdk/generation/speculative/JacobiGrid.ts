@@ -8,6 +8,15 @@ import type { SpeculativeSampler } from './SpeculativeSampler.ts';
 export const DEFAULT_DRAFT_WINDOW = 16;
 /** Stale rows always refined after a rejection, however few drafts were kept. */
 const REFINE_MIN = 2;
+/**
+ * Refining costs a full target distribution per row (CFG, top-k over the vocabulary: the host work of one
+ * sequential token) and pays only when the stale draft is then kept. Below this rate of kept stale drafts
+ * (seen so far in the generation) refinement is switched off, except on every PROBE-th pass, which keeps
+ * measuring the rate: so a model whose stale predictions do not survive (sampling from a flat top-k) costs
+ * about the host work of sequential decoding, while one whose do (emu-nano) keeps the full Jacobi gain.
+ */
+const STALE_WORTH = 0.25;
+const PROBE = 8;
 
 /** A draft token and the distribution it was drawn from (null: a deterministic guess, a point mass). */
 interface Draft {
@@ -45,6 +54,10 @@ export class JacobiGrid {
   readonly #sampler: SpeculativeSampler;
   /** Stale Jacobi drafts by grid position, for the current image. */
   #stale = new Map<number, Draft>();
+  /** Stale drafts verified and kept, and passes run, over the generation (the refinement gate). */
+  #staleOffered = 0;
+  #staleKept = 0;
+  #passes = 0;
 
   constructor(window: number, sampler: SpeculativeSampler) {
     this.#window = window;
@@ -91,6 +104,10 @@ export class JacobiGrid {
         break;
       }
       const verdict = this.#sampler.verify(p, drafts[i]!.token, drafts[i]!.q);
+      if (drafts[i]!.q) {
+        this.#staleOffered++;
+        if (verdict.accepted) this.#staleKept++;
+      }
       await host.accept(verdict.token);
       if (!verdict.accepted) {
         rejected = true;
@@ -104,6 +121,7 @@ export class JacobiGrid {
     // Rows after the rejection saw a wrong prefix: their predictions become the next drafts.
     this.#stale.clear();
     if (!rejected) return fed.length;
+    if (!this.#refineWorth()) return fed.length;
     const stalePrefix = [...prefix.slice(0, -1), ...drafts.slice(kept).map((d) => d.token)];
     // Each refined row costs a full distribution (CFG, top-k over the vocabulary): refine no more rows than
     // were verified, so host work stays within twice that of the accepted tokens.
@@ -115,6 +133,13 @@ export class JacobiGrid {
       this.#stale.set(position, { token: this.#sampler.sample(q), q });
     }
     return fed.length;
+  }
+
+  /** Whether this pass refines stale rows: while they are kept often enough, and on probe passes. */
+  #refineWorth(): boolean {
+    this.#passes++;
+    const rate = (this.#staleKept + 1) / (this.#staleOffered + 2);
+    return rate >= STALE_WORTH || this.#passes % PROBE === 0;
   }
 
   /** Drafts for the `n` positions after the accepted ones (fewer where nothing is known to guess from). */
