@@ -9,7 +9,7 @@ import { GraphBuilder } from '../onnx/GraphBuilder.ts';
 import { writeFileAtomicSync } from '../output/outputFolder.ts';
 import { DecoderWeights, type AccuracyLevel, type FloatType, type WeightReport } from './DecoderWeights.ts';
 import { emu3Names, readEmu3Config, type Emu3Config } from './emu3Config.ts';
-import { buildEmu3Decoder, EMU3_IO, type KvCacheLayout } from './emu3DecoderGraph.ts';
+import { buildEmu3Decoder, emu3Io, type KvCacheLayout } from './emu3DecoderGraph.ts';
 import { SafetensorsArchive } from './safetensors.ts';
 
 export const DEFAULT_MANIFEST_TEMPLATE = fileURLToPath(new URL('../../models/emu35/emu-model.json', import.meta.url));
@@ -100,7 +100,7 @@ export function convertDecoder(options: ConvertDecoderOptions): ConvertDecoderRe
     kvCache: options.kvCache ?? 'concat',
     ...(quant ? { quantization: { method: 'MatMulNBits', bits: quant.bits, blockSize: quant.blockSize as 16 | 32 | 64 | 128, accuracyLevel: quant.accuracyLevel } } : {}),
     maxPositions: config.max_position_embeddings,
-    io: { ...EMU3_IO },
+    io: emu3Io(options.kvCache ?? 'concat'),
   };
   const manifestFile = template ? writeManifest(options, template, spec) : undefined;
   const seconds = (performance.now() - started) / 1000;

@@ -1,4 +1,4 @@
-import { attentionBias } from '../onnx/attentionBias.ts';
+import { attentionBias, type KeyPositionInputs } from '../onnx/attentionBias.ts';
 import type { GraphBuilder } from '../onnx/GraphBuilder.ts';
 import type { Emu3Config } from './emu3Config.ts';
 import { emu3Names } from './emu3Config.ts';
@@ -21,7 +21,18 @@ export const EMU3_IO = {
   presentKey: 'present.{i}.key',
   presentValue: 'present.{i}.value',
   logitsToKeep: 'logits_to_keep',
+  keyPositions: 'key_positions',
 } as const;
+
+/**
+ * The names a graph of this layout has: `key_positions` (the per-query raster mask) only in the concat
+ * layout. GroupQueryAttention masks by slot alone, so shared-cache graphs go without it.
+ */
+export function emu3Io(kvCache: KvCacheLayout): Omit<Record<keyof typeof EMU3_IO, string>, 'keyPositions'> & { keyPositions?: string } {
+  if (kvCache === 'concat') return { ...EMU3_IO };
+  const { keyPositions: _omitted, ...rest } = EMU3_IO;
+  return rest;
+}
 
 const CAST_TO: Record<FloatType, number> = { float32: 1, float16: 10 };
 
@@ -38,6 +49,9 @@ const CAST_TO: Record<FloatType, number> = { float32: 1, float16: 10 };
  * - `logits_to_keep` selects the last k positions before the final norm, so a 4k-token prefill
  *   computes one row of 282,926 logits, not 4k; logits are always float32.
  * - Batch > 1 with left padding works: the mask is per row and positions come from the caller.
+ * - concat layout: `key_positions` [B,T] (each slot's position id) makes the mask per query: a key is
+ *   seen only at a position ≤ the query's, so a grid decoded out of raster order (ZipAR) still attends
+ *   in raster order. Fed as 0…T−1 it is the plain causal mask.
  */
 export function buildEmu3Decoder(g: GraphBuilder, config: Emu3Config, weights: DecoderWeights, dtype: FloatType, kvCache: KvCacheLayout = 'concat'): void {
   const { hidden_size: H, num_hidden_layers: L, num_attention_heads: Hq, num_key_value_heads: Hkv, head_dim: D, vocab_size: V } = config;
@@ -53,7 +67,10 @@ export function buildEmu3Decoder(g: GraphBuilder, config: Emu3Config, weights: D
 
   const ctx: Ctx = { g, config, dtype, bs: g.op('Shape', [ids]) };
   const rope = ropeTables(ctx, positions);
-  const mix = kvCache === 'shared' ? sharedCacheAttention(ctx, mask) : concatAttention(ctx, g, ids, mask, past[0]!.key);
+  const mix =
+    kvCache === 'shared'
+      ? sharedCacheAttention(ctx, mask)
+      : concatAttention(ctx, g, ids, mask, past[0]!.key, { keyPositions: g.input(EMU3_IO.keyPositions, 'int64', ['batch', 'total']), positionIds: positions });
 
   const embed = weights.float(emu3Names.embed, [V, H]);
   let x = g.op('Reshape', [g.op('Gather', [embed, ids], { axis: { int: 0 } }), g.int64('shape', [2], [-1, H])]);
@@ -152,8 +169,8 @@ function applyRope(g: GraphBuilder, x: string, cos: string, sin: string, D: numb
 
 type Mix = (weights: DecoderWeights, h: string, layer: number, rope: Rope, past: { key: string; value: string }) => string;
 
-function concatAttention(ctx: Ctx, g: GraphBuilder, ids: string, mask: string, pastKey: string): Mix {
-  const bias = attentionBias(g, ids, mask, pastKey);
+function concatAttention(ctx: Ctx, g: GraphBuilder, ids: string, mask: string, pastKey: string, order: KeyPositionInputs): Mix {
+  const bias = attentionBias(g, ids, mask, pastKey, order);
   return (weights, h, layer, rope, past) => attention(ctx, weights, h, layer, rope, bias, past);
 }
 

@@ -13,9 +13,15 @@ export interface CausalLm {
   feed(ids: readonly number[], signal?: AbortSignal): Promise<Float32Array>;
   /**
    * Appends `ids` in one forward pass and returns the logits after every one of them (row i predicts
-   * the token after `ids[i]`). Parallel grid decoding needs it, with `truncate`.
+   * the token after `ids[i]`). Parallel grid decoding needs it, with `truncate`. `offsets`: position
+   * ids relative to the cache length (default 0, 1, …).
    */
-  feedAll?(ids: readonly number[], signal?: AbortSignal): Promise<Float32Array[]>;
+  feedAll?(ids: readonly number[], signal?: AbortSignal, offsets?: readonly number[]): Promise<Float32Array[]>;
+  /**
+   * True when attention is masked by position id, not only by slot (a per-query mask): ids may then be
+   * fed out of order at `offsets` and each still attends only to positions before it (ZipAR needs it).
+   */
+  readonly positionMask?: boolean;
   /** Drops the cache back to its first `length` positions, exactly as if only those had been fed. */
   truncate?(length: number): void;
   /**

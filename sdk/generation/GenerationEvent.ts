@@ -1,5 +1,5 @@
 import type { RgbImage } from '../image/RgbImage.ts';
-import type { TaskName } from '../model/ModelManifest.ts';
+import type { ParallelScheme, TaskName } from '../model/ModelManifest.ts';
 
 export interface Grid {
   rows: number;
@@ -30,6 +30,8 @@ export interface Usage {
   forwardPasses: { cond: number; uncond: number; image?: number; batched?: number };
   /** Grid tokens generated (visual codes, EOL, EOI): `forwardPasses.image / imageTokens` is passes per image token. */
   imageTokens?: number;
+  /** The grid scheme that ran (`sampling.image.parallel`; 'zipar' on a decoder without a position mask runs 'jacobi'). */
+  imageDecoding?: ParallelScheme;
   /** `samplingMs`: host time in processors, warpers and sampling (within prefill/decode). */
   timings: { prefillMs: number; decodeMs: number; visionMs: number; samplingMs?: number; totalMs: number };
   stopReason: FinishReason;

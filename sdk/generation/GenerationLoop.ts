@@ -1,5 +1,5 @@
 import { AbortError, InputError } from '../errors.ts';
-import type { SamplingPreset, TaskName } from '../model/ModelManifest.ts';
+import type { ParallelScheme, SamplingPreset, TaskName } from '../model/ModelManifest.ts';
 import type { RgbImage } from '../image/RgbImage.ts';
 import { buildWarpers } from './buildWarpers.ts';
 import { Candidates } from './Candidates.ts';
@@ -18,8 +18,10 @@ import { TextModeMask } from './processors/TextModeMask.ts';
 import { buildStoppingCriteria, type StoppingCriteria } from './stopping/StoppingCriteria.ts';
 import { TextStreamer, type TextStreamerIds } from './TextStreamer.ts';
 import { toDistribution } from './speculative/Distribution.ts';
-import { DEFAULT_DRAFT_WINDOW, JacobiGrid, type JacobiHost } from './speculative/JacobiGrid.ts';
+import type { GridHost } from './GridHost.ts';
+import { DEFAULT_DRAFT_WINDOW, JacobiGrid } from './speculative/JacobiGrid.ts';
 import { SpeculativeSampler } from './speculative/SpeculativeSampler.ts';
+import { DEFAULT_ROW_WINDOW, ZiparGrid } from './zipar/ZiparGrid.ts';
 
 export interface LoopIds extends GrammarIds, TextStreamerIds {
   eos: number;
@@ -80,8 +82,12 @@ export class GenerationLoop {
   readonly #gridProcessors: LogitsProcessor[];
   readonly #criteria: StoppingCriteria[];
   readonly #useCfg: boolean;
-  /** Speculative Jacobi decoding of grids (`sampling.image.parallel: 'jacobi'`), else undefined. */
+  /** Speculative Jacobi decoding of grids (`sampling.image.parallel: 'jacobi'`, or 'zipar' on a decoder without a position mask). */
   readonly #jacobi: JacobiGrid | undefined;
+  /** Spatial-locality decoding of grids (`sampling.image.parallel: 'zipar'`, on a decoder with a position mask). */
+  readonly #zipar: ZiparGrid | undefined;
+  /** The grid scheme that runs (usage.imageDecoding). */
+  readonly #scheme: ParallelScheme;
   /** Host time in processors, warpers and sampling this run (the part that grows with the vocabulary). */
   #samplingMs = 0;
 
@@ -103,11 +109,13 @@ export class GenerationLoop {
     this.#headerProcessors = [new HeaderConstraint(params.ids), ...user];
     this.#gridProcessors = [new GridConstraint(params.ids, cfg), ...user];
     const image = params.sampling.image;
-    this.#jacobi =
-      image.parallel === 'jacobi'
-        ? new JacobiGrid(image.draftWindow ?? DEFAULT_DRAFT_WINDOW, new SpeculativeSampler(() => this.#sampler.uniform(), v))
-        : undefined;
-    if (this.#jacobi) JacobiGrid.check(this.#useCfg ? [params.cond, params.uncond!] : [params.cond]);
+    const streams = this.#useCfg ? [params.cond, params.uncond!] : [params.cond];
+    const sampler = new SpeculativeSampler(() => this.#sampler.uniform(), v);
+    // ZipAR keeps raster order only through the decoder's position mask; without one, Jacobi (exact) runs.
+    this.#scheme = image.parallel === 'zipar' && !streams.every((lm) => lm.positionMask && lm.feedAll) ? 'jacobi' : (image.parallel ?? 'none');
+    this.#zipar = this.#scheme === 'zipar' ? new ZiparGrid(image.rowWindow ?? DEFAULT_ROW_WINDOW, sampler) : undefined;
+    this.#jacobi = this.#scheme === 'jacobi' ? new JacobiGrid(image.draftWindow ?? DEFAULT_DRAFT_WINDOW, sampler) : undefined;
+    if (this.#jacobi) JacobiGrid.check(streams);
     this.#criteria = buildStoppingCriteria({ eos: params.ids.eos, eoi: params.ids.eoi, stopAtEoi: params.stopAtEoi, maxNewTokens: params.sampling.maxNewTokens });
   }
 
@@ -192,7 +200,7 @@ export class GenerationLoop {
         emit({ type: 'image.done', index: images.length - 1, grid: done.grid, codes: done.codes, ...(done.image ? { image: done.image } : {}) });
       }
     };
-    const jacobiHost: JacobiHost = {
+    const gridHost: GridHost = {
       distribution: (cond, uncond, prefix) => {
         ctx.cond = cond;
         ctx.uncond = uncond;
@@ -221,12 +229,19 @@ export class GenerationLoop {
         if (generated.length === 0) {
           ctx.cond = await p.cond.feed(p.condPrompt, signal);
           timings.prefillMs = performance.now() - t0;
+        } else if (this.#zipar && grammar.mode === 'grid' && grammar.gridPosition === 0 && p.sampling.maxNewTokens - generated.length >= gridLength(grammar.grid!)) {
+          // The whole grid (a budget that would stop inside it leaves this image to sequential decoding).
+          const td = performance.now();
+          const fedPerPass = await this.#zipar.decode(gridHost, grammar.grid!, generated[generated.length - 1]!, generated, signal);
+          for (const n of fedPerPass) imagePasses += spanFeed(n);
+          timings.decodeMs += performance.now() - td;
+          continue;
         } else if (this.#jacobi && grammar.mode === 'grid') {
           // Several grid tokens per forward pass; `accept` runs for each as below.
           const td = performance.now();
           const gridTokens = generated.slice(generated.length - grammar.gridPosition);
           const budget = p.sampling.maxNewTokens - generated.length;
-          const fed = await this.#jacobi.step(jacobiHost, grammar.grid!, gridTokens, generated[generated.length - 1]!, budget, generated, signal);
+          const fed = await this.#jacobi.step(gridHost, grammar.grid!, gridTokens, generated[generated.length - 1]!, budget, generated, signal);
           imagePasses += spanFeed(fed);
           timings.decodeMs += performance.now() - td;
           continue;
@@ -269,6 +284,7 @@ export class GenerationLoop {
       uncondPromptTokens: p.uncondPrompt.length,
       generatedTokens: generated.length,
       forwardPasses: { cond: p.cond.forwardPasses - cond0, uncond: (p.uncond?.forwardPasses ?? 0) - uncond0, image: imagePasses, batched: batchedPasses },
+      imageDecoding: this.#scheme,
       imageTokens,
       timings,
       stopReason: stop,
@@ -323,6 +339,11 @@ export class GenerationLoop {
 type SampledStep = { kind: 'text' } | { kind: 'header'; allow: readonly number[] } | { kind: 'grid' };
 
 const EMPTY = new Float32Array(0);
+
+/** Grid positions after IMG: rows of codes + EOL, the last EOL being EOI. */
+function gridLength(grid: Grid): number {
+  return grid.rows * (grid.cols + 1);
+}
 const NONE: readonly number[] = Object.freeze([]);
 
 /** What a budget stop cut off: the open image (its codes so far once its grid is known), if any. */

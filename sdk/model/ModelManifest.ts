@@ -17,15 +17,18 @@ export const ModeSamplingSchema = z.object({
 });
 export type ModeSampling = z.infer<typeof ModeSamplingSchema>;
 
-/** How the grid of an image is decoded: one token per forward pass, or several (see `sdk/generation/speculative/`). */
-export const PARALLEL_SCHEMES = ['none', 'jacobi'] as const;
+/** How the grid of an image is decoded: one token per forward pass, or several (see `sdk/generation/speculative/`, `sdk/generation/zipar/`). */
+export const PARALLEL_SCHEMES = ['none', 'jacobi', 'zipar'] as const;
 export const ParallelSchemeSchema = z.enum(PARALLEL_SCHEMES);
 export type ParallelScheme = z.infer<typeof ParallelSchemeSchema>;
 
 /** Image mode: the sampling settings plus the parallel decoding scheme (absent = `none`, sequential). */
 export const ImageSamplingSchema = ModeSamplingSchema.extend({
-  parallel: ParallelSchemeSchema.optional().describe('grid decoding: none (one token per forward) or jacobi (speculative Jacobi: draft tokens verified in one forward)'),
+  parallel: ParallelSchemeSchema.optional().describe(
+    'grid decoding: none (one token per forward), jacobi (speculative Jacobi: draft tokens verified in one forward; exact in distribution) or zipar (rows in parallel, each a window behind the one above; approximate, needs a decoder with key_positions, else jacobi)',
+  ),
   draftWindow: z.number().int().min(1).max(64).optional().describe('jacobi: draft tokens verified per forward (default 16)'),
+  rowWindow: z.number().int().min(1).max(1024).optional().describe('zipar: tokens a row must be ahead of the next before that one starts (default 4)'),
 });
 export type ImageSampling = z.infer<typeof ImageSamplingSchema>;
 
@@ -78,6 +81,14 @@ const DecoderIoSchema = z
      * engine feeds 1. Graphs without it return `logits` [B,S,V] and the engine keeps the last row.
      */
     logitsToKeep: z.string().optional(),
+    /**
+     * Optional int64 [B,T] input: the position id of every cache slot, past and new. A key is then
+     * visible to a query only when its position is ≤ the query's (as well as its slot being earlier and
+     * its attention_mask 1): a per-query mask that keeps raster order in attention when a grid is
+     * decoded out of order (`sampling.image.parallel: 'zipar'`). The engine always feeds it when named;
+     * in-order decoding gives positions = slots, the plain causal mask.
+     */
+    keyPositions: z.string().optional(),
   })
   .prefault({});
 

@@ -320,7 +320,7 @@ function readDecoderFacts(session: import('onnxruntime-node').InferenceSession, 
   const logits = tensorMeta(session.outputMetadata, spec.io.logits);
   if (logits) facts.vocab = fixedDim(logits.shape[logits.shape.length - 1]);
   if (spec.io.logitsToKeep && session.inputNames.includes(spec.io.logitsToKeep)) facts.logitsToKeep = spec.io.logitsToKeep;
-  const fed = new Set([spec.io.inputIds, spec.io.attentionMask, spec.io.positionIds, ...(spec.io.logitsToKeep ? [spec.io.logitsToKeep] : [])]);
+  const fed = new Set([spec.io.inputIds, spec.io.attentionMask, spec.io.positionIds, ...(spec.io.logitsToKeep ? [spec.io.logitsToKeep] : []), ...(spec.io.keyPositions ? [spec.io.keyPositions] : [])]);
   const pastValue = patternRegex(spec.io.pastValue);
   facts.extraInputs = session.inputNames.filter((n) => !fed.has(n) && !pastKey.test(n) && !pastValue.test(n));
 }
@@ -356,6 +356,9 @@ function diagnoseDecoder(m: ModelManifest, f: DecoderFacts, session: import('onn
   if (f.dtype !== null && f.dtype !== spec.dtype) {
     if (f.dtype === 'float32' || f.dtype === 'float16') mismatch('decoder.dtype', spec.dtype, f.dtype);
     else problems.push({ area: 'decoder', message: `${spec.file}'s past key/values are ${f.dtype}; the engine feeds float32 or float16`, fix: 're-export the decoder with float32 or float16 key/value inputs' });
+  }
+  if (io.keyPositions && !session.inputNames.includes(io.keyPositions)) {
+    problems.push({ area: 'decoder', message: `decoder.io.keyPositions names input '${io.keyPositions}', which ${spec.file} does not have`, fix: `remove decoder.io.keyPositions from ${MANIFEST_FILE} (sampling.image.parallel 'zipar' then runs as 'jacobi')` });
   }
   if (io.logitsToKeep && !session.inputNames.includes(io.logitsToKeep)) {
     problems.push({ area: 'decoder', message: `decoder.io.logitsToKeep names input '${io.logitsToKeep}', which ${spec.file} does not have`, fix: `remove decoder.io.logitsToKeep from ${MANIFEST_FILE} (the graph returns logits for every position)` });

@@ -4,7 +4,7 @@ import { errorFromCode, SdkError, type ValidationIssue } from '../errors.ts';
 import type { GenerationEvent, Grid, OutputItem, Truncation } from '../generation/GenerationEvent.ts';
 import type { TaskRequest } from '../generation/TaskRequest.ts';
 import { RgbImageSchema, type RgbImage } from '../image/RgbImage.ts';
-import { SamplingPresetSchema, TaskNameSchema } from '../model/ModelManifest.ts';
+import { ParallelSchemeSchema, SamplingPresetSchema, TaskNameSchema } from '../model/ModelManifest.ts';
 
 /**
  * The remote engine's wire protocol: msgpack frames over a WebSocket (or NATS messages), each a map
@@ -123,6 +123,7 @@ const UsageSchema = z.object({
   generatedTokens: z.number().int(),
   forwardPasses: z.object({ cond: z.number().int(), uncond: z.number().int(), image: z.number().int().optional(), batched: z.number().int().optional() }),
   imageTokens: z.number().int().optional(),
+  imageDecoding: ParallelSchemeSchema.optional(),
   timings: z.object({ prefillMs: z.number(), decodeMs: z.number(), visionMs: z.number(), samplingMs: z.number().optional(), totalMs: z.number() }),
   stopReason: z.enum(['eos', 'eoi', 'max_tokens']),
 });

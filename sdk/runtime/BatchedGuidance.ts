@@ -34,12 +34,15 @@ export class BatchedGuidance implements GuidedStreams {
   #past: Record<string, ort.Tensor>;
   /** Ids fed since the merge (the same for both rows), handed back to each session's `tokens` on close. */
   readonly #fed: number[] = [];
+  /** Each row's slot position ids (slot order), grown as fed. */
+  readonly #positions: [number[], number[]];
   #closed = false;
 
   constructor(graph: DecoderGraph, cond: KvHandle, uncond: KvHandle) {
     this.#g = graph;
     this.#streams = [cond, uncond];
     this.#lengths = [cond.length, uncond.length];
+    this.#positions = [Array.from(cond.slotPositions, Number), Array.from(uncond.slotPositions, Number)];
     this.#width = this.#shared ? Math.max(capacityOf(cond), capacityOf(uncond), 1) : Math.max(cond.length, uncond.length);
     this.#past = this.#merge();
   }
@@ -57,9 +60,10 @@ export class BatchedGuidance implements GuidedStreams {
     return this.#shared && n > 1 ? 2 : 1;
   }
 
-  async feedAll(ids: readonly number[], signal?: AbortSignal): Promise<StreamRows> {
-    if (this.passesFor(ids.length) === 2) return this.#forwardEachRow(ids, signal);
-    const t = await this.#forward(ids, signal);
+  async feedAll(ids: readonly number[], signal?: AbortSignal, offsets?: readonly number[]): Promise<StreamRows> {
+    if (offsets && offsets.length !== ids.length) throw new InputError('input_invalid', `feedAll(): ${offsets.length} position offsets for ${ids.length} ids`);
+    if (this.passesFor(ids.length) === 2) return this.#forwardEachRow(ids, signal, offsets);
+    const t = await this.#forward(ids, signal, offsets);
     return { cond: logitRows(t, ids.length, this.#g.vocabSize, 0), uncond: logitRows(t, ids.length, this.#g.vocabSize, 1) };
   }
 
@@ -70,6 +74,7 @@ export class BatchedGuidance implements GuidedStreams {
     this.#lengths[0] -= n;
     this.#lengths[1] -= n;
     this.#fed.length -= n;
+    for (const p of this.#positions) p.length -= n;
     // shared: slots past each row's length are never attended to and the next feed overwrites them.
     if (this.#shared) return;
     // Each row keeps its first `length` valid positions, at the same offset from the start.
@@ -84,7 +89,7 @@ export class BatchedGuidance implements GuidedStreams {
     this.#streams.forEach((stream, b) => {
       const length = this.#lengths[b]!;
       const width = this.#shared ? this.#width : length;
-      stream.adopt(this.#slice(b, width), length, this.#fed);
+      stream.adopt(this.#slice(b, width), length, this.#fed, BigInt64Array.from(this.#positions[b]!, BigInt));
     });
   }
 
@@ -93,7 +98,7 @@ export class BatchedGuidance implements GuidedStreams {
   }
 
   /** One batch-2 forward of the same `ids` in both rows; keeps every fed position's logits. */
-  async #forward(ids: readonly number[], signal?: AbortSignal): Promise<ort.Tensor> {
+  async #forward(ids: readonly number[], signal?: AbortSignal, offsets?: readonly number[]): Promise<ort.Tensor> {
     const { spec, session } = this.#g;
     const io = spec.io;
     const s = ids.length;
@@ -103,14 +108,19 @@ export class BatchedGuidance implements GuidedStreams {
     const inputIds = new BigInt64Array(2 * s);
     const positions = new BigInt64Array(2 * s);
     const mask = new BigInt64Array(2 * total);
+    const keyPositions = io.keyPositions ? new BigInt64Array(2 * total) : undefined;
     for (let b = 0; b < 2; b++) {
       const length = this.#lengths[b]!;
+      const slots = this.#positions[b]!;
       for (let i = 0; i < s; i++) {
         inputIds[b * s + i] = BigInt(ids[i]!);
-        positions[b * s + i] = BigInt(length + i);
+        positions[b * s + i] = BigInt(length + (offsets ? offsets[i]! : i));
+        slots.push(Number(positions[b * s + i]));
       }
       // A row's valid slots: [offset, offset + length + s).
-      mask.fill(1n, b * total + this.#offset(b), b * total + this.#offset(b) + length + s);
+      const from = b * total + this.#offset(b);
+      mask.fill(1n, from, from + length + s);
+      if (keyPositions) for (let t = 0; t < length + s; t++) keyPositions[from + t] = BigInt(slots[t]!);
     }
     const feeds: Record<string, ort.Tensor> = {
       ...this.#past,
@@ -118,6 +128,7 @@ export class BatchedGuidance implements GuidedStreams {
       [io.attentionMask]: new ort.Tensor('int64', mask, [2, total]),
       [io.positionIds]: new ort.Tensor('int64', positions, [2, s]),
     };
+    if (keyPositions) feeds[io.keyPositions!] = new ort.Tensor('int64', keyPositions, [2, total]);
     if (io.logitsToKeep) feeds[io.logitsToKeep] = new ort.Tensor('int64', BigInt64Array.of(BigInt(s)), [1]);
     let out: ort.InferenceSession.ReturnType;
     try {
@@ -129,6 +140,7 @@ export class BatchedGuidance implements GuidedStreams {
         out = await session.run(feeds);
       }
     } catch (err) {
+      this.#positions.forEach((slots, b) => (slots.length = this.#lengths[b]!));
       throw engineFailure(`batched guidance forward (P=${this.#lengths.join('/')}, S=${s})`, err);
     }
     this.#streams[0].countForward();
@@ -156,7 +168,7 @@ export class BatchedGuidance implements GuidedStreams {
   }
 
   /** shared layout, several ids: one batch-1 pass per row, on views of its part of the buffer. */
-  async #forwardEachRow(ids: readonly number[], signal?: AbortSignal): Promise<StreamRows> {
+  async #forwardEachRow(ids: readonly number[], signal?: AbortSignal, offsets?: readonly number[]): Promise<StreamRows> {
     this.#begin(ids, signal);
     const { spec, session, vocabSize } = this.#g;
     const { numKvHeads: h, headDim: d } = spec;
@@ -175,7 +187,7 @@ export class BatchedGuidance implements GuidedStreams {
         ...views,
         [io.inputIds]: new ort.Tensor('int64', BigInt64Array.from(ids, BigInt), [1, s]),
         [io.attentionMask]: new ort.Tensor('int64', new BigInt64Array(length + s).fill(1n), [1, length + s]),
-        [io.positionIds]: new ort.Tensor('int64', BigInt64Array.from(ids, (_, i) => BigInt(length + i)), [1, s]),
+        [io.positionIds]: new ort.Tensor('int64', BigInt64Array.from(ids, (_, i) => BigInt(length + (offsets ? offsets[i]! : i))), [1, s]),
       };
       if (io.logitsToKeep) feeds[io.logitsToKeep] = new ort.Tensor('int64', BigInt64Array.of(BigInt(s)), [1]);
       const fetches: Record<string, ort.Tensor | null> = { [io.logits]: null };
@@ -187,6 +199,7 @@ export class BatchedGuidance implements GuidedStreams {
         throw engineFailure(`guidance row ${b} forward (P=${length}, S=${s})`, err);
       }
       this.#streams[b]!.countForward();
+      for (let i = 0; i < s; i++) this.#positions[b]!.push(length + (offsets ? offsets[i]! : i));
       // Copied: the next row's run reuses ORT's output buffers.
       rows.push(logitRows(out[io.logits]!, s, vocabSize).map((r) => r.slice()));
     }

@@ -20,10 +20,12 @@ export interface DecoderGraph {
 export interface KvHandle {
   past: Record<string, ort.Tensor>;
   length: number;
+  /** Each slot's position id (`length` entries). */
+  slotPositions: BigInt64Array;
   /** Counts one forward pass on this stream (a batch-2 pass counts once, on the conditional stream). */
   countForward(): void;
-  /** Replaces the cache with `past` of `length` positions, `fed` being the ids appended since the handle was taken. */
-  adopt(past: Record<string, ort.Tensor>, length: number, fed: readonly number[]): void;
+  /** Replaces the cache with `past` of `length` slots at `positions`, `fed` being the ids appended since the handle was taken. */
+  adopt(past: Record<string, ort.Tensor>, length: number, fed: readonly number[], positions: BigInt64Array): void;
 }
 
 /** Whether the graph's batch axis is free (symbolic), so two streams can run as one batch-2 pass. */
@@ -51,6 +53,8 @@ export class DecoderSession implements CausalLm {
   readonly #presentNames: string[];
   #past: Record<string, ort.Tensor> = {};
   #ones: BigInt64Array = new BigInt64Array(0);
+  /** The position id of every slot (slot order = feed order; positions differ when fed out of order). */
+  #slotPositions: BigInt64Array = new BigInt64Array(0);
   #length = 0;
   #forwardPasses = 0;
   /** Every id fed, in order: the cache's contents. */
@@ -101,6 +105,11 @@ export class DecoderSession implements CausalLm {
     return this.#length;
   }
 
+  /** Whether the graph masks attention by position (`io.keyPositions`), so ids may be fed out of order. */
+  get positionMask(): boolean {
+    return this.#spec.io.keyPositions !== undefined;
+  }
+
   /**
    * Both guidance streams as one batch-2 forward (this = conditional) when the other stream shares this
    * graph and the graph's batch axis is free; otherwise undefined (the loop runs them separately).
@@ -127,13 +136,16 @@ export class DecoderSession implements CausalLm {
     return {
       past: this.#past,
       length: this.#length,
+      slotPositions: this.#slotPositions.subarray(0, this.#length),
       countForward: () => {
         this.#forwardPasses++;
         this.#onForward?.();
       },
-      adopt: (past, length, fed) => {
+      adopt: (past, length, fed, positions) => {
         this.#past = past;
         this.#length = length;
+        this.#growPositions(length);
+        this.#slotPositions.set(positions, 0);
         this.tokens.push(...fed);
       },
     };
@@ -215,6 +227,7 @@ export class DecoderSession implements CausalLm {
       Object.entries(this.#past).map(([name, t]) => [name, new ort.Tensor(t.type as 'float32', (t.data as Float32Array).slice(), t.dims as number[])]),
     );
     copy.#length = this.#length;
+    copy.#slotPositions = this.#slotPositions.slice();
     copy.tokens.push(...this.tokens);
     return copy;
   }
@@ -232,10 +245,13 @@ export class DecoderSession implements CausalLm {
   /**
    * Appends `ids` in one forward pass and returns every position's logits (row i predicts the token after
    * `ids[i]`): the verification pass of speculative decoding. Rows are views (valid until the next call).
+   * `offsets`: position ids relative to the cache length (default 0, 1, …): a grid fed out of raster
+   * order places each id at its raster position.
    */
-  async feedAll(ids: readonly number[], signal?: AbortSignal): Promise<Float32Array[]> {
+  async feedAll(ids: readonly number[], signal?: AbortSignal, offsets?: readonly number[]): Promise<Float32Array[]> {
     if (ids.length > PREFILL_CHUNK) throw new InputError('input_invalid', `feedAll() takes at most ${PREFILL_CHUNK} ids per forward, got ${ids.length}`);
-    const t = await this.#forward(ids, ids.length, signal);
+    if (offsets && offsets.length !== ids.length) throw new InputError('input_invalid', `feedAll(): ${offsets.length} position offsets for ${ids.length} ids`);
+    const t = await this.#forward(ids, ids.length, signal, offsets);
     return this.#rows(t, ids.length);
   }
 
@@ -264,23 +280,25 @@ export class DecoderSession implements CausalLm {
   }
 
   /** One forward pass over `ids` (≤ one chunk), keeping the last `keep` positions' logits. */
-  async #forward(ids: readonly number[], keep: number, signal?: AbortSignal): Promise<ort.Tensor> {
+  async #forward(ids: readonly number[], keep: number, signal?: AbortSignal, offsets?: readonly number[]): Promise<ort.Tensor> {
     this.#check(ids, signal);
     const s = ids.length;
     const p = this.#length;
     const io = this.#spec.io;
     const inputIds = new BigInt64Array(s);
-    const positions = new BigInt64Array(s);
+    this.#growPositions(p + s);
+    const positions = this.#slotPositions.subarray(p, p + s);
     for (let i = 0; i < s; i++) {
       inputIds[i] = BigInt(ids[i]!);
-      positions[i] = BigInt(p + i);
+      positions[i] = BigInt(p + (offsets ? offsets[i]! : i));
     }
     const feeds: Record<string, ort.Tensor> = {
       ...this.#past,
       [io.inputIds]: new ort.Tensor('int64', inputIds, [1, s]),
       [io.attentionMask]: new ort.Tensor('int64', this.#onesView(p + s), [1, p + s]),
-      [io.positionIds]: new ort.Tensor('int64', positions, [1, s]),
+      [io.positionIds]: new ort.Tensor('int64', positions.slice(), [1, s]),
     };
+    if (io.keyPositions) feeds[io.keyPositions] = new ort.Tensor('int64', this.#slotPositions.subarray(0, p + s), [1, p + s]);
     if (io.logitsToKeep) feeds[io.logitsToKeep] = keep === 1 ? KEEP_ONE : new ort.Tensor('int64', BigInt64Array.of(BigInt(keep)), [1]);
     let out: ort.InferenceSession.ReturnType;
     try {
@@ -313,6 +331,14 @@ export class DecoderSession implements CausalLm {
   /** The last `n` positions' rows (fp16 widened for those rows alone). */
   #rows(t: ort.Tensor, n: number): Float32Array[] {
     return logitRows(t, n, this.#vocabSize);
+  }
+
+  /** Room for `n` slot positions, grown by doubling (kept entries copied). */
+  #growPositions(n: number): void {
+    if (this.#slotPositions.length >= n) return;
+    const grown = new BigInt64Array(Math.max(n, this.#slotPositions.length * 2, 256));
+    grown.set(this.#slotPositions.subarray(0, this.#length));
+    this.#slotPositions = grown;
   }
 
   /** A reused all-ones mask; grown by doubling so steps do not allocate. */

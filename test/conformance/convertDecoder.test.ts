@@ -34,6 +34,7 @@ async function runConverted(file: string, spec: DecoderSpec, vocab: number): Pro
       position_ids: new ort.Tensor('int64', BigInt64Array.from(PROMPT, (_, i) => BigInt(i)), [1, S]),
       logits_to_keep: new ort.Tensor('int64', BigInt64Array.of(BigInt(S)), [1]),
     };
+    if (spec.io.keyPositions) feeds[spec.io.keyPositions] = new ort.Tensor('int64', BigInt64Array.from(PROMPT, (_, i) => BigInt(i)), [1, S]);
     const half = spec.dtype === 'float16';
     const capacity = spec.kvCache === 'shared' ? 64 : 0;
     for (let i = 0; i < spec.numLayers; i++) for (const kv of ['key', 'value']) {

@@ -50,6 +50,8 @@ export interface TinyModelOptions {
   logitBias?: Record<number, number>;
   /** Vision tokenizer factor f (pixels per token side). Default 16. */
   downsample?: number;
+  /** Give the decoder the optional `key_positions` input (a per-query, position-ordered mask). Default false. */
+  keyPositions?: boolean;
   /** Overrides of the default tasks (Emu3.5 templates and presets, small `maxNewTokens` and `imageArea`). */
   tasks?: Partial<Record<TaskName, TinyTaskOverride>>;
   /** The real ranks file for `vocab: 'emu35'`. Default: `../shared/emu35/emu3.tiktoken` beside the repo. */
@@ -79,6 +81,7 @@ const OptionsSchema = z
     seed: z.number().int().default(0),
     logitBias: z.record(z.string(), z.number()).default({}),
     downsample: positiveInt.default(16),
+    keyPositions: z.boolean().default(false),
     tasks: z.partialRecord(TaskNameSchema, z.unknown()).default({}),
     emu35Ranks: z.string().min(1).default(DEFAULT_EMU35_RANKS),
   })
@@ -114,6 +117,7 @@ export async function buildTinyModel(dir: string, options: TinyModelOptions = {}
       numKvHeads: o.kvHeads,
       headDim: o.headDim,
       maxPositions: o.maxPositions,
+      ...(o.keyPositions ? { io: { keyPositions: 'key_positions' } } : {}),
     },
     vision: { encoder: 'vision_encoder.onnx', decoder: 'vision_decoder.onnx', downsample: o.downsample },
     tasks: mergeTasks(tinyTaskConfigs(imageArea), o.tasks as Partial<Record<TaskName, TinyTaskOverride>>),
@@ -130,6 +134,7 @@ export async function buildTinyModel(dir: string, options: TinyModelOptions = {}
     hidden: o.hidden ?? (o.vocab === 'tiny' ? 32 : 16),
     seed: o.seed,
     logitBias: biasMap(o.logitBias, vocabSize),
+    keyPositions: o.keyPositions,
   });
   const palette = flatColourPalette(codebookSize);
   await Promise.all([

@@ -12,6 +12,8 @@ export interface TinyDecoderShape {
   seed: number;
   /** token id → value added to its logit. */
   logitBias: ReadonlyMap<number, number>;
+  /** Adds the optional `key_positions` [B,T] input: attention masked by position id as well as by slot. */
+  keyPositions?: boolean;
 }
 
 /** Modulus of the token hash; prime, above any vocabulary size, and id·a stays well inside int64. */
@@ -41,7 +43,8 @@ export function buildTinyDecoderGraph(shape: TinyDecoderShape): Uint8Array {
   g.declareOutput('logits', 'float32', ['batch', 'seq', V]);
   const tokenHash = hashParams(rng, H);
   let x = g.op('Add', [hashedFeatures(g, ids, tokenHash), hashedFeatures(g, pos, hashParams(rng, H))]);
-  const bias = attentionBias(g, ids, mask, past[0]!.key);
+  const order = shape.keyPositions ? { keyPositions: g.input('key_positions', 'int64', ['batch', 'total']), positionIds: pos } : undefined;
+  const bias = attentionBias(g, ids, mask, past[0]!.key, order);
 
   for (let i = 0; i < layers; i++) {
     const attn = attention(g, rng, layerNorm(g, x, H), bias, past[i]!, i, { H, Hq, Hkv, D });

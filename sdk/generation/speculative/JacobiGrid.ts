@@ -1,7 +1,7 @@
 import { InputError } from '../../errors.ts';
 import type { CausalLm } from '../CausalLm.ts';
 import type { Grid } from '../GenerationEvent.ts';
-import type { GuidedStreams } from '../GuidedStreams.ts';
+import type { GridHost } from '../GridHost.ts';
 import type { Distribution } from './Distribution.ts';
 import type { SpeculativeSampler } from './SpeculativeSampler.ts';
 
@@ -22,18 +22,6 @@ const PROBE = 8;
 interface Draft {
   token: number;
   q: Distribution | null;
-}
-
-/** What one Jacobi step needs from the generation loop. */
-export interface JacobiHost {
-  /** The streams of this image span (both while guidance is on: fed the same tokens, rolled back the same). */
-  streams(): GuidedStreams;
-  /** The target distribution from one row of logits: the grid processors (CFG, mask, user's) and warpers. */
-  distribution(cond: Float32Array, uncond: Float32Array | undefined, prefix: readonly number[]): Distribution;
-  /** The forced id at grid position `p` (EOL, EOI), or null. */
-  forced(p: number, grid: Grid): number | null;
-  /** Takes one token as decided (grammar, events, image decoding), exactly as the sequential loop does. */
-  accept(token: number): Promise<void>;
 }
 
 /**
@@ -76,7 +64,7 @@ export class JacobiGrid {
    * so far); `last` = the newest accepted token (not yet fed); `budget` = tokens still allowed (≥ 1).
    * Returns how many ids the pass fed.
    */
-  async step(host: JacobiHost, grid: Grid, gridTokens: readonly number[], last: number, budget: number, prefix: number[], signal: AbortSignal): Promise<number> {
+  async step(host: GridHost, grid: Grid, gridTokens: readonly number[], last: number, budget: number, prefix: number[], signal: AbortSignal): Promise<number> {
     const pos0 = gridTokens.length;
     if (pos0 === 0) this.#stale.clear();
     const end = grid.rows * (grid.cols + 1);
@@ -143,7 +131,7 @@ export class JacobiGrid {
   }
 
   /** Drafts for the `n` positions after the accepted ones (fewer where nothing is known to guess from). */
-  #drafts(host: JacobiHost, grid: Grid, gridTokens: readonly number[], n: number): Draft[] {
+  #drafts(host: GridHost, grid: Grid, gridTokens: readonly number[], n: number): Draft[] {
     const pos0 = gridTokens.length;
     const stride = grid.cols + 1;
     const out: Draft[] = [];

@@ -54,9 +54,9 @@ describe('batched guidance on emu-nano (both streams as one batch-2 pass during 
     let tokens = 0;
     for (const task of ['t2i', 'x2i', 'story'] as const) {
       for (const seed of [0, 1]) {
-        for (const sampling of [GUIDED_JACOBI, { ...GUIDED_JACOBI, image: { ...GUIDED_JACOBI.image, topK: 20, topP: 1, temperature: 1 } }]) {
+        for (const sampling of [GUIDED_JACOBI, { ...GUIDED_JACOBI, image: { ...GUIDED_JACOBI.image, topK: 20, topP: 1, temperature: 1 } }] as NonNullable<Request['sampling']>[]) {
           const [a, b] = [await run(separate, request(task, seed, sampling)), await run(batched, request(task, seed, sampling))];
-          assert.deepEqual(b.tokens, a.tokens, `${task}/${seed} top-k ${sampling.image.topK ?? 'preset'}`);
+          assert.deepEqual(b.tokens, a.tokens, `${task}/${seed} top-k ${sampling.image?.topK ?? 'preset'}`);
           assert.ok(b.usage.forwardPasses.image! * 2 === a.usage.forwardPasses.image!, JSON.stringify([a.usage.forwardPasses, b.usage.forwardPasses]));
           passes += b.usage.forwardPasses.image!;
           tokens += b.usage.imageTokens!;
