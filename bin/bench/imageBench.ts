@@ -1,25 +1,30 @@
 /**
  * `npm run bench:images [-- --count N] [--seed S] [--timing N]`
  *
- * Image decoding schemes side by side, in one run, on emu-nano's held-out examples (its presets decode
- * with Jacobi, window 16, chosen by this bench; `sequential` forces `parallel: 'none'`):
- * - forward passes per image token (image token = code, EOL or EOI; `usage.forwardPasses.image / imageTokens`);
+ * Image decoding schemes side by side, in one run, on emu-nano's held-out examples:
+ * - forward passes per image token (image token = code, EOL or EOI; `usage.forwardPasses.image / imageTokens`,
+ *   both guidance streams counted, a batch-2 pass once);
  * - wall time per t2i image at 1 and 2 ORT threads (the first `--timing` examples, each run twice, best kept);
  * - the judged figures of `bench:tasks` (t2i, x2i, story) per scheme, with the standard error of the
- *   difference to sequential decoding, and token identity to sequential (greedy presets);
- * - the VLA keyframes: passes per image token and token identity to sequential;
- * under the model's own presets (greedy image tokens) and under sampling (image top-k 20), because the
- * real Emu3.5 samples its images (top-k 5120–10240, CFG 3).
+ *   difference to the same mode's sequential decoding, and token identity to it where decoding is greedy;
+ * - the VLA keyframes: passes per image token and token identity.
+ * Four modes: the model's own presets (cfg 1, greedy images); image top-k 20; and both again with
+ * guidance forced on (cfg 3), as the real Emu3.5 runs (CFG 3, top-k 5120–10240): there batched guidance
+ * (both streams as one batch-2 pass) is compared with the two streams run separately.
+ * Every scheme runs on emu-nano converted by `emu convert decoder` (concat KV, with `key_positions`, which
+ * ZipAR needs; the same tokens as the shipped decoder.onnx, tested in convertNano.test.ts), so all rows
+ * share one graph; one reference row times the shipped decoder.onnx.
  * Then the host cost per accepted image token at Emu3.5's 282,926-id vocabulary (a tiny random-weight
  * model with Emu3.5's t2i preset: CFG 5, image top-k 5120).
  * Writes the `## Image decoding` section of docs/benchmarks.md.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { machineLine, markdownTable, writeBenchmarkSection } from './benchmarkDoc.ts';
+import { convertDecoder } from '../../sdk/convert/convertDecoder.ts';
 import type { SamplingOverrides } from '../../sdk/generation/TaskRequest.ts';
 import { DEFAULT_MODEL_DIR } from '../../sdk/model/defaultModel.ts';
 import { OnnxBackend } from '../../sdk/OnnxBackend.ts';
@@ -29,28 +34,56 @@ import { evaluateTask, type GenerativeTask, type TaskEvalReport } from '../../si
 import { renderLayout } from '../../sim/render/renderLayout.ts';
 import { makeTaskExample } from '../../sim/tasks/taskExamples.ts';
 import { buildTinyModel } from '../../test/kit/buildTinyModel.ts';
+import { nanoShape, writeNanoAsEmu3Checkpoint } from '../../training/nanoCheckpoint.ts';
 
 const { values } = parseArgs({ options: { count: { type: 'string', default: '40' }, seed: { type: 'string', default: '0' }, timing: { type: 'string', default: '10' } } });
 const args = z.object({ count: z.coerce.number().int().positive(), seed: z.coerce.number().int().nonnegative(), timing: z.coerce.number().int().positive() }).parse(values);
 
+type Mode = 'preset' | 'sampled' | 'guided' | 'guided-sampled';
 interface Scheme {
   name: string;
-  mode: 'preset' | 'sampled';
+  mode: Mode;
   sampling: SamplingOverrides;
+  /** Run the guidance streams as two separate passes (the baseline of the guided modes). */
+  separate?: boolean;
 }
 const SAMPLED = { topK: 20, topP: 1, temperature: 1 };
+const JACOBI = { parallel: 'jacobi', draftWindow: 16 } as const;
+const ZIPAR = (rowWindow: number) => ({ parallel: 'zipar', rowWindow }) as const;
 const SCHEMES: Scheme[] = [
   { name: 'sequential', mode: 'preset', sampling: { image: { parallel: 'none' } } },
   { name: 'jacobi, window 4', mode: 'preset', sampling: { image: { parallel: 'jacobi', draftWindow: 4 } } },
-  { name: 'jacobi, window 16', mode: 'preset', sampling: { image: { parallel: 'jacobi', draftWindow: 16 } } },
+  { name: 'jacobi, window 16', mode: 'preset', sampling: { image: JACOBI } },
+  { name: 'zipar, row window 2', mode: 'preset', sampling: { image: ZIPAR(2) } },
+  { name: 'zipar, row window 4', mode: 'preset', sampling: { image: ZIPAR(4) } },
   { name: 'sequential', mode: 'sampled', sampling: { image: { ...SAMPLED, parallel: 'none' } } },
-  { name: 'jacobi, window 16', mode: 'sampled', sampling: { image: { ...SAMPLED, parallel: 'jacobi', draftWindow: 16 } } },
+  { name: 'jacobi, window 16', mode: 'sampled', sampling: { image: { ...SAMPLED, ...JACOBI } } },
+  { name: 'zipar, row window 2', mode: 'sampled', sampling: { image: { ...SAMPLED, ...ZIPAR(2) } } },
+  { name: 'sequential, separate streams', mode: 'guided', separate: true, sampling: { cfg: 3, image: { parallel: 'none' } } },
+  { name: 'sequential, batched guidance', mode: 'guided', sampling: { cfg: 3, image: { parallel: 'none' } } },
+  { name: 'jacobi w16, separate streams', mode: 'guided', separate: true, sampling: { cfg: 3, image: JACOBI } },
+  { name: 'jacobi w16, batched guidance', mode: 'guided', sampling: { cfg: 3, image: JACOBI } },
+  { name: 'zipar w2, batched guidance', mode: 'guided', sampling: { cfg: 3, image: ZIPAR(2) } },
+  { name: 'sequential, separate streams', mode: 'guided-sampled', separate: true, sampling: { cfg: 3, image: { ...SAMPLED, parallel: 'none' } } },
+  { name: 'jacobi w16, batched guidance', mode: 'guided-sampled', sampling: { cfg: 3, image: { ...SAMPLED, ...JACOBI } } },
+  { name: 'zipar w2, batched guidance', mode: 'guided-sampled', sampling: { cfg: 3, image: { ...SAMPLED, ...ZIPAR(2) } } },
 ];
+const MODE_LABEL: Record<Mode, string> = { preset: 'presets: cfg 1, greedy images', sampled: 'cfg 1, image top-k 20', guided: 'cfg 3, greedy images', 'guided-sampled': 'cfg 3, image top-k 20' };
+const GREEDY_MODES: Mode[] = ['preset', 'guided'];
 const TASKS: GenerativeTask[] = ['t2i', 'x2i', 'story'];
-const label = (s: Scheme) => `${s.name} (${s.mode === 'preset' ? 'presets, greedy images' : 'image top-k 20'})`;
+const label = (s: Scheme) => `${s.name} (${MODE_LABEL[s.mode]})`;
 const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
 
-const backends = { 1: await OnnxBackend.load(DEFAULT_MODEL_DIR, { threads: 1 }), 2: await OnnxBackend.load(DEFAULT_MODEL_DIR, { threads: 2 }) };
+// emu-nano through `emu convert decoder` (its own weights as an Emu3.5-format checkpoint): the graph with key_positions.
+const work = mkdtempSync(path.join(os.tmpdir(), 'emu-bench-images-'));
+const convertedDir = path.join(work, 'nano-converted');
+writeNanoAsEmu3Checkpoint(path.join(DEFAULT_MODEL_DIR, 'decoder.onnx'), nanoShape(DEFAULT_MODEL_DIR), path.join(work, 'checkpoint'));
+convertDecoder({ from: path.join(work, 'checkpoint'), to: convertedDir, manifest: path.join(DEFAULT_MODEL_DIR, 'emu-model.json') });
+for (const f of ['vision_encoder.onnx', 'vision_decoder.onnx']) if (!existsSync(path.join(convertedDir, f))) symlinkSync(path.resolve(DEFAULT_MODEL_DIR, f), path.join(convertedDir, f));
+const load = (threads: number, batchGuidance = true) => OnnxBackend.load(convertedDir, { threads, batchGuidance });
+const backends = { 1: await load(1), 2: await load(2) };
+const separateBackends = { 1: await load(1, false), 2: await load(2, false) };
+const pick = (s: Scheme) => (s.separate ? separateBackends : backends);
 
 /** Passes and tokens of image grids over a report's examples. */
 const imageRate = (usages: { forwardPasses: { image?: number }; imageTokens?: number }[]) => {
@@ -76,11 +109,11 @@ async function t2iWallMs(backend: OnnxBackend, sampling: SamplingOverrides): Pro
 }
 
 /** VLA keyframes on held-out examples: tokens per example and their image usage. */
-async function vlaRun(sampling: SamplingOverrides) {
+async function vlaRun(backend: OnnxBackend, sampling: SamplingOverrides) {
   const out: { tokens: number[]; usage: Awaited<ReturnType<typeof collect>>['usage'] }[] = [];
   for (let i = 0; i < args.count; i++) {
     const example = makeTaskExample('vla', 'heldout', args.seed + i);
-    const r = await collect(backends[1].generate({ task: 'vla', prompt: example.instruction, images: example.inputs.map((l) => renderLayout(l)), seed: args.seed + i, sampling }));
+    const r = await collect(backend.generate({ task: 'vla', prompt: example.instruction, images: example.inputs.map((l) => renderLayout(l)), seed: args.seed + i, sampling }));
     out.push({ tokens: r.tokens, usage: r.usage });
   }
   return out;
@@ -91,18 +124,22 @@ const vla = new Map<Scheme, Awaited<ReturnType<typeof vlaRun>>>();
 const wall = new Map<Scheme, { 1: number; 2: number }>();
 for (const scheme of SCHEMES) {
   const perTask = new Map<GenerativeTask, TaskEvalReport>();
+  const b = pick(scheme);
   for (const task of TASKS) {
     const bar = new ProgressBar(`${label(scheme)} ${task}`);
-    perTask.set(task, await evaluateTask(backends[1], { task, count: args.count, seed: args.seed, sampling: scheme.sampling, onProgress: (d, t) => bar.update(d, t) }));
+    perTask.set(task, await evaluateTask(b[1], { task, count: args.count, seed: args.seed, sampling: scheme.sampling, onProgress: (d, t) => bar.update(d, t) }));
   }
   reports.set(scheme, perTask);
-  vla.set(scheme, await vlaRun(scheme.sampling));
-  wall.set(scheme, { 1: await t2iWallMs(backends[1], scheme.sampling), 2: await t2iWallMs(backends[2], scheme.sampling) });
+  vla.set(scheme, await vlaRun(b[1], scheme.sampling));
+  wall.set(scheme, { 1: await t2iWallMs(b[1], scheme.sampling), 2: await t2iWallMs(b[2], scheme.sampling) });
 }
-await backends[1].close();
-await backends[2].close();
+// The shipped decoder.onnx (torch export), sequential: the converted graph's speed against it.
+const shipped = { 1: await OnnxBackend.load(DEFAULT_MODEL_DIR, { threads: 1 }), 2: await OnnxBackend.load(DEFAULT_MODEL_DIR, { threads: 2 }) };
+const shippedWall = { 1: await t2iWallMs(shipped[1], SCHEMES[0]!.sampling), 2: await t2iWallMs(shipped[2], SCHEMES[0]!.sampling) };
+for (const b of [backends, separateBackends, shipped]) await Promise.all([b[1].close(), b[2].close()]);
+rmSync(work, { recursive: true, force: true });
 
-const baselineOf = (s: Scheme) => SCHEMES.find((b) => b.mode === s.mode && b.name === 'sequential')!;
+const baselineOf = (s: Scheme) => SCHEMES.find((b) => b.mode === s.mode && b.name.startsWith('sequential'))!;
 const same = (a: number[], b: number[]) => a.length === b.length && a.every((x, i) => x === b[i]);
 
 const speedRows = SCHEMES.map((s) => {
@@ -113,6 +150,7 @@ const speedRows = SCHEMES.map((s) => {
   const w = wall.get(s)!;
   return [label(s), all.rate.toFixed(3), v.rate.toFixed(3), w[1].toFixed(1), w[2].toFixed(1), `${(base[1] / w[1]).toFixed(2)}× / ${(base[2] / w[2]).toFixed(2)}×`];
 });
+speedRows.push(['sequential, shipped decoder.onnx (presets)', '1.000', '1.000', shippedWall[1].toFixed(1), shippedWall[2].toFixed(1), '(reference)']);
 
 /** Image agreement and fully-right rates, with the standard error of the difference to sequential. */
 const judgedRows = SCHEMES.flatMap((s) =>
@@ -123,14 +161,14 @@ const judgedRows = SCHEMES.flatMap((s) =>
     const bImages = b.results.reduce((n, x) => n + x.judgement.images, 0);
     const se = Math.sqrt((r.imageAgreementRate * (1 - r.imageAgreementRate)) / Math.max(1, images) + (b.imageAgreementRate * (1 - b.imageAgreementRate)) / Math.max(1, bImages));
     const identical = r.results.filter((x, i) => same(tokensOf(x), tokensOf(b.results[i]!))).length;
-    return [label(s), task, pct(r.wellFormedRate), pct(r.imageAgreementRate), `${((r.imageAgreementRate - b.imageAgreementRate) * 100).toFixed(1)} ± ${(se * 100).toFixed(1)}`, pct(r.exampleSuccessRate), s.mode === 'preset' ? `${identical}/${r.results.length}` : '–'];
+    return [label(s), task, pct(r.wellFormedRate), pct(r.imageAgreementRate), `${((r.imageAgreementRate - b.imageAgreementRate) * 100).toFixed(1)} ± ${(se * 100).toFixed(1)}`, pct(r.exampleSuccessRate), GREEDY_MODES.includes(s.mode) ? `${identical}/${r.results.length}` : '–'];
   }),
 );
 function tokensOf(x: { output: { type: string; text?: string; codes?: number[] }[] }): number[] {
   // The judged output, flattened: texts as char codes, images as codes (identity of what the user gets).
   return x.output.flatMap((o) => (o.type === 'text' ? [...(o.text ?? '')].map((c) => c.charCodeAt(0)) : [-1, ...(o.codes ?? []), -2]));
 }
-const vlaRows = SCHEMES.filter((s) => s.mode === 'preset').map((s) => {
+const vlaRows = SCHEMES.filter((s) => GREEDY_MODES.includes(s.mode)).map((s) => {
   const b = vla.get(baselineOf(s))!;
   const runs = vla.get(s)!;
   return [label(s), runs.length, `${runs.filter((r, i) => same(r.tokens, b[i]!.tokens)).length}/${runs.length}`, imageRate(runs.map((r) => r.usage)).rate.toFixed(3)];
@@ -142,15 +180,21 @@ const tinyRows: (string | number)[][] = [];
 try {
   // Random weights rarely open an image on their own: a bias on BOI starts one at once.
   const boi = (await buildTinyModel(path.join(tinyDir, 'probe'), { vocab: 'emu35', seed: 2 })).manifest.vocab.ids.boi;
-  const tiny = await buildTinyModel(path.join(tinyDir, 'm'), { vocab: 'emu35', seed: 2, logitBias: { [boi]: 30 } });
-  const backend = await OnnxBackend.load(tiny.dir, { threads: 1 });
-  for (const s of [{ name: 'sequential', sampling: { image: { parallel: 'none' as const } } }, { name: 'jacobi, window 16', sampling: { image: { parallel: 'jacobi' as const, draftWindow: 16 } } }]) {
+  const tiny = await buildTinyModel(path.join(tinyDir, 'm'), { vocab: 'emu35', seed: 2, logitBias: { [boi]: 30 }, keyPositions: true });
+  const tinyBackends = { batched: await OnnxBackend.load(tiny.dir, { threads: 1 }), separate: await OnnxBackend.load(tiny.dir, { threads: 1, batchGuidance: false }) };
+  const rows = [
+    { name: 'sequential, separate streams', backend: tinyBackends.separate, image: { parallel: 'none' as const } },
+    { name: 'sequential, batched guidance', backend: tinyBackends.batched, image: { parallel: 'none' as const } },
+    { name: 'jacobi w16, batched guidance', backend: tinyBackends.batched, image: JACOBI },
+    { name: 'zipar w2, batched guidance', backend: tinyBackends.batched, image: ZIPAR(2) },
+  ];
+  for (const s of rows) {
     let passes = 0;
     let tokens = 0;
     let ms = 0;
     let hostMs = 0;
     for (let seed = 0; seed < 5; seed++) {
-      const r = await collect(backend.generate({ task: 't2i', prompt: 'a red block', images: [], seed, grid: [8, 8], sampling: s.sampling }));
+      const r = await collect(s.backend.generate({ task: 't2i', prompt: 'a red block', images: [], seed, grid: [8, 8], sampling: { image: s.image } }));
       passes += r.usage.forwardPasses.image ?? 0;
       tokens += r.usage.imageTokens ?? 0;
       ms += r.usage.timings.decodeMs;
@@ -158,26 +202,26 @@ try {
     }
     tinyRows.push([s.name, tokens, (passes / tokens).toFixed(3), (hostMs / tokens).toFixed(2), (ms / tokens).toFixed(2)]);
   }
-  await backend.close();
+  await Promise.all([tinyBackends.batched.close(), tinyBackends.separate.close()]);
 } finally {
   rmSync(tinyDir, { recursive: true, force: true });
 }
 
 const body = [
   `Command: \`npm run bench:images${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}\` (bin/bench/imageBench.ts). ${machineLine()}`,
-  `emu-nano, held-out seeds ${args.seed}…${args.seed + args.count - 1} per task; judged by the simulator as in bench:tasks. Image token = visual code, EOL or EOI (73 per 8×8 image); sequential decoding takes one forward pass per image token.`,
+  `emu-nano (its weights through \`emu convert decoder\`: concat KV with key_positions, the shipped decoder.onnx's tokens), held-out seeds ${args.seed}…${args.seed + args.count - 1} per task; judged by the simulator as in bench:tasks. Image token = visual code, EOL or EOI (73 per 8×8 image); sequential decoding takes one forward pass per image token, two under guidance when the streams run separately, one when they run as a batch-2 pass.`,
   '',
   markdownTable(['scheme', 'passes per image token (t2i, x2i, story)', 'passes per image token (VLA keyframes)', `t2i ms per image, 1 thread (best of 2, ${args.timing} examples)`, 't2i ms per image, 2 threads', 'speed-up vs sequential (1 / 2 threads)'], speedRows),
   '',
-  'Judged figures per scheme (image agreement Δ vs the same mode\'s sequential decoding, ± its standard error; identical: examples whose output equals sequential decoding\'s):',
+  'Judged figures per scheme (image agreement Δ vs the same mode\'s sequential decoding, ± its standard error; identical: examples whose output equals sequential decoding\'s, greedy modes only):',
   '',
   markdownTable(['scheme', 'task', 'well formed', 'images agreeing', 'Δ agreeing (points)', 'examples fully right', 'identical'], judgedRows),
   '',
-  'VLA keyframes (the plan\'s predicted frames), presets: token identity with sequential decoding, so every planner figure is unchanged:',
+  'VLA keyframes (the plan\'s predicted frames), greedy modes: token identity with sequential decoding (identical tokens leave every planner figure unchanged):',
   '',
   markdownTable(['scheme', 'examples', 'identical tokens', 'passes per image token'], vlaRows),
   '',
-  "Host cost at Emu3.5's vocabulary (282,926 ids): a tiny random-weight model with the t2i preset of `test/kit/tinyTaskConfigs.ts` (Emu3.5's: CFG 5, image top-k 5120), 5 images of 8×8. Host ms = processors, CFG, warpers and sampling (usage.timings.samplingMs) per accepted image token; decode ms adds the forward passes, whose [S, 282,926] logits dominate at this model's hidden size of 16 (at 34B the head is ~2% of a row's work):",
+  "Host cost at Emu3.5's vocabulary (282,926 ids): a tiny random-weight model (with key_positions) with the t2i preset of `test/kit/tinyTaskConfigs.ts` (Emu3.5's: CFG 5, image top-k 5120), 5 images of 8×8. Host ms = processors, CFG, warpers and sampling (usage.timings.samplingMs) per accepted image token; decode ms adds the forward passes, whose [S, 282,926] logits dominate at this model's hidden size of 16 (at 34B the head is ~2% of a row's work):",
   '',
   markdownTable(['scheme', 'image tokens', 'passes per image token', 'host ms per image token', 'decode ms per image token (forwards included)'], tinyRows),
 ].join('\n');

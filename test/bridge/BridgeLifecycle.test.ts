@@ -125,7 +125,8 @@ describe('bridge ROS parameters (derived from the config schema)', () => {
     // ROS refuses a declaration without a value: every leaf has one in the default config.
     const defaults = parseBridgeConfig({});
     for (const s of specs) assert.notEqual(parameterValue(defaults, s), undefined, s.name);
-    assert.deepEqual([spec('planner.sampling.image.parallel').choices, spec('planner.sampling.image.parallel').unset], [['none', 'jacobi'], '']);
+    assert.deepEqual([spec('planner.sampling.image.parallel').choices, spec('planner.sampling.image.parallel').unset], [['none', 'jacobi', 'zipar'], '']);
+    assert.equal(spec('planner.sampling.image.rowWindow').unset, -1, 'an optional integer is -1 when unset');
     const parallel = withParameters(defaults, [{ spec: spec('planner.sampling.image.parallel'), value: 'jacobi' }]);
     assert.equal(parallel.planner.sampling?.image?.parallel, 'jacobi');
     assert.equal(withParameters(parallel, [{ spec: spec('planner.sampling.image.parallel'), value: '' }]).planner.sampling?.image?.parallel, undefined);
