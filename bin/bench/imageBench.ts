@@ -194,7 +194,7 @@ try {
     let ms = 0;
     let hostMs = 0;
     for (let seed = 0; seed < 5; seed++) {
-      const r = await collect(s.backend.generate({ task: 't2i', prompt: 'a red block', images: [], seed, grid: [8, 8], sampling: { image: s.image } }));
+      const r = await collect(s.backend.generate({ task: 't2i', prompt: 'a red block', images: [], seed, grid: [8, 8], sampling: { maxNewTokens: 120, image: s.image } }));
       passes += r.usage.forwardPasses.image ?? 0;
       tokens += r.usage.imageTokens ?? 0;
       ms += r.usage.timings.decodeMs;
