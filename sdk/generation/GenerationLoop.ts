@@ -15,6 +15,7 @@ import { CfgCombine } from './processors/CfgCombine.ts';
 import { GridConstraint } from './processors/GridConstraint.ts';
 import { HeaderConstraint } from './processors/HeaderConstraint.ts';
 import { TextModeMask } from './processors/TextModeMask.ts';
+import { TopKWarper } from './warpers/TopKWarper.ts';
 import { buildStoppingCriteria, type StoppingCriteria } from './stopping/StoppingCriteria.ts';
 import { TextStreamer, type TextStreamerIds } from './TextStreamer.ts';
 import { toDistribution } from './speculative/Distribution.ts';
@@ -80,6 +81,8 @@ export class GenerationLoop {
   readonly #textProcessors: LogitsProcessor[];
   readonly #headerProcessors: LogitsProcessor[];
   readonly #gridProcessors: LogitsProcessor[];
+  /** Guided grid steps with no user processors and top-k first: CFG fused into the top-k pass (same candidates). */
+  readonly #fusedGrid: { cfg: CfgCombine; topK: TopKWarper; rest: LogitsWarper[] } | undefined;
   readonly #criteria: StoppingCriteria[];
   readonly #useCfg: boolean;
   /** Speculative Jacobi decoding of grids (`sampling.image.parallel: 'jacobi'`, or 'zipar' on a decoder without a position mask). */
@@ -108,6 +111,8 @@ export class GenerationLoop {
     this.#textProcessors = [new TextModeMask(params.ids.visualOffset), ...user];
     this.#headerProcessors = [new HeaderConstraint(params.ids), ...user];
     this.#gridProcessors = [new GridConstraint(params.ids, cfg), ...user];
+    const [first, ...rest] = this.#imageWarpers;
+    this.#fusedGrid = cfg && user.length === 0 && first instanceof TopKWarper ? { cfg, topK: first, rest } : undefined;
     const image = params.sampling.image;
     const streams = this.#useCfg ? [params.cond, params.uncond!] : [params.cond];
     const sampler = new SpeculativeSampler(() => this.#sampler.uniform(), v);
@@ -326,6 +331,11 @@ export class GenerationLoop {
       ctx.allow = step.allow;
       processors = this.#headerProcessors;
       warpers = this.#imageWarpers;
+    } else if (this.#fusedGrid) {
+      const f = this.#fusedGrid;
+      f.topK.warpGuided(c, f.cfg, ctx.cond, ctx.uncond!, this.#p.ids.visualOffset, this.#p.ids.vocabSize);
+      for (let i = 0; i < f.rest.length; i++) f.rest[i]!.warp(c);
+      return;
     } else {
       ctx.allow = NONE;
       processors = this.#gridProcessors;

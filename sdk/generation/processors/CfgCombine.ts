@@ -19,12 +19,18 @@ export class CfgCombine {
    */
   process(out: Float32Array, cond: Float32Array, uncond: Float32Array, start = 0, end = cond.length, offset = start): void {
     const s = this.scale;
-    const shift = this.exact ? (1 - s) * logSumExp(uncond) + s * logSumExp(cond) : 0;
+    const shift = this.shift(cond, uncond);
     const d = offset - start;
     for (let i = start; i < end; i++) {
       const u = uncond[i]!;
       out[i + d] = u + s * (cond[i]! - u) - shift;
     }
+  }
+
+  /** The constant subtracted from every guided score: the log-normalisers under `exact`, else 0. */
+  shift(cond: Float32Array, uncond: Float32Array): number {
+    const s = this.scale;
+    return this.exact ? (1 - s) * logSumExp(uncond) + s * logSumExp(cond) : 0;
   }
 }
 
