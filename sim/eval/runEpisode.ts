@@ -11,6 +11,10 @@ import type { Episode } from '../tasks/suites.ts';
 import { SimWorld } from '../world/SimWorld.ts';
 import type { RgbImage } from '../../sdk/image/RgbImage.ts';
 import type { WorldView } from './WorldView.ts';
+import { imageFromCompressedRos } from '../../bridge/messages/imageFromRos.ts';
+import { captureFrame } from '../sensors/camera.ts';
+import { Prng } from '../world/Prng.ts';
+import { disturbLayout } from './disturb.ts';
 
 export interface EpisodeOptions {
   /** Rigid-body physics for the skills. @default true */
@@ -34,6 +38,8 @@ export interface SubgoalRecord {
   keyframePsnr?: number;
   planned?: string;
   reached?: string;
+  /** The `perturb` disturbance applied after (or, `silent_fail`, instead of) this subgoal. */
+  disturbance?: string;
 }
 
 export interface EpisodeResult {
@@ -100,8 +106,18 @@ export async function runEpisode(episode: Episode, planner: Planner, options: Ep
 }
 
 /** Drives the executor: frames from the world, each active subgoal executed in turn, records kept. */
-function followPlans(world: SimWorld, episode: Episode, planner: Planner, options: EpisodeOptions, result: EpisodeResult): Promise<ExecutorEvent> {
-  const frames = new BehaviorSubject<RgbImage>(world.render());
+async function followPlans(world: SimWorld, episode: Episode, planner: Planner, options: EpisodeOptions, result: EpisodeResult): Promise<ExecutorEvent> {
+  // What the robot's camera gives the loop: the render, or (camera suite) a JPEG decoded the way the
+  // bridge decodes a CompressedImage. Scoring and the judge use the true state.
+  let shots = 0;
+  const observe = async (): Promise<RgbImage> => {
+    if (!episode.camera) return world.render();
+    const shot = await captureFrame(world.layout, episode.camera, Prng.from('camera', episode.id, shots++));
+    return imageFromCompressedRos({ header: { stamp: { sec: 0, nanosec: 0 }, frame_id: 'camera' }, format: shot.format, data: shot.data });
+  };
+  const disturbRng = Prng.from('disturb', episode.id);
+  let executed = 0;
+  const frames = new BehaviorSubject<RgbImage>(await observe());
   const feedback = new Subject<ControllerFeedback>();
   const executor = new PlanExecutor(planner, options.replan ?? {});
   return new Promise<ExecutorEvent>((resolve, reject) => {
@@ -119,15 +135,25 @@ function followPlans(world: SimWorld, episode: Episode, planner: Planner, option
         chain.then(() => resolve(event), reject);
       }
     };
-    const execute = (index: number, subgoal: PlannedSubgoal): void => {
-      const step = executeSubgoal(world, subgoal.instruction);
+    const execute = async (index: number, subgoal: PlannedSubgoal): Promise<void> => {
+      const disturbance = episode.disturbances?.find((d) => d.afterSubgoal === executed);
+      executed++;
+      // A silent failure: the controller says done and nothing moved.
+      const step = disturbance?.kind === 'silent_fail' ? ({ ok: true } as const) : executeSubgoal(world, subgoal.instruction);
       const record: SubgoalRecord = { instruction: subgoal.instruction, ok: step.ok };
       if (!step.ok) record.reason = step.reason;
-      if (subgoal.keyframe) scoreKeyframe(record, subgoal.keyframe, step.frame, options.keepFrames);
-      else if (options.keepFrames) record.reached = dataUri(step.frame);
+      if (disturbance) {
+        const next = disturbLayout(world.layout, episode.predicates, disturbance.kind, disturbRng);
+        if (next) await world.replace(next);
+        record.disturbance = disturbance.kind;
+      }
+      const truth = world.render();
+      if (subgoal.keyframe) scoreKeyframe(record, subgoal.keyframe, truth, options.keepFrames);
+      else if (options.keepFrames) record.reached = dataUri(truth);
       result.subgoals.push(record);
-      frames.next(step.frame);
-      feedback.next(step.ok ? { type: 'done', index, frame: step.frame } : { type: 'failed', index, reason: step.reason });
+      const seen = await observe();
+      frames.next(seen);
+      feedback.next(step.ok ? { type: 'done', index, frame: seen } : { type: 'failed', index, reason: step.reason });
     };
     const onAbort = () => {
       sub.unsubscribe();

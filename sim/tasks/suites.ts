@@ -1,16 +1,52 @@
 import { describeSubgoal } from '../skills/describeSubgoal.ts';
-import { RELATIONS, type Action, type ObjectRef } from '../skills/Action.ts';
+import { RELATION_OFFSET, RELATIONS, type Action, type ObjectRef } from '../skills/Action.ts';
 import { BLOCK_COLOURS, BOWL_COLOURS, type BlockColour, type BowlColour } from '../world/colours.ts';
 import { Prng } from '../world/Prng.ts';
-import type { Layout } from '../world/Layout.ts';
-import { HELDOUT_PAIRS, isHeldoutPair, placeObjects, splitOf, type Split } from './generateScene.ts';
+import { emptyLayout, inBounds, type Cell, type Layout, type Slot } from '../world/Layout.ts';
+import { allSlots, HELDOUT_PAIRS, isHeldoutPair, placeObjects, splitOf, type Split } from './generateScene.ts';
+import { paraphraseGoal } from './paraphrase.ts';
 import { oraclePlan } from './oraclePlan.ts';
 import { parseGoal, SORT_GOAL, towerGoal } from './parseGoal.ts';
 import { allHold, type Predicate } from './predicates.ts';
 
-/** The evaluation suites (LIBERO-style): spatial relations, object identity, goal states, long-horizon chains. */
-export const SUITES = ['spatial', 'object', 'goal', 'long'] as const;
+/** The core suites (LIBERO-style): spatial relations, object identity, goal states, long-horizon chains. */
+export const CORE_SUITES = ['spatial', 'object', 'goal', 'long'] as const;
+/**
+ * What a robot meets that the core suites do not: the scene changed under the plan (`perturb`), a real
+ * camera (`camera`), wording the training data never used (`paraphrase`), 6-subgoal chains (`long8`)
+ * and clutter near the targets (`distractor`). See sim/GRAMMAR.md.
+ */
+export const ROBUSTNESS_SUITES = ['perturb', 'camera', 'paraphrase', 'long8', 'distractor'] as const;
+export const SUITES = [...CORE_SUITES, ...ROBUSTNESS_SUITES] as const;
 export type SuiteName = (typeof SUITES)[number];
+
+/** A change to the scene while a plan executes (`perturb`), after the `afterSubgoal`-th executed subgoal (0-based). */
+export interface Disturbance {
+  afterSubgoal: number;
+  /**
+   * `move`: a block the goal names is moved to a free slot; `remove`: a block it does not name is taken
+   * away; `topple`: the top block of a stack (else a goal block) falls to a free neighbouring slot;
+   * `silent_fail`: the controller reports the subgoal done without doing it.
+   */
+  kind: 'move' | 'remove' | 'topple' | 'silent_fail';
+}
+export const DISTURBANCE_KINDS = ['move', 'remove', 'topple', 'silent_fail'] as const;
+
+/** The `camera` suite's sensor: what the planner sees instead of the clean render (`sim/render/camera.ts`). */
+export interface CameraModel {
+  /** Output frame (the table letterboxed into it). @unit px */
+  width: number;
+  height: number;
+  jpegQuality: number;
+  /** Gaussian sensor noise σ. @unit 8-bit levels */
+  noise: number;
+  /** Gain on all channels. */
+  brightness: number;
+  /** Per-channel gains (white balance). */
+  whiteBalance: [number, number, number];
+  /** Shift of the table inside the frame. @unit px */
+  offset: [number, number];
+}
 
 /** One evaluation episode: a start layout and a goal whose predicates decide success. */
 export interface Episode {
@@ -20,9 +56,14 @@ export interface Episode {
   seed: number;
   /** The task family within the suite (e.g. `sort`, `tower`, `place`). */
   family: string;
+  /** What the planner is told. */
   goal: string;
+  /** The goal in the canonical grammar, when `goal` is worded otherwise (`paraphrase`). */
+  canonicalGoal?: string;
   layout: Layout;
   predicates: Predicate[];
+  disturbances?: Disturbance[];
+  camera?: CameraModel;
 }
 
 interface Draft {
@@ -31,6 +72,10 @@ interface Draft {
   layout: Layout;
   /** A (block, bowl) pair the goal puts together, for the held-out pairing rule. */
   pairs: [BlockColour, BowlColour][];
+  /** What the planner is told instead of `goal` (the judge still parses `goal`). */
+  shownGoal?: string;
+  disturbances?: Disturbance[];
+  camera?: CameraModel;
 }
 
 const MAX_ATTEMPTS = 5000;
@@ -49,12 +94,73 @@ export function makeEpisode(suite: SuiteName, split: Split, seed: number): Episo
     if (!predicates || predicates.length === 0) continue;
     const plan = oraclePlan(draft.layout, predicates);
     if (plan.length === 0 || !allHold(plan.at(-1)!.layout, predicates)) continue;
-    return { id: `${suite}-${split}-${seed}`, suite, split, seed, family: draft.family, goal: draft.goal, layout: draft.layout, predicates };
+    const episode: Episode = { id: `${suite}-${split}-${seed}`, suite, split, seed, family: draft.family, goal: draft.shownGoal ?? draft.goal, layout: draft.layout, predicates };
+    if (draft.shownGoal) episode.canonicalGoal = draft.goal;
+    // A disturbance comes before the last subgoal, so one is left to notice it by.
+    if (draft.disturbances) episode.disturbances = draft.disturbances.map((d) => ({ ...d, afterSubgoal: Math.min(d.afterSubgoal, plan.length - 2) }));
+    if (draft.camera) episode.camera = draft.camera;
+    return episode;
   }
   throw new RangeError(`no valid ${suite}/${split} episode for seed ${seed} after ${MAX_ATTEMPTS} draws`);
 }
 
 const DRAFTERS: Record<SuiteName, (rng: Prng, split: Split) => Draft | null> = {
+  perturb: (rng, split) => {
+    const base = rng.next() < 0.5 ? DRAFTERS.goal(rng, split) : DRAFTERS.long(rng, split);
+    if (!base) return null;
+    // After one of the first subgoals, so at least one is left to notice it by (clipped to the plan in makeEpisode).
+    const disturbances: Disturbance[] = [{ afterSubgoal: rng.int(2), kind: rng.pick(DISTURBANCE_KINDS) }];
+    return { ...base, family: `${base.family}/${disturbances[0]!.kind}`, disturbances };
+  },
+  camera: (rng, split) => {
+    const core = rng.pick(CORE_SUITES);
+    const base = DRAFTERS[core](rng, split);
+    if (!base) return null;
+    const gain = () => 0.9 + 0.2 * rng.next();
+    const camera: CameraModel = {
+      width: 640,
+      height: 480,
+      jpegQuality: 50 + rng.int(41),
+      noise: 2 + 6 * rng.next(),
+      brightness: 0.8 + 0.4 * rng.next(),
+      whiteBalance: [gain(), gain(), gain()],
+      offset: [rng.int(17) - 8, rng.int(17) - 8],
+    };
+    return { ...base, family: `${core}/${base.family}`, camera };
+  },
+  paraphrase: (rng, split) => {
+    const core = rng.pick(CORE_SUITES);
+    const base = DRAFTERS[core](rng, split);
+    if (!base) return null;
+    return { ...base, family: `${core}/${base.family}`, shownGoal: paraphraseGoal(base.goal, rng) };
+  },
+  long8: (rng) => {
+    // Six block colours allow at most six end conditions (each moves a distinct block): sort the three
+    // bowl colours, then a tower of the other three, its base first moved next to a bowl; or a two-block
+    // tower and one more move.
+    const family = rng.pick(['sort+move+tower3', 'sort+move+tower2+move']);
+    const layout = placeObjects(rng, { blocks: rng.shuffle([...BLOCK_COLOURS]), bowls: rng.shuffle([...BOWL_COLOURS]) });
+    const [a, b, c] = rng.shuffle(['yellow', 'purple', 'orange'] as const);
+    const besideBowl = (block: BlockColour): Action => ({ kind: 'move', block, relation: rng.pick(RELATIONS), ref: { type: 'bowl', colour: rng.pick(BOWL_COLOURS) } });
+    const parts =
+      family === 'sort+move+tower3'
+        ? [SORT_GOAL, describeSubgoal(besideBowl(a!)), towerGoal([a!, b!, c!])]
+        : [SORT_GOAL, describeSubgoal(besideBowl(a!)), towerGoal([a!, b!]), describeSubgoal({ kind: 'move', block: c!, relation: rng.pick(RELATIONS), ref: { type: 'block', colour: rng.pick(['red', 'green', 'blue'] as const) } })];
+    return { family, goal: parts.join(', then '), layout, pairs: [] };
+  },
+  distractor: (rng, split) => {
+    const [block, bowl] = choosePair(rng, split);
+    const twoParts = rng.next() < 0.5;
+    const others = BLOCK_COLOURS.filter((c) => c !== block);
+    const clutter = rng.sample(others, 3 + rng.int(3));
+    // A bowl of the target block's own colour, where there is one, plus the rest: clutter the goal never names.
+    const bowls = rng.shuffle([...new Set([bowl, ...BOWL_COLOURS])]);
+    const layout = clutteredScene(rng, block, bowl, clutter, bowls);
+    if (!layout) return null;
+    let goal = describeSubgoal({ kind: 'place', block, bowl });
+    if (twoParts) goal += ` and ${describeSubgoal(randomStack(rng, clutter))}`;
+    return { family: twoParts ? 'place+stack' : 'place', goal, layout, pairs: [[block, bowl]] };
+  },
   spatial: (rng) => {
     const { layout, blocks, bowls } = basicScene(rng, 3, 5);
     const action = randomMove(rng, blocks, bowls);
@@ -89,6 +195,25 @@ const DRAFTERS: Record<SuiteName, (rng: Prng, split: Split) => Draft | null> = {
     return { family, goal: goals.join(', then '), layout, pairs: [] };
   },
 };
+
+/**
+ * The target block and bowl with clutter packed around them: two clutter blocks next to the target
+ * block, one next to the bowl, the same-colour bowl (if any) next to the block, the rest anywhere.
+ */
+function clutteredScene(rng: Prng, block: BlockColour, bowl: BowlColour, clutter: readonly BlockColour[], bowls: readonly BowlColour[]): Layout | null {
+  const layout = emptyLayout();
+  const free = (s: Slot) => inBounds(layout, s) && !layout[s.r]![s.c];
+  const near = (s: Slot) => rng.shuffle(RELATIONS.map((rel) => ({ r: s.r + RELATION_OFFSET[rel].dr, c: s.c + RELATION_OFFSET[rel].dc }))).find(free);
+  const put = (s: Slot | undefined, cell: Cell) => (s ? ((layout[s.r]![s.c] = cell), true) : false);
+  const blockAt = { r: 1 + rng.int(6), c: 1 + rng.int(6) };
+  put(blockAt, { bowl: null, stack: [block] });
+  const anywhere = () => rng.shuffle(allSlots(8, 8)).find(free);
+  const bowlAt = anywhere()!;
+  put(bowlAt, { bowl, stack: [] });
+  for (const other of bowls.filter((b) => b !== bowl)) if (!put(other === block ? near(blockAt) : anywhere(), { bowl: other, stack: [] })) return null;
+  for (const [i, colour] of clutter.entries()) if (!put(i < 2 ? near(blockAt) : i === 2 ? near(bowlAt) : anywhere(), { bowl: null, stack: [colour] })) return null;
+  return layout;
+}
 
 function basicScene(rng: Prng, minBlocks: number, maxBlocks: number, mustBlocks: BlockColour[] = [], mustBowls: BowlColour[] = []) {
   const n = minBlocks + rng.int(maxBlocks - minBlocks + 1);

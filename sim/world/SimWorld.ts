@@ -25,7 +25,7 @@ export interface TransferResult {
  */
 export class SimWorld {
   #layout: Layout;
-  readonly #physics: PhysicsScene | null;
+  #physics: PhysicsScene | null;
   readonly frameSize: FrameSize;
 
   private constructor(layout: Layout, physics: PhysicsScene | null, frameSize: FrameSize) {
@@ -59,6 +59,22 @@ export class SimWorld {
 
   render(size: FrameSize = this.frameSize): RgbImage {
     return renderLayout(this.#layout, size);
+  }
+
+  /**
+   * Replaces the state by `layout` (a disturbance from outside the robot: a person moving a block),
+   * rebuilding the physics scene and letting it settle.
+   */
+  async replace(layout: Layout): Promise<void> {
+    if (!this.#physics) {
+      this.#layout = cloneLayout(layout);
+      return;
+    }
+    const scene = await PhysicsScene.create(layout);
+    scene.settle();
+    this.#physics.dispose();
+    this.#physics = scene;
+    this.#layout = scene.readLayout().layout;
   }
 
   /** Moves the top block of `from` onto `to` (callers check legality first). */
