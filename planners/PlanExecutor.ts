@@ -2,6 +2,7 @@ import { from, Observable, type SchedulerLike, type Subscription, timer } from '
 import { z } from 'zod';
 import { AbortError, InputError, parseOrThrow, SdkError, TimeoutError } from '../sdk/errors.ts';
 import type { RgbImage } from '../sdk/image/RgbImage.ts';
+import { canonicalGoal } from './canonicalGoal.ts';
 import { type FrameComparator, frameDistance } from './frameDistance.ts';
 import type { PlannedSubgoal, Planner, PlanProgress } from './Planner.ts';
 
@@ -21,7 +22,14 @@ export type ExecutionOutcome = 'succeeded' | 'planned' | 'failed';
 
 /** What the executor tells the outside world, in order. */
 export type ExecutorEvent =
-  | { type: 'planning'; attempt: number; reason: ReplanReason | 'initial' }
+  | {
+      type: 'planning';
+      attempt: number;
+      /** `next_part`: the previous part of an `A, then B` goal is done and the next is planned. */
+      reason: ReplanReason | 'initial' | 'next_part';
+      /** The goal (or, with `chainGoals`, the part of it) this plan is for. */
+      goal: string;
+    }
   | {
       type: 'plan';
       attempt: number;
@@ -57,6 +65,10 @@ export const PlanExecutorOptionsSchema = z
     keyframeThreshold: z.number().min(0).max(1).describe('re-plan when a reached frame is farther than this from its keyframe (1 disables)').default(0.25),
     /** How long a (re-)plan waits for a camera frame before the execution fails. @default 5000 @unit ms */
     frameWaitMs: z.number().positive().describe('how long a (re-)plan waits for a camera frame (ms)').default(5000),
+    /** Rewrite the operator's wording into the planners' grammar first (planners/canonicalGoal.ts). @default true */
+    canonicalGoal: z.boolean().describe("rewrite the goal's wording into the planners' grammar (synonyms, politeness, clause order, typos)").default(true),
+    /** Plan a goal of `A, then B, …` one part at a time, each with its own re-plan budget. @default true */
+    chainGoals: z.boolean().describe("plan an 'A, then B' goal one part at a time, each from the newest frame").default(true),
   })
   .strict();
 export type PlanExecutorPolicy = z.output<typeof PlanExecutorOptionsSchema>;
@@ -111,17 +123,27 @@ export class PlanExecutor {
 
   run(input: ExecutionInput): Observable<ExecutorEvent> {
     return new Observable<ExecutorEvent>((subscriber) => {
-      const run = new Execution(this.#planner, this.#options, this.#compare, this.#scheduler, input, (e) => subscriber.next(e), () => subscriber.complete());
+      const goal = this.#options.canonicalGoal ? canonicalGoal(input.goal) : input.goal;
+      const parts = this.#options.chainGoals ? goalParts(goal) : [goal];
+      const run = new Execution(this.#planner, this.#options, this.#compare, this.#scheduler, input, parts, (e) => subscriber.next(e), () => subscriber.complete());
       run.start();
       return () => run.stop();
     });
   }
 }
 
+/** `A, then B, then C` → its parts; a goal without one is a single part. */
+export function goalParts(goal: string): string[] {
+  return goal.split(/\s*,\s*then\s+/).map((p) => p.trim()).filter((p) => p.length > 0);
+}
+
 /** One execution's state machine: planning → executing subgoal i → (advance | re-plan) → finished. */
 class Execution {
   #latestFrame: RgbImage | undefined;
   #attempt = 0;
+  /** Re-plans spent, over every part. */
+  #replans = 0;
+  #part = 0;
   #subgoals: PlannedSubgoal[] = [];
   #current = -1;
   #stopped = false;
@@ -138,6 +160,7 @@ class Execution {
     private readonly compare: FrameComparator,
     private readonly scheduler: SchedulerLike | undefined,
     private readonly input: ExecutionInput,
+    private readonly parts: readonly string[],
     private readonly emit: (e: ExecutorEvent) => void,
     private readonly complete: () => void,
   ) {}
@@ -155,10 +178,10 @@ class Execution {
     for (const s of [this.#framesSub, this.#feedbackSub, this.#planSub, this.#timerSub, this.#waitSub]) s?.unsubscribe();
   }
 
-  #plan(reason: ReplanReason | 'initial'): void {
+  #plan(reason: ReplanReason | 'initial' | 'next_part'): void {
     this.#current = -1;
     this.#timerSub?.unsubscribe();
-    this.emit({ type: 'planning', attempt: this.#attempt, reason });
+    this.emit({ type: 'planning', attempt: this.#attempt, reason, goal: this.parts[this.#part]! });
     if (this.#latestFrame) return this.#planFrom(this.#latestFrame);
     const wait = this.options.frameWaitMs;
     this.#timerSub = timer(wait, this.scheduler).subscribe(() =>
@@ -175,7 +198,7 @@ class Execution {
     this.#planAbort?.abort(new AbortError('superseded by a re-plan'));
     const abort = new AbortController();
     this.#planAbort = abort;
-    const request = { frame, goal: this.input.goal };
+    const request = { frame, goal: this.parts[this.#part]! };
     const options = { signal: abort.signal };
     const started = performance.now();
     const stream: Observable<PlanProgress> = this.planner.planStream
@@ -191,6 +214,8 @@ class Execution {
       },
       error: (err) => this.#onPlannerError(err),
       complete: () => {
+        // A part of a chained goal with nothing to do (it already holds) is done; a whole goal is not.
+        if ((!last || last.subgoals.length === 0) && this.parts.length > 1 && this.input.feedback) return this.#partDone();
         if (!last || last.subgoals.length === 0) return this.#replan('empty_plan', 'the planner returned no subgoals');
         this.#subgoals = last.subgoals;
         if (!this.input.feedback) return this.#finish('planned', `plan of ${last.subgoals.length} subgoals handed over`);
@@ -228,7 +253,20 @@ class Execution {
       }
     }
     if (this.#current + 1 < this.#subgoals.length) return this.#activate(this.#current + 1);
+    this.#partDone();
+  }
+
+  /** The current part's plan is done: plan the next part, or check the whole goal. */
+  #partDone(): void {
+    if (this.#part + 1 < this.parts.length) {
+      // The next part plans from the newest frame, with a fresh re-plan budget.
+      this.#part++;
+      this.#attempt = 0;
+      return this.#plan('next_part');
+    }
     if (this.input.goalReached && !this.input.goalReached()) {
+      // Something undid an earlier part (or a plan fell short): work through the parts again.
+      this.#part = 0;
       return this.#replan('goal_not_reached', `all ${this.#subgoals.length} subgoals done but the goal does not hold`);
     }
     this.#finish('succeeded', `all ${this.#subgoals.length} subgoals done`);
@@ -236,17 +274,19 @@ class Execution {
 
   #replan(reason: ReplanReason, detail: string): void {
     if (this.#stopped) return;
-    if (this.#attempt >= this.options.maxReplans) {
+    // Each part has `maxReplans`; all parts together no more than that many each (a chain that keeps coming undone ends).
+    if (this.#attempt >= this.options.maxReplans || this.#replans >= this.options.maxReplans * this.parts.length) {
       return this.#finish('failed', `${reason}: ${detail} (re-plan budget of ${this.options.maxReplans} spent)`);
     }
     this.#attempt += 1;
+    this.#replans += 1;
     this.emit({ type: 'replan', attempt: this.#attempt, reason, detail });
     this.#plan(reason);
   }
 
   #finish(outcome: ExecutionOutcome, detail: string, error?: SdkError): void {
     if (this.#stopped) return;
-    this.emit({ type: 'finished', outcome, replans: this.#attempt, detail, ...(error ? { error } : {}) });
+    this.emit({ type: 'finished', outcome, replans: this.#replans, detail, ...(error ? { error } : {}) });
     this.stop();
     this.complete();
   }

@@ -25,7 +25,8 @@ export function paraphraseGoal(goal: string, rng: Prng): string {
   text = text.replace(/\bbowl\b/g, () => (rng.next() < 0.5 ? rng.pick(BOWL_SYNONYMS) : 'bowl'));
   if (rng.next() < 0.7) text = rng.pick(POLITE)(text);
   if (rng.next() < 0.5) text = typo(text, rng);
-  return text;
+  // Every goal is reworded somehow.
+  return text === goal ? rng.pick(POLITE)(text) : text;
 }
 
 /** A clause moved to the front, or the sentence made passive, where the shape allows it. */

@@ -20,7 +20,8 @@ describe('evaluate', () => {
     const oracle = await evaluate({ planner: 'oracle', suite: 'all', split: 'heldout', episodes: 2, physics: false });
     const trivial = await evaluate({ planner: 'trivial', suite: 'all', split: 'heldout', episodes: 2, physics: false });
     assert.equal(oracle.overall.successRate, 1);
-    assert.equal(oracle.overall.keyframeExactRate, 1);
+    // A perturb episode's scene changes after a subgoal, so its reached frame departs from the keyframe by design.
+    for (const [suite, m] of Object.entries(oracle.suites)) if (suite !== 'perturb') assert.equal(m.keyframeExactRate, 1, suite);
     assert.equal(oracle.overall.avgCompletedLength, oracle.overall.avgChainLength);
     assert.ok(trivial.overall.successRate < oracle.overall.successRate);
     assert.equal(trivial.overall.keyframes, 0);

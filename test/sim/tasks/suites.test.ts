@@ -5,7 +5,8 @@ import { simOracleSolver } from '../../../sim/eval/simOracleSolver.ts';
 import { WorldView } from '../../../sim/eval/WorldView.ts';
 import { isHeldoutPair, splitOf } from '../../../sim/tasks/generateScene.ts';
 import { makeEpisode, SUITES } from '../../../sim/tasks/suites.ts';
-import { layoutKey } from '../../../sim/world/Layout.ts';
+import { blocksOn, bowlsOn, layoutKey } from '../../../sim/world/Layout.ts';
+import { canonicalGoal } from '../../../planners/canonicalGoal.ts';
 
 describe('suites', () => {
   it('episodes are deterministic per (suite, split, seed)', () => {
@@ -46,8 +47,35 @@ describe('suites', () => {
         const result = await runEpisode(makeEpisode(suite, 'heldout', seed), planner, { physics: true, view });
         assert.ok(result.success, `${result.id}: ${JSON.stringify(result.subgoals)}`);
         assert.equal(result.completed, result.chainLength);
-        assert.ok(result.subgoals.every((s) => s.keyframeAgreement === 1));
+        if (suite === 'perturb') assert.ok(result.subgoals.some((s) => s.disturbance), 'the scene was disturbed');
+        else assert.ok(result.subgoals.every((s) => s.keyframeAgreement === 1));
       }
     });
   }
+
+  it('robustness suites: perturb disturbs before the last subgoal, camera and paraphrase keep the canonical judge, long8 has 6 subgoals, distractor clutters the targets', () => {
+    for (let seed = 0; seed < 20; seed++) {
+      const p = makeEpisode('perturb', 'heldout', seed);
+      assert.equal(p.disturbances?.length, 1);
+      assert.ok(p.disturbances![0]!.afterSubgoal < p.predicates.length - 1, p.id);
+      const c = makeEpisode('camera', 'heldout', seed).camera!;
+      assert.deepEqual([c.width, c.height], [640, 480]);
+      assert.ok(c.jpegQuality >= 50 && c.jpegQuality <= 90 && c.noise >= 2 && c.noise <= 8);
+      const para = makeEpisode('paraphrase', 'heldout', seed);
+      assert.ok(para.canonicalGoal && para.canonicalGoal !== para.goal, para.id);
+      assert.equal(makeEpisode('long8', 'heldout', seed).predicates.length, 6);
+      const d = makeEpisode('distractor', 'heldout', seed);
+      const named = new Set(d.predicates.flatMap((p) => [p.block, ...(p.type === 'on' ? [p.onto] : [])]));
+      assert.ok(blocksOn(d.layout).filter((b) => !named.has(b)).length >= 1 && bowlsOn(d.layout).length === 3, d.id);
+    }
+  });
+
+  it('the loop rewrites every paraphrase back to its canonical goal (planners/canonicalGoal.ts)', () => {
+    let same = 0;
+    for (let seed = 0; seed < 200; seed++) {
+      const e = makeEpisode('paraphrase', 'heldout', seed);
+      if (canonicalGoal(e.goal) === e.canonicalGoal) same++;
+    }
+    assert.ok(same >= 195, `${same}/200`);
+  });
 });
