@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { AbortError, InputError, parseOrThrow, SdkError, TimeoutError } from '../sdk/errors.ts';
 import type { RgbImage } from '../sdk/image/RgbImage.ts';
 import { canonicalGoal } from './canonicalGoal.ts';
+import { FramePrepSchema, prepareFrame } from './prepareFrame.ts';
 import { type FrameComparator, frameDistance } from './frameDistance.ts';
 import type { PlannedSubgoal, Planner, PlanProgress } from './Planner.ts';
 
@@ -69,6 +70,8 @@ export const PlanExecutorOptionsSchema = z
     canonicalGoal: z.boolean().describe("rewrite the goal's wording into the planners' grammar (synonyms, politeness, clause order, typos)").default(true),
     /** Plan a goal of `A, then B, …` one part at a time, each with its own re-plan budget. @default true */
     chainGoals: z.boolean().describe("plan an 'A, then B' goal one part at a time, each from the newest frame").default(true),
+    /** How camera frames are prepared before planning and before a reached frame is compared with its keyframe. */
+    frame: FramePrepSchema.prefault({}),
   })
   .strict();
 export type PlanExecutorPolicy = z.output<typeof PlanExecutorOptionsSchema>;
@@ -166,9 +169,14 @@ class Execution {
   ) {}
 
   start(): void {
-    this.#framesSub = this.input.frames.subscribe((f) => (this.#latestFrame = f));
+    this.#framesSub = this.input.frames.subscribe((f) => (this.#latestFrame = this.#prepare(f)));
     this.#feedbackSub = this.input.feedback?.subscribe((f) => this.#onFeedback(f));
     this.#plan('initial');
+  }
+
+  /** A camera frame as the planner and the keyframe check see it (letterbox cropped, colour calibrated). */
+  #prepare(frame: RgbImage): RgbImage {
+    return prepareFrame(frame, this.options.frame);
   }
 
   stop(): void {
@@ -190,7 +198,7 @@ class Execution {
     this.#waitSub = this.input.frames.subscribe((f) => {
       this.#waitSub?.unsubscribe();
       this.#timerSub?.unsubscribe();
-      if (!this.#stopped && this.#current === -1) this.#planFrom(f);
+      if (!this.#stopped && this.#current === -1) this.#planFrom(this.#prepare(f));
     });
   }
 
@@ -245,7 +253,7 @@ class Execution {
     if (this.#stopped || this.#current < 0 || feedback.index !== this.#current) return;
     if (feedback.type === 'failed') return this.#replan('failed', `controller failed subgoal ${feedback.index}${feedback.reason ? `: ${feedback.reason}` : ''}`);
     const subgoal = this.#subgoals[this.#current]!;
-    const reached = feedback.frame ?? this.#latestFrame;
+    const reached = feedback.frame ? this.#prepare(feedback.frame) : this.#latestFrame;
     if (subgoal.keyframe && reached) {
       const distance = this.compare(reached, subgoal.keyframe);
       if (distance > this.options.keyframeThreshold) {

@@ -97,6 +97,9 @@ function rewriteClause(part: string): string {
   if (m) return `put the ${m[1]} block in the ${m[2]} bowl`;
   m = /^on (?:top of )?the (\w+) block,? stack the (\w+) block$/.exec(part);
   if (m) return `stack the ${m[2]} block on the ${m[1]} block`;
+  // A tower of two is one stack: the subgoal every planner knows.
+  m = /^build a tower with the (\w+) block at the bottom and the (\w+) block on top$/.exec(part);
+  if (m) return `stack the ${m[2]} block on the ${m[1]} block`;
   m = new RegExp(`^${REL} the (\\w+) (block|bowl) is where the (\\w+) block should go$`).exec(part);
   if (m) return `move the ${m[4]} block ${m[1]} the ${m[2]} ${m[3]}`;
   return part;

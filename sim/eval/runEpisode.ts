@@ -119,7 +119,9 @@ async function followPlans(world: SimWorld, episode: Episode, planner: Planner, 
   let executed = 0;
   const frames = new BehaviorSubject<RgbImage>(await observe());
   const feedback = new Subject<ControllerFeedback>();
-  const executor = new PlanExecutor(planner, options.replan ?? {});
+  // A letterboxing camera is configured as an integrator would: its bars cropped before planning.
+  const policy = options.replan ?? {};
+  const executor = new PlanExecutor(planner, episode.camera ? { ...policy, frame: { ...policy.frame, crop: 'letterbox' } } : policy);
   return new Promise<ExecutorEvent>((resolve, reject) => {
     let chain = Promise.resolve();
     const onEvent = (event: ExecutorEvent): void => {
