@@ -3,7 +3,8 @@
  *
  * The embedded VLA planner beside its floor and ceiling in one run: `emu` (emu-nano by default),
  * `oracle` (plans from the true state) and `trivial`, each through the closed-loop harness on the
- * held-out split of every suite. Also the latency of a 3-subgoal VLA plan at 128×128 (held-out
+ * held-out split of every suite: the four core suites and the five robustness suites (perturb, camera,
+ * paraphrase, long8, distractor; sim/GRAMMAR.md), plus perturb with re-planning off. Also the latency of a 3-subgoal VLA plan at 128×128 (held-out
  * long-horizon scenes whose reference plan has 3 subgoals), one plan at a time. Writes the
  * `## Planners` section of docs/benchmarks.md and an HTML report per planner under out/bench-planners/.
  */
@@ -82,6 +83,10 @@ for (const planner of planners) {
   const report = await evaluate({ planner, suite: 'all', split: 'heldout', episodes, seed: 0, workers: Number(values.workers) });
   writeReport(report, path.join(values.out!, name));
   rows.push(...suiteRows(name, report));
+  // The same perturb episodes with re-planning off: what noticing the change is worth.
+  const off = await evaluate({ planner, suite: 'perturb', split: 'heldout', episodes, seed: 0, workers: Number(values.workers), replans: 0 });
+  writeReport(off, path.join(values.out!, `${name}-perturb-no-replan`));
+  rows.push(suiteRows(name, off)[0]!.map((cell, i) => (i === 1 ? 'perturb, re-planning off' : cell)));
 }
 const latency = await latencyOf3SubgoalPlans(Number(values['latency-plans']));
 
