@@ -4,7 +4,7 @@ import { AbortError, InputError, parseOrThrow, SdkError, TimeoutError } from '..
 import type { RgbImage } from '../sdk/image/RgbImage.ts';
 import { canonicalGoal } from './canonicalGoal.ts';
 import { FramePrepSchema, prepareFrame } from './prepareFrame.ts';
-import { type FrameComparator, frameDistance } from './frameDistance.ts';
+import { type FrameComparator, frameDistance, patchDistance } from './frameDistance.ts';
 import type { PlannedSubgoal, Planner, PlanProgress } from './Planner.ts';
 
 /** What the low-level controller reports about the subgoal it was given. */
@@ -62,8 +62,14 @@ export const PlanExecutorOptionsSchema = z
     maxReplans: z.number().int().nonnegative().describe('re-plans allowed before giving up').default(3),
     /** A subgoal not reported done within this time triggers a re-plan. @default 30000 @unit ms */
     subgoalTimeoutMs: z.number().positive().describe('a subgoal not done within this time (ms) triggers a re-plan').default(30_000),
-    /** Re-plan when a done subgoal's reached frame is farther than this from its keyframe (1 disables). @default 0.25 */
-    keyframeThreshold: z.number().min(0).max(1).describe('re-plan when a reached frame is farther than this from its keyframe (1 disables)').default(0.25),
+    /** Re-plan when a done subgoal's reached frame is farther than this from its keyframe (1 disables). @default 0.06 */
+    keyframeThreshold: z.number().min(0).max(1).describe('re-plan when a reached frame is farther than this from its keyframe (1 disables)').default(0.06),
+    /**
+     * How a reached frame is compared with its keyframe: `patch` (the worst of 8×8 regions, brightness
+     * offsets removed: one block out of place shows) or `mean` (the whole-frame mean, which one block
+     * moves by about 1/32). @default 'patch'
+     */
+    keyframeCompare: z.enum(['patch', 'mean']).describe("reached-vs-keyframe distance: 'patch' (worst region) or 'mean' (whole frame)").default('patch'),
     /** How long a (re-)plan waits for a camera frame before the execution fails. @default 5000 @unit ms */
     frameWaitMs: z.number().positive().describe('how long a (re-)plan waits for a camera frame (ms)').default(5000),
     /** Rewrite the operator's wording into the planners' grammar first (planners/canonicalGoal.ts). @default true */
@@ -76,7 +82,7 @@ export const PlanExecutorOptionsSchema = z
   .strict();
 export type PlanExecutorPolicy = z.output<typeof PlanExecutorOptionsSchema>;
 export type PlanExecutorOptions = z.input<typeof PlanExecutorOptionsSchema> & {
-  /** Reached-frame vs keyframe distance in [0,1]. @default frameDistance */
+  /** Reached-frame vs keyframe distance in [0,1]. @default patchDistance (`keyframeCompare`) */
   compare?: FrameComparator;
   /** Timer scheduler; a TestScheduler runs the executor on virtual time. */
   scheduler?: SchedulerLike;
@@ -116,7 +122,7 @@ export class PlanExecutor {
     const { compare, scheduler, ...rest } = options;
     this.#planner = planner;
     this.#options = parseOrThrow(PlanExecutorOptionsSchema, rest, 'PlanExecutor options');
-    this.#compare = compare ?? frameDistance;
+    this.#compare = compare ?? (this.#options.keyframeCompare === 'patch' ? patchDistance : frameDistance);
     this.#scheduler = scheduler;
   }
 
@@ -135,6 +141,10 @@ export class PlanExecutor {
   }
 }
 
+function sameInstructions(subgoals: readonly PlannedSubgoal[], expected: readonly string[]): boolean {
+  return subgoals.length === expected.length && subgoals.every((g, i) => g.instruction.trim().toLowerCase() === expected[i]!.trim().toLowerCase());
+}
+
 /** `A, then B, then C` → its parts; a goal without one is a single part. */
 export function goalParts(goal: string): string[] {
   return goal.split(/\s*,\s*then\s+/).map((p) => p.trim()).filter((p) => p.length > 0);
@@ -147,6 +157,11 @@ class Execution {
   /** Re-plans spent, over every part. */
   #replans = 0;
   #part = 0;
+  /** After a keyframe mismatch: the instructions the old plan had left, and the one that mismatched. */
+  #expected: string[] | undefined;
+  #mismatched: string | undefined;
+  /** The subgoal whose keyframe a confirming re-plan made moot (index in the current plan), or -1. */
+  #trusted = -1;
   #subgoals: PlannedSubgoal[] = [];
   #current = -1;
   #stopped = false;
@@ -225,6 +240,20 @@ class Execution {
         // A part of a chained goal with nothing to do (it already holds) is done; a whole goal is not.
         if ((!last || last.subgoals.length === 0) && this.parts.length > 1 && this.input.feedback) return this.#partDone();
         if (!last || last.subgoals.length === 0) return this.#replan('empty_plan', 'the planner returned no subgoals');
+        // A re-plan after a keyframe mismatch that only repeats the rest of the old plan confirms the
+        // scene is as planned (the predicted keyframe was off, not the world): it is not charged.
+        // One that repeats the subgoal just done has seen the reached frame and still wants it: that
+        // subgoal's keyframe is not checked again (the check would only repeat its own error).
+        const expected = this.#expected;
+        const mismatched = this.#mismatched;
+        this.#expected = this.#mismatched = undefined;
+        this.#trusted = -1;
+        const repeats = mismatched !== undefined && last.subgoals[0]?.instruction.trim().toLowerCase() === mismatched.trim().toLowerCase();
+        if (repeats) this.#trusted = 0;
+        if (repeats || (expected && expected.length > 0 && sameInstructions(last.subgoals, expected))) {
+          this.#attempt -= 1;
+          this.#replans -= 1;
+        }
         this.#subgoals = last.subgoals;
         if (!this.input.feedback) return this.#finish('planned', `plan of ${last.subgoals.length} subgoals handed over`);
         this.#activate(0);
@@ -254,9 +283,14 @@ class Execution {
     if (feedback.type === 'failed') return this.#replan('failed', `controller failed subgoal ${feedback.index}${feedback.reason ? `: ${feedback.reason}` : ''}`);
     const subgoal = this.#subgoals[this.#current]!;
     const reached = feedback.frame ? this.#prepare(feedback.frame) : this.#latestFrame;
-    if (subgoal.keyframe && reached) {
+    const trusted = this.#trusted === this.#current;
+    if (trusted) this.#trusted = -1;
+    if (subgoal.keyframe && reached && !trusted) {
       const distance = this.compare(reached, subgoal.keyframe);
       if (distance > this.options.keyframeThreshold) {
+        // What the old plan still had to do: a re-plan that proposes the same was the keyframe's error.
+        this.#expected = this.#subgoals.slice(this.#current + 1).map((g) => g.instruction);
+        this.#mismatched = subgoal.instruction;
         return this.#replan('keyframe_mismatch', `subgoal ${this.#current}: reached frame is ${distance.toFixed(3)} from its keyframe (threshold ${this.options.keyframeThreshold})`);
       }
     }

@@ -91,7 +91,9 @@ function stripPoliteness(text: string): string {
 const REL = '(to the left of|to the right of|above|below)';
 /** Reordered and passive shapes of one clause → the canonical sentence. */
 function rewriteClause(part: string): string {
-  let m = /^(?:in|into|inside) the (\w+) bowl,? (?:put|place|drop|set) the (\w+) block$/.exec(part);
+  let m = /^(?:put|place|drop|set) the (\w+) block (?:in|into|inside) the (\w+) bowl$/.exec(part);
+  if (m) return `put the ${m[1]} block in the ${m[2]} bowl`;
+  m = /^(?:in|into|inside) the (\w+) bowl,? (?:put|place|drop|set) the (\w+) block$/.exec(part);
   if (m) return `put the ${m[2]} block in the ${m[1]} bowl`;
   m = /^the (\w+) block (?:goes|should go|belongs) (?:in|into|inside) the (\w+) bowl$/.exec(part);
   if (m) return `put the ${m[1]} block in the ${m[2]} bowl`;

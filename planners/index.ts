@@ -21,7 +21,7 @@ export { checkGoal, MAX_GOAL_CHARS } from './goal.ts';
 // The closed loop
 export { PlanExecutor, PlanExecutorOptionsSchema, REPLAN_REASONS } from './PlanExecutor.ts';
 export type { ControllerFeedback, ExecutorEvent, ExecutionInput, ExecutionOutcome, PlanExecutorOptions, PlanExecutorPolicy, ReplanReason } from './PlanExecutor.ts';
-export { frameDistance } from './frameDistance.ts';
+export { frameDistance, patchDistance } from './frameDistance.ts';
 export type { FrameComparator } from './frameDistance.ts';
 
 // The plan as it leaves the process (one schema; the bridge derives the ROS forms from it)

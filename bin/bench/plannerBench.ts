@@ -36,7 +36,7 @@ const planners = [`emu:${modelDir}`, 'oracle', 'trivial'];
 
 const policyText = () => {
   const p = PlanExecutorOptionsSchema.parse({});
-  return `≤ ${p.maxReplans} re-plans, keyframe threshold ${p.keyframeThreshold}, subgoal timeout ${p.subgoalTimeoutMs / 1000} s`;
+  return `≤ ${p.maxReplans} re-plans per goal part, keyframe check '${p.keyframeCompare}' at ${p.keyframeThreshold}, subgoal timeout ${p.subgoalTimeoutMs / 1000} s, goal wording canonicalised, 'A, then B' goals planned part by part; the judge is the loop's success detector unless stated`;
 };
 const pct = (x: number | null) => (x === null ? '–' : `${(x * 100).toFixed(1)}%`);
 const percentile = (xs: number[], p: number) => {
@@ -87,6 +87,9 @@ for (const planner of planners) {
   const off = await evaluate({ planner, suite: 'perturb', split: 'heldout', episodes, seed: 0, workers: Number(values.workers), replans: 0 });
   writeReport(off, path.join(values.out!, `${name}-perturb-no-replan`));
   rows.push(suiteRows(name, off)[0]!.map((cell, i) => (i === 1 ? 'perturb, re-planning off' : cell)));
+  // And with no success detector: the loop notices only through the camera (keyframe checks) and the controller.
+  const blind = await evaluate({ planner, suite: 'perturb', split: 'heldout', episodes, seed: 0, workers: Number(values.workers), goalCheck: false });
+  rows.push(suiteRows(name, blind)[0]!.map((cell, i) => (i === 1 ? 'perturb, camera only (no goal check)' : cell)));
 }
 const latency = await latencyOf3SubgoalPlans(Number(values['latency-plans']));
 

@@ -15,6 +15,7 @@ export interface EvalJobInput {
   physics: boolean;
   replan: PlanExecutorOptions;
   keepFrames: boolean;
+  goalCheck?: boolean;
 }
 
 const planners = new Map<string, Promise<Planner>>();
@@ -27,5 +28,5 @@ export async function runJob(input: EvalJobInput): Promise<EpisodeResult> {
   if (!planners.has(key)) planners.set(key, createPlanner(input.planner, input.plannerModule, view));
   const planner = await planners.get(key)!;
   const episode = makeEpisode(input.suite, input.split, input.seed);
-  return runEpisode(episode, planner, { physics: input.physics, replan: input.replan, view, keepFrames: input.keepFrames });
+  return runEpisode(episode, planner, { physics: input.physics, replan: input.replan, view, keepFrames: input.keepFrames, goalCheck: input.goalCheck ?? true });
 }

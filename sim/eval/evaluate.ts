@@ -24,6 +24,11 @@ export const EvalOptionsSchema = z.object({
   replan: PlanExecutorOptionsSchema.prefault({}),
   /** Shorthand for `replan.maxReplans` (the CLI's `--replans`). */
   replans: z.number().int().nonnegative().optional(),
+  /**
+   * The judge tells the loop whether the goal holds once a plan is done (a success detector, the
+   * loop's `goalReached`). false: the loop has only the camera (keyframe checks) and the controller.
+   */
+  goalCheck: z.boolean().default(true),
   /** Episodes per suite whose frames are kept for the report's strips. */
   keepFrames: z.number().int().nonnegative().default(3),
 });
@@ -59,6 +64,7 @@ export async function evaluate(options: EvalOptions, onProgress?: (done: number,
       physics: o.physics,
       replan: o.replans === undefined ? o.replan : { ...o.replan, maxReplans: o.replans },
       keepFrames: i < o.keepFrames,
+      goalCheck: o.goalCheck,
     })),
   );
   let done = 0;

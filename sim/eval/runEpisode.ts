@@ -14,7 +14,10 @@ import type { WorldView } from './WorldView.ts';
 import { imageFromCompressedRos } from '../../bridge/messages/imageFromRos.ts';
 import { captureFrame } from '../sensors/camera.ts';
 import { Prng } from '../world/Prng.ts';
+import { TABLE_RGB } from '../world/colours.ts';
 import { disturbLayout } from './disturb.ts';
+import { patchDistance } from '../../planners/frameDistance.ts';
+import { prepareFrame } from '../../planners/prepareFrame.ts';
 
 export interface EpisodeOptions {
   /** Rigid-body physics for the skills. @default true */
@@ -25,6 +28,8 @@ export interface EpisodeOptions {
   view?: WorldView;
   /** Keep PNG data URIs of the start frame, planned keyframes and reached frames (report strips). */
   keepFrames?: boolean;
+  /** Give the loop the judge as its success detector (`goalReached`). @default true */
+  goalCheck?: boolean;
   signal?: AbortSignal;
 }
 
@@ -38,6 +43,8 @@ export interface SubgoalRecord {
   keyframePsnr?: number;
   planned?: string;
   reached?: string;
+  /** The loop's reached-vs-keyframe distance (patchDistance of the frame the camera gave), when a keyframe was planned. */
+  keyframeDistance?: number;
   /** The `perturb` disturbance applied after (or, `silent_fail`, instead of) this subgoal. */
   disturbance?: string;
 }
@@ -121,7 +128,7 @@ async function followPlans(world: SimWorld, episode: Episode, planner: Planner, 
   const feedback = new Subject<ControllerFeedback>();
   // A letterboxing camera is configured as an integrator would: its bars cropped before planning.
   const policy = options.replan ?? {};
-  const executor = new PlanExecutor(planner, episode.camera ? { ...policy, frame: { ...policy.frame, crop: 'letterbox' } } : policy);
+  const executor = new PlanExecutor(planner, episode.camera ? { ...policy, frame: { ...policy.frame, crop: 'letterbox', whiteReference: [...TABLE_RGB] as [number, number, number] } } : policy);
   return new Promise<ExecutorEvent>((resolve, reject) => {
     let chain = Promise.resolve();
     const onEvent = (event: ExecutorEvent): void => {
@@ -154,6 +161,7 @@ async function followPlans(world: SimWorld, episode: Episode, planner: Planner, 
       else if (options.keepFrames) record.reached = dataUri(truth);
       result.subgoals.push(record);
       const seen = await observe();
+      if (subgoal.keyframe) record.keyframeDistance = patchDistance(prepareFrame(seen, episode.camera ? { crop: 'letterbox', whiteReference: [...TABLE_RGB] as [number, number, number] } : { crop: 'none' }), subgoal.keyframe);
       frames.next(seen);
       feedback.next(step.ok ? { type: 'done', index, frame: seen } : { type: 'failed', index, reason: step.reason });
     };
@@ -161,7 +169,8 @@ async function followPlans(world: SimWorld, episode: Episode, planner: Planner, 
       sub.unsubscribe();
       reject(options.signal!.reason ?? new Error('aborted'));
     };
-    const sub = executor.run({ goal: episode.goal, frames, feedback, goalReached: () => allHold(world.layout, episode.predicates) }).subscribe({ next: onEvent, error: reject });
+    const goalReached = options.goalCheck === false ? undefined : () => allHold(world.layout, episode.predicates);
+    const sub = executor.run({ goal: episode.goal, frames, feedback, ...(goalReached ? { goalReached } : {}) }).subscribe({ next: onEvent, error: reject });
     // One signal may span many episodes: the listener goes with its episode.
     options.signal?.addEventListener('abort', onAbort, { once: true });
     sub.add(() => options.signal?.removeEventListener('abort', onAbort));

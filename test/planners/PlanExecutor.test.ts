@@ -83,7 +83,7 @@ describe('PlanExecutor (virtual time)', () => {
 
   it('re-plans when the reached frame departs from the keyframe beyond the threshold', () => {
     const planner = new FixedPlanner(() => of(twoSteps));
-    const log = runExecutor(planner, { keyframeThreshold: 0.5 }, {
+    const log = runExecutor(planner, { keyframeThreshold: 0.5, keyframeCompare: 'mean' }, {
       frames: 'a', frameValues: { a: black },
       feedback: '- 9ms w 9ms k', feedbackValues: { w: { type: 'done', index: 0, frame: white }, k: { type: 'done', index: 0, frame: black } },
     });
