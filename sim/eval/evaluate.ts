@@ -29,7 +29,7 @@ export const EvalOptionsSchema = z.object({
    * loop's `goalReached`). false: the loop has only the camera (keyframe checks) and the controller.
    */
   goalCheck: z.boolean().default(true),
-  /** Episodes per suite whose frames are kept for the report's strips. */
+  /** Episodes per suite whose frames the report shows (failures are always shown). */
   keepFrames: z.number().int().nonnegative().default(3),
 });
 export type EvalOptions = z.input<typeof EvalOptionsSchema>;
@@ -63,7 +63,8 @@ export async function evaluate(options: EvalOptions, onProgress?: (done: number,
       plannerModule: o.plannerModule,
       physics: o.physics,
       replan: o.replans === undefined ? o.replan : { ...o.replan, maxReplans: o.replans },
-      keepFrames: i < o.keepFrames,
+      // Frames of every episode: the report shows the first `keepFrames` per suite and every failure.
+      keepFrames: true,
       goalCheck: o.goalCheck,
     })),
   );

@@ -42,7 +42,7 @@ th{background:#eee}.strip{display:flex;gap:8px;flex-wrap:wrap;margin:8px 0 20px}
 ${rows.map(([name, m]) => metricRow(name, m)).join('\n')}</table>
 <h2>Success rate</h2>${bars(rows.map(([name, m]) => [name, m.successRate]))}
 <h2>Plan latency p95 (ms)</h2>${bars(rows.map(([name, m]) => [name, m.planLatencyP95Ms]), false)}
-<h2>Episodes</h2>${report.episodes.filter((e) => e.start).map(strip).join('\n')}
+<h2>Episodes</h2>${report.episodes.filter((e) => e.start && (!e.success || e.seed - report.options.seed < report.options.keepFrames)).map(strip).join('\n')}
 </body></html>
 `;
 }
