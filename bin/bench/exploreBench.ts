@@ -4,7 +4,10 @@
  * emu-nano's context is 1024 positions, so both run with contextFull: 'drop-oldest' (the kept
  * cache re-prefills only on the steps that drop turns).
  *
- *   npm run bench:explore -- [--steps 40] [--max-new-tokens 80] [--walks 20] [--no-write]
+ *   npm run bench:explore -- [--steps 40] [--max-new-tokens 80] [--walks 20] [--model DIR] [--no-write]
+ *
+ * `--model`: another emu-nano folder, e.g. one converted with `emu convert decoder --kv-cache shared`
+ * (appends in place: a step never copies the history).
  */
 import { parseArgs } from 'node:util';
 import { createRgbImage } from '../../sdk/image/RgbImage.ts';
@@ -15,12 +18,13 @@ import { evaluateWalks } from '../../sim/eval/evaluateWalks.ts';
 import { machineLine, markdownTable, writeBenchmarkSection } from './benchmarkDoc.ts';
 
 const { values } = parseArgs({
-  options: { steps: { type: 'string', default: '40' }, 'max-new-tokens': { type: 'string', default: '80' }, walks: { type: 'string', default: '20' }, 'no-write': { type: 'boolean', default: false } },
+  options: { steps: { type: 'string', default: '40' }, 'max-new-tokens': { type: 'string', default: '80' }, walks: { type: 'string', default: '20' }, model: { type: 'string' }, 'no-write': { type: 'boolean', default: false } },
 });
 const walks = Number(values.walks);
 const steps = Number(values.steps);
 const maxNewTokens = Number(values['max-new-tokens']);
-const backend = await OnnxBackend.load(DEFAULT_MODEL_DIR, { threads: 1 });
+const modelDir = values.model ?? DEFAULT_MODEL_DIR;
+const backend = await OnnxBackend.load(modelDir, { threads: 1 });
 const view = createRgbImage(128, 128, [110, 120, 130]);
 const COMMANDS = ['turn left', 'walk forward', 'turn right', 'look up', 'walk back'];
 
@@ -78,8 +82,8 @@ const row = (name: 'keep' | 'recompute') => {
   ];
 };
 const body = [
-  `Command: \`npm run bench:explore -- --steps ${steps} --max-new-tokens ${maxNewTokens} --walks ${walks}\` (bin/bench/exploreBench.ts). ${machineLine()}`,
-  `Setup: emu-nano, 1 ORT thread; one explore session per mode, the same ${steps} scripted commands, contextFull drop-oldest (context 1024 positions; the kept cache dropped turns ${drops} times). Steps interleaved between the modes. "fed" = prompt tokens the step fed (the new turn, or the whole history).`,
+  `Command: \`npm run bench:explore -- --steps ${steps} --max-new-tokens ${maxNewTokens} --walks ${walks}${values.model ? ` --model ${values.model}` : ''}\` (bin/bench/exploreBench.ts). ${machineLine()}`,
+  `Setup: ${values.model ? `\`${values.model}\` (${backend.manifest.decoder.kvCache} KV cache)` : 'emu-nano'}, 1 ORT thread; one explore session per mode, the same ${steps} scripted commands, contextFull drop-oldest (context 1024 positions; the kept cache dropped turns ${drops} times). Steps interleaved between the modes. "fed" = prompt tokens the step fed (the new turn, or the whole history).`,
   '',
   markdownTable(['mode', ...at.map((k) => `step ${k}`), `ms/token step ${steps} ÷ step 1`, `same, medians around them`, 'total s'], [row('keep'), row('recompute')]),
   '',
@@ -92,4 +96,4 @@ const body = [
   'Target: ≥ 90% of steps. emu-nano was trained on single-turn explore only (one answer of 2–5 views; 98.8% agreement in bench:tasks). Multi-turn sessions are new to it, which is what these figures show before any multi-turn training.',
 ].join('\n');
 console.log(body);
-if (!values['no-write']) writeBenchmarkSection('Exploration sessions (bench:explore)', body);
+if (!values['no-write']) writeBenchmarkSection(values.model ? `Exploration sessions (bench:explore, ${backend.manifest.decoder.kvCache} KV: ${values.model})` : 'Exploration sessions (bench:explore)', body);
