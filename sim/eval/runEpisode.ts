@@ -126,7 +126,8 @@ async function followPlans(world: SimWorld, episode: Episode, planner: Planner, 
   let executed = 0;
   const frames = new BehaviorSubject<RgbImage>(await observe());
   const feedback = new Subject<ControllerFeedback>();
-  // A letterboxing camera is configured as an integrator would: its bars cropped before planning.
+  // A letterboxing camera is configured as an integrator would: its bars cropped and its colour
+  // calibrated to the table before planning.
   const policy = options.replan ?? {};
   const executor = new PlanExecutor(planner, episode.camera ? { ...policy, frame: { ...policy.frame, crop: 'letterbox', whiteReference: [...TABLE_RGB] as [number, number, number] } } : policy);
   return new Promise<ExecutorEvent>((resolve, reject) => {
@@ -161,7 +162,8 @@ async function followPlans(world: SimWorld, episode: Episode, planner: Planner, 
       else if (options.keepFrames) record.reached = dataUri(truth);
       result.subgoals.push(record);
       const seen = await observe();
-      if (subgoal.keyframe) record.keyframeDistance = patchDistance(prepareFrame(seen, episode.camera ? { crop: 'letterbox', whiteReference: [...TABLE_RGB] as [number, number, number] } : { crop: 'none' }), subgoal.keyframe);
+      // The frame as the loop prepares it before its own keyframe check.
+      if (subgoal.keyframe) record.keyframeDistance = patchDistance(prepareFrame(seen, executor.policy.frame), subgoal.keyframe);
       frames.next(seen);
       feedback.next(step.ok ? { type: 'done', index, frame: seen } : { type: 'failed', index, reason: step.reason });
     };

@@ -61,10 +61,19 @@ export class TopKWarper implements LogitsWarper {
       pool.set(logits.subarray(0, n));
       for (let i = 0; i < n; i++) poolIds[i] = dense >= 0 ? dense + i : ids[i]!;
     }
-    // pool → logits/ids (original order kept), then select on the pool copy.
-    logits.set(pool.subarray(0, m));
-    ids.set(poolIds.subarray(0, m));
-    const threshold = quickselect(pool, m, k);
+    this.#keepTop(c, m);
+  }
+
+  /**
+   * The pool (`c.scratch`/`c.scratchIds`, `m` entries in id order) → the candidates scoring ≥ its k-th
+   * largest: copied to logits/ids (order kept), then selected on the pool copy.
+   */
+  #keepTop(c: Candidates, m: number): void {
+    const logits = c.logits;
+    const ids = c.ids;
+    logits.set(c.scratch.subarray(0, m));
+    ids.set(c.scratchIds.subarray(0, m));
+    const threshold = quickselect(c.scratch, m, this.k);
     let j = 0;
     for (let i = 0; i < m; i++) {
       const x = logits[i]!;
@@ -99,8 +108,7 @@ export class TopKWarper implements LogitsWarper {
       const u = uncond[id]!;
       sample[i] = u + s * (cond[id]! - u) - shift;
     }
-    const r = (k / n) * SAMPLE;
-    const bound = quickselect(sample, SAMPLE, Math.min(SAMPLE, Math.ceil(r + 3 * Math.sqrt(r) + 16)));
+    const bound = quickselect(sample, SAMPLE, boundRank(k, n));
     const pool = c.scratch;
     const poolIds = c.scratchIds;
     let m = 0;
@@ -115,22 +123,7 @@ export class TopKWarper implements LogitsWarper {
       }
     }
     if (m < k) return this.#unfused(c, cfg, cond, uncond, start, end);
-    const logits = c.logits;
-    const ids = c.ids;
-    logits.set(pool.subarray(0, m));
-    ids.set(poolIds.subarray(0, m));
-    const threshold = quickselect(pool, m, k);
-    let j = 0;
-    for (let i = 0; i < m; i++) {
-      const x = logits[i]!;
-      if (x >= threshold) {
-        logits[j] = x;
-        ids[j] = ids[i]!;
-        j++;
-      }
-    }
-    c.count = j;
-    c.denseStart = -1;
+    this.#keepTop(c, m);
   }
 
   #unfused(c: Candidates, cfg: CfgCombine, cond: Float32Array, uncond: Float32Array, start: number, end: number): void {
@@ -144,8 +137,12 @@ export class TopKWarper implements LogitsWarper {
     const s = this.#sample;
     const stride = n / SAMPLE;
     for (let i = 0; i < SAMPLE; i++) s[i] = a[Math.floor(i * stride)]!;
-    const r = (k / n) * SAMPLE;
-    const rank = Math.min(SAMPLE, Math.ceil(r + 3 * Math.sqrt(r) + 16));
-    return quickselect(s, SAMPLE, rank);
+    return quickselect(s, SAMPLE, boundRank(k, n));
   }
+}
+
+/** The sample rank whose score about k + 3σ + 16 of the n scores reach. */
+function boundRank(k: number, n: number): number {
+  const r = (k / n) * SAMPLE;
+  return Math.min(SAMPLE, Math.ceil(r + 3 * Math.sqrt(r) + 16));
 }
