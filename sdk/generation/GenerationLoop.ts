@@ -5,6 +5,7 @@ import { buildWarpers } from './buildWarpers.ts';
 import { Candidates } from './Candidates.ts';
 import type { CausalLm } from './CausalLm.ts';
 import { CategoricalSampler } from './CategoricalSampler.ts';
+import { GridNoise } from './GridNoise.ts';
 import type { FinishReason, GenerationEvent, Grid, OutputItem, StopReason, Truncation, Usage } from './GenerationEvent.ts';
 import type { GrammarIds } from './GrammarIds.ts';
 import { separateStreams, type GuidedStreams } from './GuidedStreams.ts';
@@ -18,10 +19,8 @@ import { TextModeMask } from './processors/TextModeMask.ts';
 import { TopKWarper } from './warpers/TopKWarper.ts';
 import { buildStoppingCriteria, type StoppingCriteria } from './stopping/StoppingCriteria.ts';
 import { TextStreamer, type TextStreamerIds } from './TextStreamer.ts';
-import { toDistribution } from './speculative/Distribution.ts';
 import type { GridHost } from './GridHost.ts';
 import { DEFAULT_DRAFT_WINDOW, JacobiGrid } from './speculative/JacobiGrid.ts';
-import { SpeculativeSampler } from './speculative/SpeculativeSampler.ts';
 import { DEFAULT_ROW_WINDOW, ZiparGrid } from './zipar/ZiparGrid.ts';
 
 export interface LoopIds extends GrammarIds, TextStreamerIds {
@@ -76,6 +75,10 @@ export class GenerationLoop {
   readonly #text: TextStreamer;
   readonly #cands: Candidates;
   readonly #sampler: CategoricalSampler;
+  /** Image codes: Gumbel-max with noise fixed by grid position, keyed per image (what makes Jacobi exact under sampling). */
+  readonly #noise = new GridNoise();
+  /** Whether grid codes are sampled (image top-k > 1), so each image draws a noise key. */
+  readonly #sampledGrid: boolean;
   readonly #textWarpers: LogitsWarper[];
   readonly #imageWarpers: LogitsWarper[];
   readonly #textProcessors: LogitsProcessor[];
@@ -103,6 +106,7 @@ export class GenerationLoop {
     this.#sampler = new CategoricalSampler(params.seed);
     this.#textWarpers = buildWarpers(params.sampling.text, v);
     this.#imageWarpers = buildWarpers(params.sampling.image, v);
+    this.#sampledGrid = params.sampling.image.topK > 1;
     // cfg = 1 gives logp_u + (logp_c − logp_u) = logp_c exactly, so the unconditional stream is skipped.
     const cfg = params.sampling.cfg === 1 ? undefined : new CfgCombine(params.sampling.cfg, params.exactCfg);
     if (cfg && !params.uncond) throw new InputError('input_invalid', `cfg ${params.sampling.cfg} ≠ 1 needs an unconditional stream (params.uncond)`);
@@ -115,11 +119,10 @@ export class GenerationLoop {
     this.#fusedGrid = cfg && user.length === 0 && first instanceof TopKWarper ? { cfg, topK: first, rest } : undefined;
     const image = params.sampling.image;
     const streams = this.#useCfg ? [params.cond, params.uncond!] : [params.cond];
-    const sampler = new SpeculativeSampler(() => this.#sampler.uniform(), v);
     // ZipAR keeps raster order only through the decoder's position mask; without one, Jacobi (exact) runs.
     this.#scheme = image.parallel === 'zipar' && !streams.every((lm) => lm.positionMask && lm.feedAll) ? 'jacobi' : (image.parallel ?? 'none');
-    this.#zipar = this.#scheme === 'zipar' ? new ZiparGrid(image.rowWindow ?? DEFAULT_ROW_WINDOW, sampler) : undefined;
-    this.#jacobi = this.#scheme === 'jacobi' ? new JacobiGrid(image.draftWindow ?? DEFAULT_DRAFT_WINDOW, sampler) : undefined;
+    this.#zipar = this.#scheme === 'zipar' ? new ZiparGrid(image.rowWindow ?? DEFAULT_ROW_WINDOW) : undefined;
+    this.#jacobi = this.#scheme === 'jacobi' ? new JacobiGrid(image.draftWindow ?? DEFAULT_DRAFT_WINDOW) : undefined;
     if (this.#jacobi) JacobiGrid.check(streams);
     this.#criteria = buildStoppingCriteria({ eos: params.ids.eos, eoi: params.ids.eoi, stopAtEoi: params.stopAtEoi, maxNewTokens: params.sampling.maxNewTokens });
   }
@@ -186,6 +189,8 @@ export class GenerationLoop {
       if (grammar.mode === 'grid' && token >= ids.visualOffset) codes.push(token - ids.visualOffset);
       if (change.kind === 'image.start') {
         codes = [];
+        // One draw per image from the seeded stream, only where its codes are sampled: greedy grids spend none.
+        if (this.#sampledGrid) this.#noise.rekey(Math.floor(this.#sampler.uniform() * 4294967296));
         open = { grid: change.grid, rowsDone: 0 };
         emit({ type: 'image.start', index: images.length, grid: change.grid });
       } else if (change.kind === 'row') {
@@ -206,16 +211,13 @@ export class GenerationLoop {
       }
     };
     const gridHost: GridHost = {
-      distribution: (cond, uncond, prefix) => {
+      draw: (cond, uncond, prefix, position) => {
         ctx.cond = cond;
         ctx.uncond = uncond;
         ctx.tokens = prefix;
-        const ts = performance.now();
-        this.#prepare({ kind: 'grid' }, ctx);
+        const token = this.#sample({ kind: 'grid' }, ctx, position);
         ctx.tokens = generated;
-        const d = toDistribution(this.#cands);
-        this.#samplingMs += performance.now() - ts;
-        return d;
+        return token;
       },
       forced: (pos, grid) => grammar.gridConstraint.forced(pos, grid),
       accept,
@@ -273,7 +275,7 @@ export class GenerationLoop {
 
         const step = grammar.next();
         if (grammar.mode === 'grid') imagePasses += passes;
-        await accept(step.kind === 'force' ? step.token : this.#sample(step, ctx));
+        await accept(step.kind === 'force' ? step.token : this.#sample(step, ctx, grammar.gridPosition + 1));
       }
     } finally {
       // An abort or an error mid-image still leaves each stream's cache whole (a session rolls back from there).
@@ -308,10 +310,11 @@ export class GenerationLoop {
     return undefined;
   }
 
-  #sample(step: SampledStep, ctx: LogitsContext): number {
+  /** Draws the next token; a grid code with its position's fixed noise (`GridNoise`), at `position`. */
+  #sample(step: SampledStep, ctx: LogitsContext, position: number): number {
     const ts = performance.now();
     this.#prepare(step, ctx);
-    const token = this.#sampler.sample(this.#cands);
+    const token = step.kind === 'grid' ? this.#noise.draw(this.#cands, position) : this.#sampler.sample(this.#cands);
     this.#samplingMs += performance.now() - ts;
     return token;
   }

@@ -25,7 +25,7 @@ export type ParallelScheme = z.infer<typeof ParallelSchemeSchema>;
 /** Image mode: the sampling settings plus the parallel decoding scheme (absent = `none`, sequential). */
 export const ImageSamplingSchema = ModeSamplingSchema.extend({
   parallel: ParallelSchemeSchema.optional().describe(
-    'grid decoding: none (one token per forward), jacobi (speculative Jacobi: draft tokens verified in one forward; exact in distribution) or zipar (rows in parallel, each a window behind the one above; approximate, needs a decoder with key_positions, else jacobi)',
+    'grid decoding: none (one token per forward), jacobi (speculative Jacobi: draft tokens verified in one forward; the same tokens as none for the same seed, greedy or sampled) or zipar (rows in parallel, each a window behind the one above; approximate, needs a decoder with key_positions, else jacobi)',
   ),
   draftWindow: z.number().int().min(1).max(64).optional().describe('jacobi: draft tokens verified per forward (default 16)'),
   rowWindow: z.number().int().min(1).max(1024).optional().describe('zipar: tokens a row must be ahead of the next before that one starts (default 4)'),

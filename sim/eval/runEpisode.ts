@@ -7,6 +7,8 @@ import { perceiveLayout } from '../perception/perceiveLayout.ts';
 import { psnr } from '../perception/psnr.ts';
 import { executeSubgoal } from '../skills/executeSubgoal.ts';
 import { allHold, holds } from '../tasks/predicates.ts';
+import { StageTracker } from '../tasks/stages.ts';
+import type { Layout } from '../world/Layout.ts';
 import type { Episode } from '../tasks/suites.ts';
 import { SimWorld } from '../world/SimWorld.ts';
 import type { RgbImage } from '../../sdk/image/RgbImage.ts';
@@ -59,7 +61,10 @@ export interface EpisodeResult {
   success: boolean;
   /** Goal predicates (the task's chain length). */
   chainLength: number;
-  /** Leading goal predicates that hold at the end (CALVIN-style completed chain length). */
+  /**
+   * Leading goal predicates that hold at the end (CALVIN-style completed chain length); for a staged goal,
+   * the predicates of the parts that held in order along the episode.
+   */
   completed: number;
   plans: number;
   /** Re-plans the loop made, and why (`failed`, `keyframe_mismatch`, `goal_not_reached`, …). */
@@ -80,6 +85,8 @@ export interface EpisodeResult {
 export async function runEpisode(episode: Episode, planner: Planner, options: EpisodeOptions = {}): Promise<EpisodeResult> {
   const world = await SimWorld.create(episode.layout, { physics: options.physics ?? true });
   options.view?.attach(world);
+  const judge = new EpisodeJudge(episode);
+  judge.observe(world.layout);
   const result: EpisodeResult = {
     id: episode.id,
     suite: episode.suite,
@@ -97,15 +104,14 @@ export async function runEpisode(episode: Episode, planner: Planner, options: Ep
   };
   if (options.keepFrames) result.start = dataUri(world.render());
   try {
-    const finished = await followPlans(world, episode, planner, options, result);
-    if (finished.type === 'finished' && finished.error && !allHold(world.layout, episode.predicates)) result.error = finished.error.message;
+    const finished = await followPlans(world, episode, planner, options, result, judge);
+    if (finished.type === 'finished' && finished.error && !judge.reached(world.layout)) result.error = finished.error.message;
   } catch (err) {
     result.error = err instanceof Error ? err.message : String(err);
   } finally {
     const final = world.layout;
-    result.success = !result.error && allHold(final, episode.predicates);
-    result.completed = episode.predicates.findIndex((p) => !holds(final, p));
-    if (result.completed < 0) result.completed = episode.predicates.length;
+    result.success = !result.error && judge.reached(final);
+    result.completed = judge.completed(final);
     options.view?.detach(world);
     world.dispose();
   }
@@ -113,7 +119,7 @@ export async function runEpisode(episode: Episode, planner: Planner, options: Ep
 }
 
 /** Drives the executor: frames from the world, each active subgoal executed in turn, records kept. */
-async function followPlans(world: SimWorld, episode: Episode, planner: Planner, options: EpisodeOptions, result: EpisodeResult): Promise<ExecutorEvent> {
+async function followPlans(world: SimWorld, episode: Episode, planner: Planner, options: EpisodeOptions, result: EpisodeResult, judge: EpisodeJudge): Promise<ExecutorEvent> {
   // What the robot's camera gives the loop: the render, or (camera suite) a JPEG decoded the way the
   // bridge decodes a CompressedImage. Scoring and the judge use the true state.
   let shots = 0;
@@ -157,6 +163,7 @@ async function followPlans(world: SimWorld, episode: Episode, planner: Planner, 
         if (next) await world.replace(next);
         record.disturbance = disturbance.kind;
       }
+      judge.observe(world.layout);
       const truth = world.render();
       if (subgoal.keyframe) scoreKeyframe(record, subgoal.keyframe, truth, options.keepFrames);
       else if (options.keepFrames) record.reached = dataUri(truth);
@@ -171,12 +178,38 @@ async function followPlans(world: SimWorld, episode: Episode, planner: Planner, 
       sub.unsubscribe();
       reject(options.signal!.reason ?? new Error('aborted'));
     };
-    const goalReached = options.goalCheck === false ? undefined : () => allHold(world.layout, episode.predicates);
+    const goalReached = options.goalCheck === false ? undefined : () => judge.reached(world.layout);
     const sub = executor.run({ goal: episode.goal, frames, feedback, ...(goalReached ? { goalReached } : {}) }).subscribe({ next: onEvent, error: reject });
     // One signal may span many episodes: the listener goes with its episode.
     options.signal?.addEventListener('abort', onAbort, { once: true });
     sub.add(() => options.signal?.removeEventListener('abort', onAbort));
   });
+}
+
+/** The simulator's judge: the goal's predicates on the final state, or a staged goal's parts in order along the episode. */
+class EpisodeJudge {
+  readonly #episode: Episode;
+  readonly #stages: StageTracker | undefined;
+
+  constructor(episode: Episode) {
+    this.#episode = episode;
+    this.#stages = episode.stages ? new StageTracker(episode.stages) : undefined;
+  }
+
+  /** Takes the layout after every change (the start, each executed subgoal and its disturbance). */
+  observe(layout: Layout): void {
+    this.#stages?.observe(layout);
+  }
+
+  reached(layout: Layout): boolean {
+    return this.#stages ? this.#stages.done : allHold(layout, this.#episode.predicates);
+  }
+
+  completed(layout: Layout): number {
+    if (this.#stages) return this.#stages.matchedPredicates;
+    const first = this.#episode.predicates.findIndex((p) => !holds(layout, p));
+    return first < 0 ? this.#episode.predicates.length : first;
+  }
 }
 
 function scoreKeyframe(record: SubgoalRecord, planned: RgbImage, reachedFrame: RgbImage, keep?: boolean): void {

@@ -5,15 +5,16 @@ import { Prng } from '../world/Prng.ts';
 import { emptyLayout, inBounds, type Cell, type Layout, type Slot } from '../world/Layout.ts';
 import { allSlots, HELDOUT_PAIRS, isHeldoutPair, placeObjects, splitOf, type Split } from './generateScene.ts';
 import { paraphraseGoal } from './paraphrase.ts';
-import { oraclePlan } from './oraclePlan.ts';
+import { oraclePlan, type OracleStep } from './oraclePlan.ts';
 import { parseGoal, SORT_GOAL, towerGoal } from './parseGoal.ts';
 import { allHold, type Predicate } from './predicates.ts';
+import { StageTracker, stagedOraclePlan } from './stages.ts';
 
 /** The core suites (LIBERO-style): spatial relations, object identity, goal states, long-horizon chains. */
 export const CORE_SUITES = ['spatial', 'object', 'goal', 'long'] as const;
 /**
  * What a robot meets that the core suites do not: the scene changed under the plan (`perturb`), a real
- * camera (`camera`), wording the training data never used (`paraphrase`), 6-subgoal chains (`long8`)
+ * camera (`camera`), wording the training data never used (`paraphrase`), chains of 6–8 subgoals judged part by part (`long8`)
  * and clutter near the targets (`distractor`). See sim/GRAMMAR.md.
  */
 export const ROBUSTNESS_SUITES = ['perturb', 'camera', 'paraphrase', 'long8', 'distractor'] as const;
@@ -61,7 +62,14 @@ export interface Episode {
   /** The goal in the canonical grammar, when `goal` is worded otherwise (`paraphrase`). */
   canonicalGoal?: string;
   layout: Layout;
+  /** Every predicate of the goal, in order (for a staged goal, its parts' concatenated). */
   predicates: Predicate[];
+  /**
+   * The goal's parts judged in order along the episode (`StageTracker`: each part held at some moment,
+   * no earlier than the one before), where a later part undoes an earlier one (`long8`). Absent: the
+   * predicates are judged on the final state.
+   */
+  stages?: Predicate[][];
   disturbances?: Disturbance[];
   camera?: CameraModel;
 }
@@ -74,6 +82,8 @@ interface Draft {
   pairs: [BlockColour, BowlColour][];
   /** What the planner is told instead of `goal` (the judge still parses `goal`). */
   shownGoal?: string;
+  /** The goal's `, then` parts, judged in order along the episode rather than on the final state. */
+  stages?: string[];
   disturbances?: Disturbance[];
   camera?: CameraModel;
 }
@@ -87,14 +97,17 @@ const MAX_ATTEMPTS = 5000;
 export function makeEpisode(suite: SuiteName, split: Split, seed: number): Episode {
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
     const rng = Prng.from('episode', suite, split, seed, attempt);
-    const draft = DRAFTERS[suite](rng, split);
+    const draft = DRAFTERS[suite](rng, split, seed);
     if (!draft || splitOf(draft.layout) !== split) continue;
     if (split === 'train' && draft.pairs.some(([b, w]) => isHeldoutPair(b, w))) continue;
-    const predicates = parseGoal(draft.goal, draft.layout);
+    const stages = draft.stages?.map((part) => parseGoal(part, draft.layout));
+    if (stages?.some((s) => !s || s.length === 0)) continue;
+    const predicates = stages ? (stages as Predicate[][]).flat() : parseGoal(draft.goal, draft.layout);
     if (!predicates || predicates.length === 0) continue;
-    const plan = oraclePlan(draft.layout, predicates);
-    if (plan.length === 0 || !allHold(plan.at(-1)!.layout, predicates)) continue;
+    const plan = reachingOraclePlan(draft.layout, predicates, stages as Predicate[][] | undefined);
+    if (!plan) continue;
     const episode: Episode = { id: `${suite}-${split}-${seed}`, suite, split, seed, family: draft.family, goal: draft.shownGoal ?? draft.goal, layout: draft.layout, predicates };
+    if (stages) episode.stages = stages as Predicate[][];
     if (draft.shownGoal) episode.canonicalGoal = draft.goal;
     // A disturbance comes before the last subgoal, so one is left to notice it by.
     if (draft.disturbances) episode.disturbances = draft.disturbances.map((d) => ({ ...d, afterSubgoal: Math.min(d.afterSubgoal, plan.length - 2) }));
@@ -104,17 +117,36 @@ export function makeEpisode(suite: SuiteName, split: Split, seed: number): Episo
   throw new RangeError(`no valid ${suite}/${split} episode for seed ${seed} after ${MAX_ATTEMPTS} draws`);
 }
 
-const DRAFTERS: Record<SuiteName, (rng: Prng, split: Split) => Draft | null> = {
-  perturb: (rng, split) => {
-    const base = rng.next() < 0.5 ? DRAFTERS.goal(rng, split) : DRAFTERS.long(rng, split);
+const LONG8_FAMILIES = ['sort+move+tower3', 'sort+move+tower3+unsort', 'sort+move+tower2+move+unsort+resort'] as const;
+
+/**
+ * The oracle's plan for an episode's goal, or null where it does not reach it. A staged goal needs one
+ * step per predicate (every part counts) and each part held in order.
+ */
+export function reachingOraclePlan(layout: Layout, predicates: readonly Predicate[], stages?: readonly (readonly Predicate[])[]): OracleStep[] | null {
+  if (!stages) {
+    const plan = oraclePlan(layout, predicates);
+    return plan.length > 0 && allHold(plan.at(-1)!.layout, predicates) ? plan : null;
+  }
+  const plan = stagedOraclePlan(layout, stages);
+  if (plan.length !== predicates.length) return null;
+  const tracker = new StageTracker(stages);
+  tracker.observe(layout);
+  for (const step of plan) tracker.observe(step.layout);
+  return tracker.done ? plan : null;
+}
+
+const DRAFTERS: Record<SuiteName, (rng: Prng, split: Split, seed: number) => Draft | null> = {
+  perturb: (rng, split, seed) => {
+    const base = rng.next() < 0.5 ? DRAFTERS.goal(rng, split, seed) : DRAFTERS.long(rng, split, seed);
     if (!base) return null;
     // After one of the first subgoals, so at least one is left to notice it by (clipped to the plan in makeEpisode).
     const disturbances: Disturbance[] = [{ afterSubgoal: rng.int(2), kind: rng.pick(DISTURBANCE_KINDS) }];
     return { ...base, family: `${base.family}/${disturbances[0]!.kind}`, disturbances };
   },
-  camera: (rng, split) => {
+  camera: (rng, split, seed) => {
     const core = rng.pick(CORE_SUITES);
-    const base = DRAFTERS[core](rng, split);
+    const base = DRAFTERS[core](rng, split, seed);
     if (!base) return null;
     const gain = () => 0.9 + 0.2 * rng.next();
     const camera: CameraModel = {
@@ -128,25 +160,30 @@ const DRAFTERS: Record<SuiteName, (rng: Prng, split: Split) => Draft | null> = {
     };
     return { ...base, family: `${core}/${base.family}`, camera };
   },
-  paraphrase: (rng, split) => {
+  paraphrase: (rng, split, seed) => {
     const core = rng.pick(CORE_SUITES);
-    const base = DRAFTERS[core](rng, split);
+    const base = DRAFTERS[core](rng, split, seed);
     if (!base) return null;
     return { ...base, family: `${core}/${base.family}`, shownGoal: paraphraseGoal(base.goal, rng) };
   },
-  long8: (rng) => {
-    // Six block colours allow at most six end conditions (each moves a distinct block): sort the three
-    // bowl colours, then a tower of the other three, its base first moved next to a bowl; or a two-block
-    // tower and one more move.
-    const family = rng.pick(['sort+move+tower3', 'sort+move+tower2+move']);
+  long8: (rng, _split, seed) => {
+    // Sort the three bowl colours, move a block next to a bowl, build on it, then take a sorted block out
+    // again (and, in the 8-step family, put it back): 6 to 8 subgoals. A later part undoes an earlier
+    // one, so the parts are judged in order along the episode (`stages`), as CALVIN judges its chains.
+    // The family by seed, not by draw: the longer chains fit fewer layouts, and redraws must not thin them out.
+    const family = LONG8_FAMILIES[seed % LONG8_FAMILIES.length]!;
     const layout = placeObjects(rng, { blocks: rng.shuffle([...BLOCK_COLOURS]), bowls: rng.shuffle([...BOWL_COLOURS]) });
     const [a, b, c] = rng.shuffle(['yellow', 'purple', 'orange'] as const);
+    const [x, y] = rng.shuffle(['red', 'green', 'blue'] as const);
     const besideBowl = (block: BlockColour): Action => ({ kind: 'move', block, relation: rng.pick(RELATIONS), ref: { type: 'bowl', colour: rng.pick(BOWL_COLOURS) } });
+    const besideBlock = (block: BlockColour, ref: BlockColour): Action => ({ kind: 'move', block, relation: rng.pick(RELATIONS), ref: { type: 'block', colour: ref } });
     const parts =
       family === 'sort+move+tower3'
         ? [SORT_GOAL, describeSubgoal(besideBowl(a!)), towerGoal([a!, b!, c!])]
-        : [SORT_GOAL, describeSubgoal(besideBowl(a!)), towerGoal([a!, b!]), describeSubgoal({ kind: 'move', block: c!, relation: rng.pick(RELATIONS), ref: { type: 'block', colour: rng.pick(['red', 'green', 'blue'] as const) } })];
-    return { family, goal: parts.join(', then '), layout, pairs: [] };
+        : family === 'sort+move+tower3+unsort'
+          ? [SORT_GOAL, describeSubgoal(besideBowl(a!)), towerGoal([a!, b!, c!]), describeSubgoal(besideBlock(x!, y!))]
+          : [SORT_GOAL, describeSubgoal(besideBowl(a!)), towerGoal([a!, b!]), describeSubgoal(besideBlock(c!, y!)), describeSubgoal(besideBlock(x!, b!)), describeSubgoal({ kind: 'place', block: x!, bowl: x! })];
+    return { family, goal: parts.join(', then '), layout, pairs: [], stages: parts };
   },
   distractor: (rng, split) => {
     const [block, bowl] = choosePair(rng, split);

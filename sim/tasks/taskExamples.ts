@@ -6,8 +6,7 @@ import { Prng } from '../world/Prng.ts';
 import { blocksOn, bowlsOn, cloneLayout, moveTopBlock, normaliseCell, windowOf, type Layout, type Slot } from '../world/Layout.ts';
 import { allSlots, placeObjects, richScene, splitOf, type Split } from './generateScene.ts';
 import { describeScene } from './describeScene.ts';
-import { oraclePlan } from './oraclePlan.ts';
-import { makeEpisode, type SuiteName } from './suites.ts';
+import { makeEpisode, reachingOraclePlan, type SuiteName } from './suites.ts';
 
 export const EXPORT_TASKS = ['vla', 't2i', 'x2i', 'story', 'howto', 'explore'] as const;
 export type ExportTask = (typeof EXPORT_TASKS)[number];
@@ -48,7 +47,7 @@ function goalExample(task: 'vla' | 'howto', split: Split, seed: number): TaskExa
   const rng = Prng.from('suite', task, split, seed);
   const suite = task === 'howto' ? rng.pick(['goal', 'long'] as const) : weighted(rng, VLA_SUITE_WEIGHTS);
   const episode = makeEpisode(suite, split, seed);
-  const steps = oraclePlan(episode.layout, episode.predicates);
+  const steps = reachingOraclePlan(episode.layout, episode.predicates, episode.stages)!;
   const output = steps.flatMap((s, k): ExampleItem[] => [
     { type: 'text', text: task === 'vla' ? s.subgoal : `step ${k + 1}: ${s.subgoal}` },
     { type: 'image', layout: s.layout },

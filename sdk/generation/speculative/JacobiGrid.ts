@@ -2,54 +2,63 @@ import { InputError } from '../../errors.ts';
 import type { CausalLm } from '../CausalLm.ts';
 import type { Grid } from '../GenerationEvent.ts';
 import type { GridHost } from '../GridHost.ts';
-import type { Distribution } from './Distribution.ts';
-import type { SpeculativeSampler } from './SpeculativeSampler.ts';
 
 export const DEFAULT_DRAFT_WINDOW = 16;
 /** Stale rows always refined after a rejection, however few drafts were kept. */
-const REFINE_MIN = 2;
+const REFINE_MIN = 1;
 /**
- * Refining costs a full target distribution per row (CFG, top-k over the vocabulary: the host work of one
- * sequential token) and pays only when the stale draft is then kept. Below this rate of kept stale drafts
- * (seen so far in the generation) refinement is switched off, except on every PROBE-th pass, which keeps
- * measuring the rate: so a model whose stale predictions do not survive (sampling from a flat top-k) costs
- * about the host work of sequential decoding, while one whose do (emu-nano) keeps the full Jacobi gain.
+ * Refining costs a full draw per row (CFG, top-k over the vocabulary: the host work of one sequential
+ * token) and pays only when the stale draft is then kept. Below this rate of kept stale drafts (seen so
+ * far in the generation) refinement is switched off, except on every PROBE-th pass, which keeps measuring
+ * the rate: so a model whose stale predictions do not survive costs about the host work of sequential
+ * decoding, while one whose do (emu-nano) keeps the full Jacobi gain.
  */
 const STALE_WORTH = 0.25;
 const PROBE = 8;
+/**
+ * Host work allowed per accepted token (ms, over the generation), refinement included. Verifying costs one
+ * draw per token, as sequential decoding does; refined rows are what a scheme adds, and they stop once the
+ * draws so far would exceed this. emu-nano's draw takes microseconds, so it never binds there; Emu3.5's
+ * (CFG and top-k 5120 over 131,072 codes) takes ~0.7 ms, so it keeps refinement to about half a row per
+ * token. Only the number of passes depends on it: the tokens are sequential decoding's whatever the drafts.
+ */
+export const HOST_MS_PER_TOKEN = 1;
 
-/** A draft token and the distribution it was drawn from (null: a deterministic guess, a point mass). */
+/** A draft token, and whether it is a stale prediction (a row's draw under a wrong prefix) or a guess. */
 interface Draft {
   token: number;
-  q: Distribution | null;
+  stale: boolean;
 }
 
 /**
  * Speculative Jacobi decoding of one image grid: every forward pass feeds the last accepted token plus a
- * window of drafts, verifies them left to right with the speculative acceptance rule, keeps the accepted
- * prefix and one more token (the residual redraw, or a bonus draw when all were kept), and rolls the KV
- * caches back over the rejected rest: so each pass yields ≥ 1 token and the output is distributed as
- * sequential decoding.
+ * window of drafts and verifies them left to right. Row i's code is drawn exactly as sequential decoding
+ * draws it at that position (`GridHost.draw`: the position's fixed noise, so a function of the prefix);
+ * while the draws equal the drafts they were fed with, the prefix was right and they are kept. The first
+ * draw that differs is kept too (it was made from the true prefix), and the KV caches roll back over the
+ * rest: so each pass yields ≥ 1 token, and the tokens are sequential decoding's own, greedy or sampled.
  *
- * Drafts: a position the last pass predicted under a wrong prefix keeps that (stale) prediction, drawn
- * from it, with it as `q`: the Jacobi iteration, which converges as the prefix firms up. A position never
- * predicted is guessed from the image itself: the token above it (the raster grid's strongest
- * correlation), else its left neighbour; the first token of an image is never guessed.
- * EOL and EOI positions carry their forced ids. The header is never speculated (this runs after IMG).
+ * Drafts: a position the last pass drew under a wrong prefix keeps that (stale) draw, made with the same
+ * noise: the Jacobi iteration, which converges as the prefix firms up. A position never drawn is guessed
+ * from the image itself: the token above it (the raster grid's strongest correlation), else its left
+ * neighbour; the first token of an image is never guessed. EOL and EOI positions carry their forced ids.
+ * The header is never speculated (this runs after IMG).
  */
 export class JacobiGrid {
   readonly #window: number;
-  readonly #sampler: SpeculativeSampler;
   /** Stale Jacobi drafts by grid position, for the current image. */
-  #stale = new Map<number, Draft>();
+  #stale = new Map<number, number>();
   /** Stale drafts verified and kept, and passes run, over the generation (the refinement gate). */
   #staleOffered = 0;
   #staleKept = 0;
   #passes = 0;
+  /** Tokens accepted and host ms spent drawing, over the generation (the host-work cap). */
+  #accepted = 0;
+  #drawMs = 0;
+  #lastDrawMs = 0;
 
-  constructor(window: number, sampler: SpeculativeSampler) {
+  constructor(window: number) {
     this.#window = window;
-    this.#sampler = sampler;
   }
 
   /** Refuses, before any work, a decoder that cannot return every position's logits and roll back. */
@@ -79,48 +88,46 @@ export class JacobiGrid {
     let rejected = false;
     for (let i = 0; i <= drafts.length; i++) {
       const position = pos0 + 1 + i;
-      const forced = host.forced(position, grid);
-      if (forced !== null) {
-        await host.accept(forced);
-        if (i === drafts.length) break;
-        kept++;
-        continue;
-      }
-      const p = host.distribution(condRows[i]!, uncondRows?.[i], prefix);
-      if (i === drafts.length) {
-        await host.accept(this.#sampler.sample(p));
-        break;
-      }
-      const verdict = this.#sampler.verify(p, drafts[i]!.token, drafts[i]!.q);
-      if (drafts[i]!.q) {
+      const token = host.forced(position, grid) ?? this.#draw(host, condRows[i]!, uncondRows?.[i], prefix, position);
+      const draft = drafts[i];
+      if (draft?.stale) {
         this.#staleOffered++;
-        if (verdict.accepted) this.#staleKept++;
+        if (token === draft.token) this.#staleKept++;
       }
-      await host.accept(verdict.token);
-      if (!verdict.accepted) {
+      await host.accept(token);
+      this.#accepted++;
+      if (!draft) break;
+      if (token !== draft.token) {
         rejected = true;
         break;
       }
       kept++;
     }
-    // The cache keeps `last` and the accepted drafts; the redrawn/bonus token is fed next pass.
+    // The cache keeps `last` and the accepted drafts; the last accepted token is fed next pass.
     streams.rollback(fed.length - 1 - kept);
 
-    // Rows after the rejection saw a wrong prefix: their predictions become the next drafts.
+    // Rows after the rejection saw a wrong prefix: their draws become the next drafts.
     this.#stale.clear();
-    if (!rejected) return fed.length;
-    if (!this.#refineWorth()) return fed.length;
+    if (!rejected || !this.#refineWorth()) return fed.length;
     const stalePrefix = [...prefix.slice(0, -1), ...drafts.slice(kept).map((d) => d.token)];
-    // Each refined row costs a full distribution (CFG, top-k over the vocabulary): refine no more rows than
-    // were verified, so host work stays within twice that of the accepted tokens.
+    // Each refined row costs a full draw (CFG, top-k over the vocabulary): refine no more rows than were
+    // verified, so host work stays within twice that of the accepted tokens.
     const refineTo = Math.min(drafts.length, kept + Math.max(REFINE_MIN, kept + 1));
     for (let j = kept + 1; j <= refineTo; j++) {
       const position = pos0 + 1 + j;
       if (host.forced(position, grid) !== null) continue;
-      const q = host.distribution(condRows[j]!, uncondRows?.[j], stalePrefix.slice(0, prefix.length - 1 + j - kept));
-      this.#stale.set(position, { token: this.#sampler.sample(q), q });
+      if (this.#drawMs + this.#lastDrawMs > HOST_MS_PER_TOKEN * this.#accepted) break;
+      this.#stale.set(position, this.#draw(host, condRows[j]!, uncondRows?.[j], stalePrefix.slice(0, prefix.length - 1 + j - kept), position));
     }
     return fed.length;
+  }
+
+  #draw(host: GridHost, cond: Float32Array, uncond: Float32Array | undefined, prefix: readonly number[], position: number): number {
+    const t = performance.now();
+    const token = host.draw(cond, uncond, prefix, position);
+    this.#lastDrawMs = performance.now() - t;
+    this.#drawMs += this.#lastDrawMs;
+    return token;
   }
 
   /** Whether this pass refines stale rows: while they are kept often enough, and on probe passes. */
@@ -140,17 +147,17 @@ export class JacobiGrid {
       const p = pos0 + k;
       const forced = host.forced(p, grid);
       if (forced !== null) {
-        out.push({ token: forced, q: null });
+        out.push({ token: forced, stale: false });
         continue;
       }
       const stale = this.#stale.get(p);
-      if (stale) {
-        out.push(stale);
+      if (stale !== undefined) {
+        out.push({ token: stale, stale: true });
         continue;
       }
       const guess = p > stride ? tokenAt(p - stride) : p % stride !== 1 ? tokenAt(p - 1) : undefined;
       if (guess === undefined) break;
-      out.push({ token: guess, q: null });
+      out.push({ token: guess, stale: false });
     }
     return out;
   }

@@ -1,6 +1,5 @@
 import type { Grid } from '../GenerationEvent.ts';
 import type { GridHost } from '../GridHost.ts';
-import type { SpeculativeSampler } from '../speculative/SpeculativeSampler.ts';
 
 export const DEFAULT_ROW_WINDOW = 4;
 
@@ -21,11 +20,9 @@ export const DEFAULT_ROW_WINDOW = 4;
  */
 export class ZiparGrid {
   readonly #window: number;
-  readonly #sampler: SpeculativeSampler;
 
-  constructor(window: number, sampler: SpeculativeSampler) {
+  constructor(window: number) {
     this.#window = window;
-    this.#sampler = sampler;
   }
 
   /**
@@ -57,7 +54,7 @@ export class ZiparGrid {
         fed[p] = 1;
         const target = p + 1;
         if (target > n || decided[target] !== undefined) return;
-        decided[target] = this.#sampler.sample(host.distribution(rows.cond[i]!, rows.uncond?.[i], prefix));
+        decided[target] = host.draw(rows.cond[i]!, rows.uncond?.[i], prefix, target);
         drawn[Math.floor((target - 1) / stride)]!++;
       });
       for (; nextAccept <= n && decided[nextAccept] !== undefined; nextAccept++) await host.accept(decided[nextAccept]!);

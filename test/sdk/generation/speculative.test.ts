@@ -4,8 +4,8 @@ import { AbortError } from '../../../sdk/errors.ts';
 import { generate } from '../../../sdk/generation/generate.ts';
 import type { GenerationEvent } from '../../../sdk/generation/GenerationEvent.ts';
 import { mulberry32 } from '../../../sdk/generation/mulberry32.ts';
-import type { Distribution } from '../../../sdk/generation/speculative/Distribution.ts';
-import { SpeculativeSampler } from '../../../sdk/generation/speculative/SpeculativeSampler.ts';
+import { Candidates } from '../../../sdk/generation/Candidates.ts';
+import { GridNoise } from '../../../sdk/generation/GridNoise.ts';
 import type { SamplingPreset } from '../../../sdk/model/ModelManifest.ts';
 import { TOY, V, loopParams } from './fixtures.ts';
 import { ScriptedLm, peaked } from './scriptedLm.ts';
@@ -14,7 +14,6 @@ type Done = Extract<GenerationEvent, { type: 'done' }>;
 const run = (p: Parameters<typeof generate>[0], signal?: AbortSignal) => lastValueFrom(generate(p, signal).pipe(toArray()));
 const done = (events: GenerationEvent[]) => events.find((e) => e.type === 'done') as Done;
 
-const dist = (entries: [number, number][]): Distribution => ({ ids: Int32Array.from(entries.map((e) => e[0])), probs: Float32Array.from(entries.map((e) => e[1])) });
 const tv = (a: Map<string, number>, b: Map<string, number>, n: number) => {
   let s = 0;
   for (const k of new Set([...a.keys(), ...b.keys()])) s += Math.abs((a.get(k) ?? 0) - (b.get(k) ?? 0));
@@ -22,45 +21,71 @@ const tv = (a: Map<string, number>, b: Map<string, number>, n: number) => {
 };
 const count = (m: Map<string, number>, k: string) => m.set(k, (m.get(k) ?? 0) + 1);
 
-describe('speculative acceptance rule', () => {
-  const p = dist([[0, 0.5], [1, 0.3], [2, 0.15], [3, 0.05]]);
-  const draw = (d: Distribution, u: number) => {
-    for (let i = 0; i < d.ids.length; i++) if ((u -= d.probs[i]!) < 0) return d.ids[i]!;
-    return d.ids[d.ids.length - 1]!;
-  };
-  for (const [name, q] of [
-    ['a draft distribution that disagrees with p', dist([[0, 0.1], [1, 0.1], [2, 0.2], [3, 0.3], [4, 0.3]])],
-    ['a point-mass draft (a deterministic guess)', null],
-  ] as const) {
-    it(`keeps or redraws so the token is distributed as p, for ${name}`, () => {
-      const random = mulberry32(1);
-      const s = new SpeculativeSampler(random, 8);
-      const n = 40_000;
-      const got = new Map<string, number>();
-      const want = new Map<string, number>();
-      let accepted = 0;
-      for (let i = 0; i < n; i++) {
-        const x = q ? draw(q, random()) : 3;
-        const v = s.verify(p, x, q);
-        if (v.accepted) accepted++;
-        count(got, String(v.token));
-        count(want, String(draw(p, random())));
-      }
-      assert.ok(tv(got, want, n) < 0.015, `total variation ${tv(got, want, n)}`);
-      // min(1, p/q) summed under q: Σ min(p, q) = 0.1 + 0.1 + 0.15 + 0.05 = 0.4; point mass at 3: p(3) = 0.05.
-      const expected = q ? 0.4 : 0.05;
-      assert.ok(Math.abs(accepted / n - expected) < 0.01, `acceptance ${accepted / n} vs ${expected}`);
-    });
-  }
+/** Candidates holding `scores` for ids 10, 11, … (a compacted set, as after top-k). */
+const candidates = (scores: number[]): Candidates => {
+  const c = new Candidates(64);
+  scores.forEach((x, i) => {
+    c.ids[i] = 10 + i;
+    c.logits[i] = x;
+  });
+  c.count = scores.length;
+  return c;
+};
+const softmax = (scores: number[]) => {
+  const e = scores.map((x) => Math.exp(x - Math.max(...scores)));
+  const t = e.reduce((a, b) => a + b, 0);
+  return new Map(e.map((x, i) => [String(10 + i), x / t]));
+};
 
-  it('spends no randomness when p is a point mass (greedy), so a greedy run is reproducible token for token', () => {
-    let draws = 0;
-    const s = new SpeculativeSampler(() => (draws++, 0.5), 8);
-    const greedy = dist([[2, 1]]);
-    assert.deepEqual(s.verify(greedy, 2, null), { token: 2, accepted: true });
-    assert.deepEqual(s.verify(greedy, 5, null), { token: 2, accepted: false });
-    assert.deepEqual(s.verify(greedy, 5, dist([[5, 0.7], [2, 0.3]])), { token: 2, accepted: false });
-    assert.equal(draws, 0);
+describe('image codes drawn with noise fixed by grid position (GridNoise)', () => {
+  const scores = [2, 1.4, 0.9, 0, -1.5];
+
+  it('draws are distributed as softmax of the warped scores, over images and over positions', () => {
+    const c = candidates(scores);
+    const noise = new GridNoise();
+    const random = mulberry32(7);
+    const n = 40_000;
+    const byImage = new Map<string, number>();
+    const byPosition = new Map<string, number>();
+    for (let i = 0; i < n; i++) {
+      noise.rekey(Math.floor(random() * 4294967296));
+      count(byImage, String(noise.draw(c, 5)));
+    }
+    noise.rekey(12345);
+    for (let p = 1; p <= n; p++) count(byPosition, String(noise.draw(c, p)));
+    const want = new Map([...softmax(scores)].map(([k, v]) => [k, v * n]));
+    assert.ok(tv(byImage, want, n) < 0.012, `over images: total variation ${tv(byImage, want, n)}`);
+    assert.ok(tv(byPosition, want, n) < 0.012, `over positions: total variation ${tv(byPosition, want, n)}`);
+  });
+
+  it('is a function of (key, position, scores): the same inputs give the same code, a lone candidate needs no noise', () => {
+    const noise = new GridNoise();
+    noise.rekey(99);
+    const first = Array.from({ length: 50 }, (_, p) => noise.draw(candidates(scores), p));
+    noise.rekey(98);
+    const other = Array.from({ length: 50 }, (_, p) => noise.draw(candidates(scores), p));
+    noise.rekey(99);
+    assert.deepEqual(Array.from({ length: 50 }, (_, p) => noise.draw(candidates(scores), p)), first);
+    assert.notDeepEqual(other, first, 'another key, other codes');
+    assert.ok(new Set(first).size > 2, 'positions draw independently');
+    assert.equal(noise.draw(candidates([3]), 4), 10);
+    assert.throws(() => noise.draw(candidates([]), 4), /no candidate token left/);
+  });
+
+  it('couples close distributions: a draw from slightly moved scores keeps its code far more often than an independent draw would', () => {
+    const noise = new GridNoise();
+    const moved = scores.map((x, i) => x + 0.15 * Math.sin(3 * i + 1));
+    let same = 0;
+    let independent = 0;
+    const n = 5000;
+    for (let p = 0; p < n; p++) {
+      noise.rekey(p);
+      const a = noise.draw(candidates(scores), 1);
+      same += Number(noise.draw(candidates(moved), 1) === a);
+      independent += Number(noise.draw(candidates(moved), 2) === a);
+    }
+    assert.ok(same / n > 0.9, `kept ${same / n}`);
+    assert.ok(independent / n < 0.5, `independent ${independent / n}`);
   });
 });
 
@@ -96,31 +121,49 @@ const codesOf = (d: Done) => d.tokens.filter((t) => t >= TOY.visualOffset).map((
 describe("speculative Jacobi decoding of image grids (sampling.image.parallel: 'jacobi')", function () {
   this.timeout(60_000);
 
-  it('samples grids from the same distribution as sequential decoding under CFG, top-k and top-p', async () => {
-    const n = 2500;
-    const seq = { at: Array.from({ length: 6 }, () => new Map<string, number>()), repeats: 0 };
-    const par = { at: Array.from({ length: 6 }, () => new Map<string, number>()), repeats: 0 };
+  it('under CFG, top-k and top-p: the same tokens as sequential decoding, seed for seed, in fewer passes', async () => {
     let passes = 0;
     let tokens = 0;
-    for (let seed = 0; seed < n; seed++) {
-      for (const [stats, sampling] of [[seq, SAMPLED], [par, jacobi(SAMPLED)]] as const) {
-        const d = done(await run(imageRequest(sampling, seed).params));
-        const c = codesOf(d);
-        assert.equal(c.length, 6);
-        c.forEach((code, i) => count(stats.at[i]!, String(code)));
-        // Drafts guess "same as above / left": a rule that kept drafts too often would inflate this.
-        stats.repeats += Number(c[1] === c[0]) + Number(c[2] === c[1]) + Number(c[3] === c[0]) + Number(c[4] === c[1]) + Number(c[5] === c[2]);
-        if (stats === par) {
-          passes += d.usage.forwardPasses.image!;
-          tokens += d.usage.imageTokens!;
-        }
-      }
+    const grids = new Set<string>();
+    for (let seed = 0; seed < 200; seed++) {
+      const a = done(await run(imageRequest(SAMPLED, seed).params));
+      const b = done(await run(imageRequest(jacobi(SAMPLED), seed).params));
+      assert.deepEqual(b.tokens, a.tokens, `seed ${seed}`);
+      grids.add(codesOf(a).join());
+      passes += b.usage.forwardPasses.image!;
+      tokens += b.usage.imageTokens!;
     }
-    // Two samples of 2500 from one distribution differ by TV ≈ 0.02–0.03 per position here.
-    for (let i = 0; i < 6; i++) assert.ok(tv(seq.at[i]!, par.at[i]!, n) < 0.06, `code ${i}: TV ${tv(seq.at[i]!, par.at[i]!, n)}`);
-    assert.ok(Math.abs(seq.repeats - par.repeats) / (5 * n) < 0.03, `repeats ${seq.repeats} vs ${par.repeats}`);
+    assert.ok(grids.size > 150, `sampled, not fixed: ${grids.size} distinct grids of 200`);
     // Two streams (CFG 3, run separately by this scripted LM): sequential decoding costs 2 passes per image token.
     assert.ok(passes / tokens < 1.8, `drafts kept: ${passes / tokens} passes per image token`);
+  });
+
+  it('sequential grids are distributed as the model says: the first code under CFG, top-k and top-p', async () => {
+    // Code 0 follows IMG with no code before it: cond centre 1, uncond centre 5 (fieldLm), CFG 3, top-k 6, top-p 0.95.
+    const field = (centre: number, sharp: number) => Array.from({ length: 16 }, (_, c) => {
+      const d = Math.min(Math.abs(c - centre), 16 - Math.abs(c - centre));
+      return -sharp * d * d * 0.1;
+    });
+    const logSoftmax = (x: number[]) => {
+      const m = Math.max(...x);
+      const z = Math.log(x.reduce((a, v) => a + Math.exp(v - m), 0)) + m;
+      return x.map((v) => v - z);
+    };
+    const [lc, lu] = [logSoftmax(field(1, 1)), logSoftmax(field(5, 0.5))];
+    const guided = lc.map((c, i) => lu[i]! + 3 * (c - lu[i]!));
+    const order = guided.map((_, i) => i).sort((a, b) => guided[b]! - guided[a]!).slice(0, 6);
+    const p = softmax(order.map((i) => guided[i]!));
+    const probs = [...p.values()];
+    // Emu3.5's nucleus: drop the tokens whose cumulative probability exceeds p (the first always stays).
+    let keep = 1;
+    for (let mass = probs[0]!; keep < probs.length && mass + probs[keep]! <= 0.95; keep++) mass += probs[keep]!;
+    const kept = order.slice(0, keep);
+    const total = probs.slice(0, keep).reduce((a, b) => a + b, 0);
+    const n = 3000;
+    const want = new Map(kept.map((code, j) => [String(code), (probs[j]! / total) * n]));
+    const got = new Map<string, number>();
+    for (let seed = 0; seed < n; seed++) count(got, String(codesOf(done(await run(imageRequest(SAMPLED, seed).params)))[0]));
+    assert.ok(tv(got, want, n) < 0.03, `total variation ${tv(got, want, n)}: ${JSON.stringify([...got])} vs ${JSON.stringify([...want])}`);
   });
 
   it('feeds both streams the same tokens and rolls both caches back to exactly the accepted ones', async () => {

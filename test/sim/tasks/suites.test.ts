@@ -53,7 +53,7 @@ describe('suites', () => {
     });
   }
 
-  it('robustness suites: perturb disturbs before the last subgoal, camera and paraphrase keep the canonical judge, long8 has 6 subgoals, distractor clutters the targets', () => {
+  it('robustness suites: perturb disturbs before the last subgoal, camera and paraphrase keep the canonical judge, long8 has 6–8 subgoals, distractor clutters the targets', () => {
     for (let seed = 0; seed < 20; seed++) {
       const p = makeEpisode('perturb', 'heldout', seed);
       assert.equal(p.disturbances?.length, 1);
@@ -63,7 +63,7 @@ describe('suites', () => {
       assert.ok(c.jpegQuality >= 50 && c.jpegQuality <= 90 && c.noise >= 2 && c.noise <= 8);
       const para = makeEpisode('paraphrase', 'heldout', seed);
       assert.ok(para.canonicalGoal && para.canonicalGoal !== para.goal, para.id);
-      assert.equal(makeEpisode('long8', 'heldout', seed).predicates.length, 6);
+      assert.equal(makeEpisode('long8', 'heldout', seed).predicates.length, 6 + (seed % 3));
       const d = makeEpisode('distractor', 'heldout', seed);
       const named = new Set(d.predicates.flatMap((p) => [p.block, ...(p.type === 'on' ? [p.onto] : [])]));
       assert.ok(blocksOn(d.layout).filter((b) => !named.has(b)).length >= 1 && bowlsOn(d.layout).length === 3, d.id);
