@@ -1,8 +1,12 @@
+import { readGoal } from './readGoal.ts';
+
 /**
  * An operator's wording → the tabletop grammar the planners were trained on (sim/GRAMMAR.md), where
- * it can be recognised; anything else passes through lower-cased. A lexicon, not a model: synonyms
- * of colours and objects, politeness dropped, clause orders rewritten, and a word one edit away from
- * a known word (a swap, a dropped or an extra letter) corrected when only one word is that close.
+ * it can be recognised; anything else passes through lower-cased. First a lexicon: synonyms of
+ * colours and objects, politeness dropped, clause orders rewritten, and a word one edit away from a
+ * known word (a swap, a dropped or an extra letter) corrected when only one word is that close. Where
+ * that leaves a part outside the grammar, the goal is read instead (`readGoal`: steps, coloured
+ * objects and action cues), and kept only if the reading is a grammar sentence.
  *
  * @example canonicalGoal('Could you please put the crimson cube into the azure dish, thanks')
  *   // 'put the red block in the blue bowl'
@@ -13,7 +17,20 @@ export function canonicalGoal(goal: string): string {
   text = text.replace(/\b\w+\b/g, (w) => SYNONYMS[w] ?? w);
   text = stripPoliteness(text);
   const parts = text.split(/\s*,\s*(?:and )?(?:then|after that|afterwards|next)\s+/);
-  return parts.map((p) => rewriteClause(p.trim())).join(', then ');
+  const rewritten = parts.map((p) => rewriteClause(p.trim())).join(', then ');
+  if (isCanonical(rewritten)) return rewritten;
+  // Not a shape the lexicon knows: read what the wording says (planners/readGoal.ts).
+  const read = readGoal(goal);
+  return read && isCanonical(read) ? read : rewritten;
+}
+
+const C = '(?:red|green|blue|yellow|purple|orange)';
+const SENTENCE = new RegExp(
+  `^(?:put the ${C} block in the ${C} bowl|stack the ${C} block on the ${C} block|move the ${C} block (?:to the left of|to the right of|above|below) the ${C} (?:block|bowl)|sort the blocks into the bowls of matching colour|build a tower with the ${C} block at the bottom and the ${C} block on top|build a tower with the ${C} block at the bottom, the ${C} block in the middle and the ${C} block on top)$`,
+);
+/** Whether every part of a goal is a sentence of the grammar (parts joined by ", then" or " and "). */
+export function isCanonical(goal: string): boolean {
+  return goal.split(/, then | and (?=put|stack|move)/).every((p) => SENTENCE.test(p));
 }
 
 const COLOURS = ['red', 'green', 'blue', 'yellow', 'purple', 'orange'];

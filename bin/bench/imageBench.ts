@@ -248,7 +248,7 @@ const body = [
   'Where each scheme loses, and why:',
   '- Jacobi is exact (same tokens, so the same judged figures), and what it loses is passes where drafts die: a random-weight model (the 282,926-id row) keeps few, so it needs far more passes than on emu-nano, and each pass returns window + 1 rows of logits, which at this hidden size costs more than the passes save. Its host work per token is one draw, plus refined stale rows until draws reach 1 ms per token.',
   '- ZipAR draws a code before the end of the row above exists: exact only where the model is local. emu-nano\'s story images are edits of the previous frame whose changed slot is named by the narration, and a row that starts early cannot see where the edit lands in the row above, so story images lose most; t2i and x2i, whose rows follow from the prompt, lose less.',
-  '- Batched guidance changes nothing in the tokens; on emu-nano it saves passes more than time, since a batch-2 pass of this small model costs almost two single ones (per-op overhead, not weights, dominates), while a 34B pass reads its weights once for both rows.',
+  '- Batched guidance changes nothing in the tokens; on emu-nano it halves the passes but saves far less time, since a batch-2 pass of this small model costs well over one single pass (per-op overhead and two rows of work, not weight reads, dominate), while a 34B pass reads its weights once for both rows.',
 ].join('\n');
 writeBenchmarkSection('Image decoding', body);
 console.log(body);

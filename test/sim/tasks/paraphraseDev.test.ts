@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { BOWL_NOUNS, COLOUR_WORDS, paraphraseBlind } from '../../../sim/tasks/paraphraseBlind.ts';
+import { BOWL_NOUNS, COLOUR_WORDS, paraphraseDev } from '../../../sim/tasks/paraphraseDev.ts';
 import { BLOCK_COLOURS, type BlockColour } from '../../../sim/world/colours.ts';
 import { Prng } from '../../../sim/world/Prng.ts';
 
@@ -35,22 +35,22 @@ const canonicalParts = (goal: string) => goal.split(/, then | and (?=put|place|s
 const sorted = (cs: readonly string[]) => [...cs].sort();
 const SEEDS = Array.from({ length: 200 }, (_, i) => i);
 
-describe('paraphraseBlind', () => {
+describe('paraphraseDev', () => {
   it('is deterministic per rng state', () => {
     for (const goal of Object.values(SHAPES)) {
       for (const seed of [0, 1, 17]) {
-        assert.equal(paraphraseBlind(goal, Prng.from('x', seed)), paraphraseBlind(goal, Prng.from('x', seed)));
+        assert.equal(paraphraseDev(goal, Prng.from('x', seed)), paraphraseDev(goal, Prng.from('x', seed)));
       }
     }
   });
 
   it('returns text outside the canonical grammar unchanged', () => {
-    assert.equal(paraphraseBlind('do a little dance', Prng.from('x', 1)), 'do a little dance');
+    assert.equal(paraphraseDev('do a little dance', Prng.from('x', 1)), 'do a little dance');
   });
 
   for (const [name, goal] of Object.entries(SHAPES)) {
     it(`${name}: almost always differs from the input and varies across seeds`, () => {
-      const outs = SEEDS.map((seed) => paraphraseBlind(goal, Prng.from('x', seed)));
+      const outs = SEEDS.map((seed) => paraphraseDev(goal, Prng.from('x', seed)));
       const changed = outs.filter((o) => o.toLowerCase().replace(/[.!?]$/, '') !== goal).length;
       assert.ok(changed >= 196, `${changed}/200 differ from the input`);
       assert.ok(new Set(outs).size >= 180, `${new Set(outs).size}/200 distinct`);
@@ -60,7 +60,7 @@ describe('paraphraseBlind', () => {
     it(`${name}: every colour survives, exactly once per mention, and nothing is added`, () => {
       const want = sorted(coloursIn(goal));
       for (const seed of SEEDS) {
-        const out = paraphraseBlind(goal, Prng.from('x', seed));
+        const out = paraphraseDev(goal, Prng.from('x', seed));
         assert.deepEqual(sorted(coloursIn(out)), want, `${goal}\n→ ${out}`);
       }
     });
@@ -70,7 +70,7 @@ describe('paraphraseBlind', () => {
     for (const goal of [SHAPES.and!, SHAPES.andMove!, SHAPES.then3!, SHAPES.then4!]) {
       const parts = canonicalParts(goal).map(coloursIn);
       for (const seed of SEEDS) {
-        const out = paraphraseBlind(goal, Prng.from('x', seed));
+        const out = paraphraseDev(goal, Prng.from('x', seed));
         const seen = coloursIn(out);
         let at = 0;
         for (const part of parts) {
@@ -85,12 +85,12 @@ describe('paraphraseBlind', () => {
     const bowlWord = new RegExp(`\\b(${BOWL_NOUNS.map(([, head]) => head).join('|')})`, 'i');
     for (const name of ['stack', 'moveRight', 'moveBelow', 'tower2', 'tower3']) {
       for (const seed of SEEDS) {
-        const out = paraphraseBlind(SHAPES[name]!, Prng.from('x', seed));
+        const out = paraphraseDev(SHAPES[name]!, Prng.from('x', seed));
         assert.ok(!bowlWord.test(out), out);
       }
     }
     for (const name of ['place', 'moveLeft', 'moveAbove', 'sort']) {
-      const named = SEEDS.filter((seed) => bowlWord.test(paraphraseBlind(SHAPES[name]!, Prng.from('x', seed)))).length;
+      const named = SEEDS.filter((seed) => bowlWord.test(paraphraseDev(SHAPES[name]!, Prng.from('x', seed)))).length;
       assert.ok(named >= 180, `${name}: a bowl word in ${named}/200 (a typo may hide one)`);
     }
   });

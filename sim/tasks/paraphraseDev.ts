@@ -31,7 +31,7 @@ import { Prng } from '../world/Prng.ts';
  *
  * Text that is not a canonical goal is returned unchanged.
  */
-export function paraphraseBlind(goal: string, rng: Prng): string {
+export function paraphraseDev(goal: string, rng: Prng): string {
   const parsed = parseCanonical(goal);
   if (!parsed) return goal;
   const style: Style = { rng, us: rng.next() < 0.35, terse: rng.next() < 0.08 };
@@ -194,9 +194,10 @@ const bowl = (s: Style, c: BlockColour, final = false) => np(s, c, 'bowl', final
 // ---------------------------------------------------------------------------------------------------------
 // Part realisations: per kind, templates for each mood.
 
-type Mood = 'imperative' | 'statement' | 'terse';
+/** Fronted clauses ("Into the blue bowl, drop …") are imperatives that cannot take a wrapper like "could you". */
+type Mood = 'imperative' | 'fronted' | 'statement' | 'terse';
 type Template<P> = (p: P, s: Style) => string;
-interface Templates<P> { imperative: readonly Template<P>[]; statement: readonly Template<P>[]; terse: readonly Template<P>[] }
+type Templates<P> = Record<Mood, readonly Template<P>[]>;
 type PlacePart = Extract<Part, { kind: 'place' }>;
 type StackPart = Extract<Part, { kind: 'stack' }>;
 type MovePart = Extract<Part, { kind: 'move' }>;
@@ -209,11 +210,11 @@ const PLACE: Templates<PlacePart> = {
   imperative: [
     (p, s) => `${keepOr(s.rng, PLACE_VERBS, 0.2)} ${block(s, p.block)} ${pk(s, IN)} ${bowl(s, p.bowl, true)}`,
     (p, s) => `${pk(s, PICK_VERBS)} ${block(s, p.block)} and ${pk(s, ['put', 'drop', 'place', 'set', 'lower'])} it ${pk(s, IN)} ${bowl(s, p.bowl, true)}`,
-    (p, s) => `${pk(s, ['into', 'in'])} ${bowl(s, p.bowl)}, ${pk(s, ['put', 'place', 'drop'])} ${block(s, p.block, true)}`,
     (p, s) => `have ${block(s, p.block)} ${pk(s, ['placed', 'put', 'dropped'])} ${pk(s, IN)} ${bowl(s, p.bowl, true)}`,
-    (p, s) => `make sure ${block(s, p.block)} ${pk(s, ['ends up', 'winds up', 'lands'])} ${pk(s, IN)} ${bowl(s, p.bowl, true)}`,
+    (p, s) => `make sure ${block(s, p.block)} ${pk(s, ['ends up', 'winds up', 'lands'])} ${pk(s, ['in', 'inside'])} ${bowl(s, p.bowl, true)}`,
     (p, s) => `transfer ${block(s, p.block)} ${pk(s, ['into', 'over into'])} ${bowl(s, p.bowl, true)}`,
   ],
+  fronted: [(p, s) => `${pk(s, ['into', 'in'])} ${bowl(s, p.bowl)}, ${pk(s, ['put', 'place', 'drop'])} ${block(s, p.block, true)}`],
   statement: [
     (p, s) => `${block(s, p.block)} ${pk(s, ['goes', 'belongs', 'should go', 'needs to go'])} ${pk(s, IN)} ${bowl(s, p.bowl, true)}`,
     (p, s) => `${pk(s, WANT)} ${block(s, p.block)} ${pk(s, ['in', 'inside'])} ${bowl(s, p.bowl, true)}`,
@@ -228,11 +229,11 @@ const STACK: Templates<StackPart> = {
     (p, s) => `stack ${block(s, p.block)} ${pk(s, ON)} ${block(s, p.onto, true)}`,
     (p, s) => `${pk(s, STACK_VERBS)} ${block(s, p.block)} ${pk(s, ['on top of', 'onto', 'on'])} ${block(s, p.onto, true)}`,
     (p, s) => `${pk(s, PICK_VERBS)} ${block(s, p.block)} and ${pk(s, ['stack', 'set', 'put', 'place', 'balance'])} it ${pk(s, ON)} ${block(s, p.onto, true)}`,
-    (p, s) => `${pk(s, ['on top of', 'onto'])} ${block(s, p.onto)}, ${pk(s, ['put', 'stack', 'place'])} ${block(s, p.block, true)}`,
     (p, s) => `use ${block(s, p.onto)} as the base and ${pk(s, ['put', 'stack', 'set'])} ${block(s, p.block, true)} on top of it`,
     (p, s) => `make sure ${block(s, p.block)} ${pk(s, ['ends up', 'is sitting', 'sits'])} on top of ${block(s, p.onto, true)}`,
     (p, s) => `have ${block(s, p.block)} ${pk(s, ['stacked', 'placed', 'put'])} ${pk(s, ['on', 'onto', 'on top of'])} ${block(s, p.onto, true)}`,
   ],
+  fronted: [(p, s) => `${pk(s, ['on top of', 'onto'])} ${block(s, p.onto)}, ${pk(s, ['put', 'stack', 'place'])} ${block(s, p.block, true)}`],
   statement: [
     (p, s) => `${block(s, p.block)} ${pk(s, ['goes', 'belongs', 'should go', 'needs to go'])} ${pk(s, ['on top of', 'on', 'onto'])} ${block(s, p.onto, true)}`,
     (p, s) => `${pk(s, WANT)} ${block(s, p.block)} ${pk(s, ['on top of', 'on', 'sitting on', 'stacked on'])} ${block(s, p.onto, true)}`,
@@ -242,8 +243,11 @@ const STACK: Templates<StackPart> = {
   terse: [(p, s) => `${block(s, p.block)} ${pk(s, ['on top of', 'onto'])} ${block(s, p.onto, true)}`],
 };
 
-const where = (p: MovePart, s: Style, final: boolean): string =>
-  s.rng.pick(RELATION_PHRASES[p.relation])(np(s, p.ref, p.refKind, final));
+/** The relation phrase around the reference; `noSpot` avoids "in the spot …" after "find the place". */
+function where(p: MovePart, s: Style, final: boolean, noSpot = false): string {
+  const phrases = RELATION_PHRASES[p.relation].filter((f) => !noSpot || !f('').startsWith('in the spot'));
+  return s.rng.pick(phrases)(np(s, p.ref, p.refKind, final));
+}
 const moveVerb = (p: MovePart, s: Style): string =>
   keepOr(s.rng, p.relation === 'left' || p.relation === 'right' ? MOVE_VERBS_SIDE : MOVE_VERBS, 0.3);
 
@@ -251,11 +255,11 @@ const MOVE: Templates<MovePart> = {
   imperative: [
     (p, s) => `${moveVerb(p, s)} ${block(s, p.block)} ${where(p, s, true)}`,
     (p, s) => `${pk(s, PICK_VERBS)} ${block(s, p.block)} and ${pk(s, ['put it down', 'set it down', 'place it', 'drop it'])} ${where(p, s, true)}`,
-    (p, s) => `${where(p, s, false)}, ${pk(s, ['put', 'place', 'set down'])} ${block(s, p.block, true)}`,
     (p, s) => `make sure ${block(s, p.block)} ${pk(s, ['ends up', 'sits', 'is'])} ${where(p, s, true)}`,
     (p, s) => `have ${block(s, p.block)} moved ${where(p, s, true)}`,
-    (p, s) => `${pk(s, ['find the place', 'look for the free space'])} ${where(p, s, false)} and ${pk(s, ['move', 'put', 'place'])} ${block(s, p.block, true)} there`,
+    (p, s) => `${pk(s, ['find the place', 'look for the free space'])} ${where(p, s, false, true)} and ${pk(s, ['move', 'put', 'place'])} ${block(s, p.block, true)} there`,
   ],
+  fronted: [(p, s) => `${where(p, s, false)}, ${pk(s, ['put', 'place', 'set down'])} ${block(s, p.block, true)}`],
   statement: [
     (p, s) => `${block(s, p.block)} ${pk(s, ['goes', 'should go', 'belongs', 'needs to go', 'should be', 'should sit'])} ${where(p, s, true)}`,
     (p, s) => `${pk(s, WANT)} ${block(s, p.block)} ${where(p, s, true)}`,
@@ -278,6 +282,7 @@ const SORT: Templates<SortPart> = {
     (_, s) => `match ${each(s)} ${aBlock(s)} with the ${aBowl(s)} of the same colour and ${pk(s, ['put', 'drop', 'place'])} it in`,
     (_, s) => `sort the ${blocks(s)} by colour, each one into the ${aBowl(s)} of that colour`,
   ],
+  fronted: [(_, s) => `into the ${bowls(s)} that match their colour, sort the ${blocks(s)}`],
   statement: [
     (_, s) => `${each(s)} ${aBlock(s)} should go into the ${aBowl(s)} of the same colour`,
     (_, s) => `${pk(s, WANT)} ${each(s)} ${aBlock(s)} in the ${aBowl(s)} that matches its colour`,
@@ -293,6 +298,7 @@ const TOWER: Templates<TowerPart> = {
     (p, s) => baseFirst(p, s),
     (p, s) => `${keepOr(s.rng, BUILD_VERBS, 0.3)} a ${keepOr(s.rng, TOWER_NOUNS, 0.4)} of ${p.colours.length === 2 ? 'two' : 'three'} ${blocks(s)}, ${colourList(p, s)}`,
   ],
+  fronted: [],
   statement: [
     (p, s) => `${pk(s, WANT)} a ${keepOr(s.rng, TOWER_NOUNS, 0.4)} with ${roleList(p, s)}`,
     (p, s) => `there should be a ${keepOr(s.rng, TOWER_NOUNS, 0.4)} with ${roleList(p, s)}`,
@@ -351,19 +357,24 @@ interface Clause { text: string; mood: Mood }
 
 function realise(part: Part, s: Style, imperativeOnly: boolean): Clause {
   const r = s.rng.next();
-  const mood: Mood = imperativeOnly || r < 0.6 ? 'imperative' : r < 0.9 ? 'statement' : 'terse';
+  const mood: Mood = imperativeOnly || r < 0.5 ? 'imperative' : r < 0.6 ? 'fronted' : r < 0.9 ? 'statement' : 'terse';
   const text = spell(s, templateText(part, mood, s));
   return { text: typo(s, s.terse ? text.replace(/\bthe /g, '') : text), mood };
 }
 
 function templateText(part: Part, mood: Mood, s: Style): string {
   switch (part.kind) {
-    case 'place': return s.rng.pick(PLACE[mood])(part, s);
-    case 'stack': return s.rng.pick(STACK[mood])(part, s);
-    case 'move': return s.rng.pick(MOVE[mood])(part, s);
-    case 'sort': return s.rng.pick(SORT[mood])(part, s);
-    case 'tower': return s.rng.pick(TOWER[mood])(part, s);
+    case 'place': return pickTemplate(PLACE, mood, s)(part, s);
+    case 'stack': return pickTemplate(STACK, mood, s)(part, s);
+    case 'move': return pickTemplate(MOVE, mood, s)(part, s);
+    case 'sort': return pickTemplate(SORT, mood, s)(part, s);
+    case 'tower': return pickTemplate(TOWER, mood, s)(part, s);
   }
+}
+
+/** A template of the mood, or an imperative where the kind has none of that mood. */
+function pickTemplate<P>(table: Templates<P>, mood: Mood, s: Style): Template<P> {
+  return s.rng.pick(table[mood].length > 0 ? table[mood] : table.imperative);
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -451,7 +462,7 @@ function firstWord(goal: Goal, s: Style, first: Clause, wrapped = false): string
 
 const THEN_OPEN = ['then ', 'after that, ', 'next, ', "once that's done, ", "when that's done, ", 'afterwards, ', "once you've done that, ", "after you've done that, "] as const;
 const THEN_OPEN_LAST = ['finally, ', 'lastly, ', 'and finally, ', 'to finish, ', 'last of all, '] as const;
-const AND_OPEN = ['also, ', 'and ', 'in addition, ', 'additionally, ', 'as well as that, ', 'on top of that, '] as const;
+const AND_OPEN = ['also, ', 'and ', 'in addition, ', 'additionally, ', 'as well as that, ', 'besides that, '] as const;
 
 function sentences(goal: Goal, s: Style): Sentence[] {
   const clauses = goal.parts.map((p) => realise(p, s, false));
