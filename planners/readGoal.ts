@@ -54,8 +54,8 @@ const KIND_OF = new Map<string, Kind>([...BLOCK_NOUNS.map((w) => [w, 'block'] as
 const DIRECTIONS: [RegExp, Direction][] = [
   [/\b(?:left|west|westward)\b/, 'left'],
   [/\b(?:right|east|eastward)\b/, 'right'],
-  [/\b(?:above|behind|north|northward|up from|row up|further back|farther back|beyond|back of|in back of|upward of|higher than)\b/, 'above'],
-  [/\b(?:below|beneath|underneath|under|in front of|south|southward|down from|row down|nearer|closer to the camera|lower than|front of)\b/, 'below'],
+  [/\b(?:above|behind|north|northward|up from|row up|further back|farther back|beyond|back of|in back of|upward of|higher than|(?:further|farther) (?:away )?from (?:the robot|you|me|the camera|the base)|rows? higher)\b/, 'above'],
+  [/\b(?:below|beneath|underneath|under|in front of|south|southward|down from|row down|nearer|closer|lower than|front of|rows? lower)\b/, 'below'],
 ];
 
 const SORT_CUE = /\b(?:sort|sorted|sorting|organi[sz]e|match(?:es|ed|ing)?|same colou?r(?:ed)?|own colou?r(?:ed)?|corresponding|by colou?r|colou?r coded|like colou?r(?:ed)?|colou?r matched)\b/;
@@ -77,11 +77,18 @@ function normalise(goal: string): string {
   return goal
     .toLowerCase()
     .replace(/[\u2019']/g, "'")
+    // Numbered steps ("1)", "2.", "step 3:") break steps like sentences.
+    .replace(/(?:^|\s)(?:step\s*)?\d+\s*[).:]\s*|\bstep\s*\d+\b/g, ' | ')
     .replace(/\s*[.;!?\n]+\s*/g, ' | ')
     .replace(/[()":*]+/g, ' ')
     .replace(/(\w)-(\w)/g, '$1 $2')
     .replace(/\b(\w+) colou?red\b/g, (m, w: string) => (COLOUR_OF.has(w) ? w : m))
     .replace(/\bcolor/g, 'colour')
+    // A possessive "the bowl's left" splits off its 's (so the noun is seen); "that's", "it's" stay.
+    .replace(/\b(\w+)'s\b/g, (m, w: string) => (/^(?:that|it|what|there|here|who|let|he|she|where)$/.test(w) ? m : `${w} 's`))
+    .split(' ')
+    .map((w) => (/^[a-z]+$/.test(w) ? fixTypo(w) : w))
+    .join(' ')
     .replace(/\s+/g, ' ')
     .trim();
 }
@@ -102,8 +109,13 @@ const ALSO = /^(?:also|additionally|and also|and|plus|as well|in addition|beside
 function splitSteps(text: string): { text: string; join: 'then' | 'and' }[] {
   const steps: { text: string; join: 'then' | 'and' }[] = [];
   for (const step of cutSteps(text)) {
-    // "a tower: violet at the base, then amber, and lime on top": a bare list item continues the tower.
     const prev = steps.at(-1);
+    // "see the purple cube? put it in the blue bowl": a step naming one object, then one using it.
+    if (prev && mentions(prev.text).length === 1 && !isSort(prev.text) && mentions(step.text).length === 1) {
+      prev.text += ` , ${step.text}`;
+      continue;
+    }
+    // "a tower: violet at the base, then amber, and lime on top": a bare list item continues the tower.
     if (prev && TOWER_CUE.test(prev.text) && mentions(step.text).every((m) => m.kind === undefined) && !/\b(?:put|place|move|stack|sort|drop|set)\b/.test(step.text)) prev.text += ` , ${step.text}`;
     else steps.push(step);
   }
@@ -206,10 +218,12 @@ function directionOf(step: string, m1: Mention, m2: Mention): { dir: Direction; 
     const wordAt = joined.slice(0, found.index).split(' ').length - 1;
     if (dir === 'below' && /^(?:under|underneath|beneath)$/.test(found[0]) && words.some((w) => /^(?:tower|stack)$/.test(w))) return null;
     // "on its left" refers back to the mention before it; otherwise the reference is the first mention after the phrase.
-    const its = words.slice(Math.max(0, wordAt - 3), wordAt).includes('its');
-    if (wordAt < m2.at && wordAt > m1.at) return { dir, refIndex: its ? 0 : 1 };
+    // "on its left" and "the bowl's left" refer back to the mention before them; a phrase before both
+    // mentions refers to the first after it; one after both, to the nearer (the last).
+    const back = words.slice(Math.max(0, wordAt - 3), wordAt).some((w) => w === 'its' || w === "'s");
+    if (wordAt < m2.at && wordAt > m1.at) return { dir, refIndex: back ? 0 : 1 };
     if (wordAt < m1.at) return { dir, refIndex: 0 };
-    return { dir, refIndex: its ? 1 : 0 };
+    return { dir, refIndex: 1 };
   }
   return null;
 }
@@ -259,7 +273,10 @@ function readTower(step: string, ms: Mention[]): string[] | null {
     bottomUp = ms.map((m, i) => ({ m, r: rank(roles[i]!) })).sort((a, b) => a.r - b.r).map((x) => x.m);
   } else if (/\b(?:top (?:down|to bottom|first)|from (?:the )?top|downward|downwards|top downwards)\b/.test(joined)) bottomUp = [...ms].reverse();
   else if (/\b(?:bottom (?:up|to top|first)|from (?:the )?(?:bottom|base|ground)|upward|upwards|going up)\b/.test(joined)) bottomUp = ms;
-  else if (/\b(?:on top of|on|onto|atop|upon)\b/.test(words.slice(ms[0]!.at + 1, ms[1]!.at).join(' '))) bottomUp = [...ms].reverse();
+  else if (ms.length === 3 && /\b(?:on top of|on|onto|atop|upon)\b/.test(words.slice(ms[0]!.at + 1, ms[1]!.start).join(' ')) && words.slice(ms[1]!.at + 1, ms[2]!.start).some((w) => JOINS.has(w))) {
+    // Built in steps: "put A on B, and C on top of that": B, then A, then C.
+    bottomUp = [ms[1]!, ms[0]!, ms[2]!];
+  } else if (/\b(?:on top of|on|onto|atop|upon)\b/.test(words.slice(ms[0]!.at + 1, ms[1]!.at).join(' '))) bottomUp = [...ms].reverse();
   else if (roles[0] === 0 || roles.every((r) => r === -1)) bottomUp = ms;
   else return null;
   const [a, b, c] = bottomUp.map((m) => m.colour);
@@ -270,7 +287,7 @@ const KNOWN = new Set([
   ...COLOUR_OF.keys(),
   ...KIND_OF.keys(),
   ...ROLE_OF.keys(),
-  ...'left right above below behind front north south east west tower stack sort matching matches colour inside into onto atop place'.split(' '),
+  ...'left right above below behind front north south east west tower stack sort matching matches colour inside into onto atop place then afterwards finally after next'.split(' '),
 ]);
 
 /**

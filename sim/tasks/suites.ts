@@ -5,6 +5,7 @@ import { Prng } from '../world/Prng.ts';
 import { emptyLayout, inBounds, type Cell, type Layout, type Slot } from '../world/Layout.ts';
 import { allSlots, HELDOUT_PAIRS, isHeldoutPair, placeObjects, splitOf, type Split } from './generateScene.ts';
 import { paraphraseGoal } from './paraphrase.ts';
+import { paraphraseBlind } from './paraphraseBlind.ts';
 import { paraphraseDev } from './paraphraseDev.ts';
 import { oraclePlan, type OracleStep } from './oraclePlan.ts';
 import { parseGoal, SORT_GOAL, towerGoal } from './parseGoal.ts';
@@ -15,11 +16,11 @@ import { StageTracker, stagedOraclePlan } from './stages.ts';
 export const CORE_SUITES = ['spatial', 'object', 'goal', 'long'] as const;
 /**
  * What a robot meets that the core suites do not: the scene changed under the plan (`perturb`), a real
- * camera (`camera`), wording the training data never used (`paraphrase`, and `paraphrase-blind` from a
- * family written without sight of the loop's canonicaliser), chains of 6–8 subgoals judged part by part (`long8`)
+ * camera (`camera`), wording the training data never used (`paraphrase`; `paraphrase-dev` and
+ * `paraphrase-blind` from families written without sight of the loop's canonicaliser), chains of 6–8 subgoals judged part by part (`long8`)
  * and clutter near the targets (`distractor`). See sim/GRAMMAR.md.
  */
-export const ROBUSTNESS_SUITES = ['perturb', 'camera', 'paraphrase', 'paraphrase-dev', 'long8', 'distractor'] as const;
+export const ROBUSTNESS_SUITES = ['perturb', 'camera', 'paraphrase', 'paraphrase-dev', 'paraphrase-blind', 'long8', 'distractor'] as const;
 export const SUITES = [...CORE_SUITES, ...ROBUSTNESS_SUITES] as const;
 export type SuiteName = (typeof SUITES)[number];
 
@@ -174,6 +175,13 @@ const DRAFTERS: Record<SuiteName, (rng: Prng, split: Split, seed: number) => Dra
     const base = DRAFTERS[core](rng, split, seed);
     if (!base) return null;
     return { ...base, family: `${core}/${base.family}`, shownGoal: paraphraseDev(base.goal, rng) };
+  },
+  'paraphrase-blind': (rng, split, seed) => {
+    // Worded by a family written after the loop's goal reader was frozen, by an author who saw neither it nor the canonicaliser.
+    const core = rng.pick(CORE_SUITES);
+    const base = DRAFTERS[core](rng, split, seed);
+    if (!base) return null;
+    return { ...base, family: `${core}/${base.family}`, shownGoal: paraphraseBlind(base.goal, rng) };
   },
   long8: (rng, _split, seed) => {
     // Sort the three bowl colours, move a block next to a bowl, build on it, then take a sorted block out

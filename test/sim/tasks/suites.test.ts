@@ -39,7 +39,9 @@ describe('suites', () => {
     assert.ok(lengths.size >= 3);
   });
 
-  for (const suite of SUITES) {
+  // paraphrase-blind measures the loop's goal reader on wording its developers never read: a test that
+  // failed on it would show them that wording, so the oracle's figure there is left to bench:planners.
+  for (const suite of SUITES.filter((s) => s !== 'paraphrase-blind')) {
     it(`the oracle reaches 100% on ${suite} (held-out, physics on)`, async () => {
       const view = new WorldView();
       const planner = new OraclePlanner({ solve: simOracleSolver(view) });
