@@ -19,15 +19,20 @@ describe('evaluate', () => {
   it('the oracle succeeds everywhere; the trivial planner is a lower bound', async () => {
     const oracle = await evaluate({ planner: 'oracle', suite: 'all', split: 'heldout', episodes: 2, physics: false });
     const trivial = await evaluate({ planner: 'trivial', suite: 'all', split: 'heldout', episodes: 2, physics: false });
-    assert.equal(oracle.overall.successRate, 1);
-    // A perturb episode's scene changes after a subgoal, so its reached frame departs from the keyframe by design.
-    for (const [suite, m] of Object.entries(oracle.suites)) if (suite !== 'perturb') assert.equal(m.keyframeExactRate, 1, suite);
-    assert.equal(oracle.overall.avgCompletedLength, oracle.overall.avgChainLength);
+    // paraphrase-blind measures the loop's goal reader on wording nobody developing it has read (the oracle
+    // plans from the reading, so a misread goal fails it too): bench:planners reports it, tests do not.
+    for (const [suite, m] of Object.entries(oracle.suites)) {
+      if (suite === 'paraphrase-blind') continue;
+      assert.equal(m.successRate, 1, suite);
+      assert.equal(m.avgCompletedLength, m.avgChainLength, suite);
+      // A perturb episode's scene changes after a subgoal, so its reached frame departs from the keyframe by design.
+      if (suite !== 'perturb') assert.equal(m.keyframeExactRate, 1, suite);
+    }
     assert.ok(trivial.overall.successRate < oracle.overall.successRate);
     assert.equal(trivial.overall.keyframes, 0);
     const files = writeReport(oracle, dir);
     assert.match(readFileSync(files.html, 'utf8'), /<svg[\s\S]*data:image\/png;base64,/);
-    assert.equal(JSON.parse(readFileSync(files.json, 'utf8')).overall.successRate, 1);
+    assert.equal(JSON.parse(readFileSync(files.json, 'utf8')).overall.successRate, oracle.overall.successRate);
   });
 
   it('gives identical results with 2 workers and with 1', async () => {
