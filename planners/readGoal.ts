@@ -60,7 +60,6 @@ const DIRECTIONS: [RegExp, Direction][] = [
 
 const SORT_CUE = /\b(?:sort|sorted|sorting|organi[sz]e|match(?:es|ed|ing)?|same colou?r(?:ed)?|own colou?r(?:ed)?|corresponding|by colou?r|colou?r coded|like colou?r(?:ed)?|colou?r matched)\b/;
 const TOWER_CUE = /\b(?:tower|column|pile|stack of|pillar|totem|skyscraper|stack them|three[- ]high|two[- ]high|three[- ](?:block|level|storey|story|tier)|two[- ](?:block|level|storey|story|tier))\b/;
-const IN_CUE = /\b(?:in|into|inside|within|in to|end up with|hold|holds|contain|contains|containing)\b/;
 const ON_CUE = /\b(?:on top of|on|onto|atop|upon|over|on to|on it|on top)\b/;
 const CLAUSE_END = new Set([',', 'and', 'with', 'then']);
 /** Words that join two actions within a step. */
@@ -180,7 +179,6 @@ function readStep(step: string): string[] | null {
     const words = wordsOf(step);
     let cut = ms[1]!.at + 1;
     while (cut < ms[2]!.start && !JOINS.has(words[cut]!)) cut++;
-    if (cut === ms[2]!.start) cut = ms[2]!.start;
     const a = readStep(words.slice(0, cut).join(' '));
     const b = readStep(words.slice(cut).join(' '));
     return a && b ? [...a, ...b] : null;
