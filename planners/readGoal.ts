@@ -86,7 +86,8 @@ function normalise(goal: string): string {
     // A possessive "the bowl's left" splits off its 's (so the noun is seen); "that's", "it's" stay.
     .replace(/\b(\w+)'s\b/g, (m, w: string) => (/^(?:that|it|what|there|here|who|let|he|she|where)$/.test(w) ? m : `${w} 's`))
     .split(' ')
-    .map((w) => (/^[a-z]+$/.test(w) ? fixTypo(w) : w))
+    // Typos are fixed here, once: every step and word list is cut from this text.
+    .map((w) => w.replace(/^[a-z]+(?=,*$)/, fixTypo))
     .join(' ')
     .replace(/\s+/g, ' ')
     .trim();
@@ -94,7 +95,7 @@ function normalise(goal: string): string {
 
 /** A step's words, a comma its own word (a clause boundary): every index into a step uses this split. */
 function wordsOf(step: string): string[] {
-  return step.replace(/,/g, ' , ').split(/\s+/).filter((w) => w.length > 0).map(fixTypo);
+  return step.replace(/,/g, ' , ').split(/\s+/).filter((w) => w.length > 0);
 }
 
 const DONE = "(?:done|finished|complete|completed|over|sorted|in place)";
