@@ -8,7 +8,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { CAMERA_MOVES, EXPLORE_INSTRUCTION, EXPLORE_VIEW, EXPLORE_WORLD } from '../sim/tasks/taskExamples.ts';
+import { CAMERA_MOVES, EXPLORE_INSTRUCTION, EXPLORE_STEPS, EXPLORE_VIEW, EXPLORE_WORLD } from '../sim/tasks/taskExamples.ts';
 import { TRAINING_LAYOUT } from './paths.ts';
 
 export const SHARED_TABLES_FILE = fileURLToPath(new URL('./nano/shared_tables.json', import.meta.url));
@@ -20,6 +20,7 @@ export function sharedTables(): string {
       world: EXPLORE_WORLD,
       view: EXPLORE_VIEW,
       instruction: EXPLORE_INSTRUCTION,
+      steps: [EXPLORE_STEPS.min, EXPLORE_STEPS.max],
       moves: CAMERA_MOVES.map((m) => [m.text, m.dr, m.dc]),
     },
     // repo-relative, `/`-separated; training/nano/paths.py resolves them from its own location

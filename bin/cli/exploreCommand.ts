@@ -19,6 +19,9 @@ const HELP = `usage: emu explore [--model DIR | --backend URL] [--image FRAME] [
 An exploration session that keeps its context: each line you type is a command (the model answers
 with the new view and a narration); the views and the growing story are written to --out
 (story.pb, index.html, PNGs) after every step. Lines may come from a terminal or a pipe.
+emu-nano knows four camera commands: look left, look right, look up, look down. Its sessions are
+one long answer that each command continues, re-anchored on the newest view every 5 views (what it
+was trained on); a model whose manifest says so takes each command as a new user turn instead.
 
   :walk N        let the model walk on its own for N steps
   :fork          keep a checkpoint of the current state (a branch point)
@@ -96,7 +99,7 @@ export async function run(argv: string[]): Promise<number> {
       story.output.push({ type: 'text', text: command ? `> ${command}` : '> (the model walks on)' }, ...done.output);
       const views = done.output.filter((o) => o.type === 'image').length;
       const html = await save();
-      console.log(`\n[step ${session.turns}: ${views} view(s), ${done.usage.generatedTokens} tokens in ${(done.usage.timings.totalMs / 1000).toFixed(2)} s; context ${session.length} positions${session.dropped ? `, ${session.dropped} turns dropped` : ''}] ${html}`);
+      console.log(`\n[step ${session.turns}: ${views} view(s), ${done.usage.generatedTokens} tokens in ${(done.usage.timings.totalMs / 1000).toFixed(2)} s; context ${session.length} positions${session.dropped ? `, ${session.dropped} earlier turns/views dropped` : ''}] ${html}`);
     };
     const walkSteps = async (n: number) => {
       for (let i = 0; i < n; i++) await runStep('', session.step(''));

@@ -43,6 +43,29 @@ export const SamplingPresetSchema = z.object({
 });
 export type SamplingPreset = z.infer<typeof SamplingPresetSchema>;
 
+/**
+ * Where a session's commands go, per task.
+ *
+ * - `user` (default): each command is a new USER turn after the model's answer ends (the template's
+ *   own turn, `buildTurnPrompt`): what a model trained on multi-turn dialogues expects.
+ * - `answer`: the session is one answer that the commands continue. A command is written as the
+ *   model's next narration (emu-nano's explore answers narrate each camera move, then show the view),
+ *   and the model draws the view; an empty command lets the model choose its own move. One view per
+ *   step. A model trained on answers of at most `maxViews` views re-anchors past that: a fresh prompt
+ *   whose reference image is the newest view (the older views are dropped, and the session says so),
+ *   so every step stays in the shape the model was trained on.
+ */
+export const SessionTurnsSchema = z
+  .object({
+    placement: z.enum(['user', 'answer']).default('user'),
+    /** `answer`: the USER turn of the anchoring prompt when the session was opened without a `prompt`. */
+    question: z.string().default(''),
+    /** `answer`: the most views one answer holds before the session re-anchors on the newest view. */
+    maxViews: z.number().int().positive().optional(),
+  })
+  .strict();
+export type SessionTurns = z.infer<typeof SessionTurnsSchema>;
+
 export const TaskConfigSchema = z.object({
   /**
    * Conditional prompt. Placeholders: `{task}`, `{extra}`, `{question}`, `{images}` (all reference image
@@ -61,6 +84,8 @@ export const TaskConfigSchema = z.object({
   stopAtEoi: z.boolean().default(false),
   /** Aspect preset used when the request names none and no reference image fixes the grid. `auto` lets the model choose. */
   defaultAspect: z.string().optional(),
+  /** How a multi-turn session (`openSession`) places each later command; default: a new USER turn. */
+  session: SessionTurnsSchema.optional(),
 });
 export type TaskConfig = z.infer<typeof TaskConfigSchema>;
 

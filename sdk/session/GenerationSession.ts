@@ -10,6 +10,7 @@ import { TaskNameSchema, type ModelManifest } from '../model/ModelManifest.ts';
 import { buildPrompts, buildTurnPrompt, type PromptImage } from '../prompt/buildPrompts.ts';
 import type { DecoderSession } from '../runtime/DecoderSession.ts';
 import type { TiktokenTokenizer } from '../tokenizer/TiktokenTokenizer.ts';
+import { BanIds } from '../generation/processors/BanIds.ts';
 import { walkSession, type EmuSession, type StepOptions, type WalkItem, type WalkOptions } from './EmuSession.ts';
 
 export const GenerationSessionOptionsSchema = z
@@ -37,6 +38,10 @@ export const GenerationSessionOptionsSchema = z
      * `dropped`): one re-prefill buys several steps.
      */
     contextFull: z.enum(['error', 'drop-oldest']).default('error'),
+    /** Where commands go (`SessionTurns`): default the task's manifest `session.placement`, else `user`. */
+    placement: z.enum(['user', 'answer']).optional(),
+    /** `answer` placement: views one answer holds before re-anchoring; default the manifest's `session.maxViews` (none: only when the context is full). */
+    maxViews: z.number().int().positive().optional(),
   })
   .strict();
 export type GenerationSessionOptions = z.input<typeof GenerationSessionOptionsSchema>;
@@ -60,8 +65,14 @@ interface State {
   grid: Grid | undefined;
   /** Where each turn starts in the context: turn 0 after the system prompt, then each USER turn. */
   turnStarts: number[];
-  /** Turns dropped so far (drop-oldest). */
+  /** Turns dropped so far (drop-oldest, or views dropped by an `answer` session's re-anchoring). */
   dropped: number;
+  /** `answer` placement: the token that ended the last step (its EOI), not fed yet: the next step feeds it first. */
+  pending: number[];
+  /** `answer` placement: views in the current answer, the newest of them, and whether the last step broke off mid-answer. */
+  views: number;
+  lastView: PromptImage | undefined;
+  broken: boolean;
 }
 
 /** What a drop-oldest re-prefill did. */
@@ -101,7 +112,7 @@ export class GenerationSession implements EmuSession {
     this.#options = parseOrThrow(GenerationSessionOptionsSchema, options, 'session options');
     const { manifest } = host;
     if (!manifest.tasks[this.#options.task]) throw new InputError('unknown_task', `task '${this.#options.task}' is not configured in model '${manifest.name}'`);
-    this.#state = state ?? { cond: host.newCache(), uncond: undefined, uncondPrompt: [], turns: 0, turnStarts: [], dropped: 0, grid: this.#options.grid ? { rows: this.#options.grid[0], cols: this.#options.grid[1] } : undefined };
+    this.#state = state ?? { cond: host.newCache(), uncond: undefined, uncondPrompt: [], turns: 0, turnStarts: [], dropped: 0, pending: [], views: 0, lastView: undefined, broken: false, grid: this.#options.grid ? { rows: this.#options.grid[0], cols: this.#options.grid[1] } : undefined };
     this.#refs = refs;
   }
 
@@ -133,7 +144,13 @@ export class GenerationSession implements EmuSession {
 
   /** The token ids in the context: prompts, turns and the model's answers, in order. */
   get history(): readonly number[] {
-    return this.#state.cond.tokens;
+    const { cond, pending } = this.#state;
+    return pending.length ? [...cond.tokens, ...pending] : cond.tokens;
+  }
+
+  /** Where this task's commands go (the manifest's `session`, default a new USER turn each). */
+  get placement(): 'user' | 'answer' {
+    return this.#options.placement ?? this.#host.manifest.tasks[this.#options.task]!.session?.placement ?? 'user';
   }
 
   /**
@@ -147,7 +164,8 @@ export class GenerationSession implements EmuSession {
       this.#busy = true;
       const controller = new AbortController();
       const signal = options.signal ? AbortSignal.any([options.signal, controller.signal]) : controller.signal;
-      const before = { cond: this.#state.cond.length, uncond: this.#state.uncond?.length ?? 0, uncondPrompt: this.#state.uncondPrompt, grid: this.#state.grid, condCache: this.#state.cond, uncondCache: this.#state.uncond, turnStarts: this.#state.turnStarts, dropped: this.#state.dropped };
+      const s0 = this.#state;
+      const before = { cond: s0.cond.length, uncond: s0.uncond?.length ?? 0, uncondPrompt: s0.uncondPrompt, grid: s0.grid, condCache: s0.cond, uncondCache: s0.uncond, turnStarts: s0.turnStarts, dropped: s0.dropped, pending: s0.pending, views: s0.views, lastView: s0.lastView, broken: s0.broken };
       let settled = false;
       const rollback = () => {
         this.#state.cond = before.condCache;
@@ -158,6 +176,10 @@ export class GenerationSession implements EmuSession {
         this.#state.dropped = before.dropped;
         this.#state.uncondPrompt = before.uncondPrompt;
         this.#state.grid = before.grid;
+        this.#state.pending = before.pending;
+        this.#state.views = before.views;
+        this.#state.lastView = before.lastView;
+        this.#state.broken = before.broken;
       };
       // The session is busy until the loop has really stopped: only then may the cache be rolled back.
       const work = (async () => {
@@ -201,7 +223,7 @@ export class GenerationSession implements EmuSession {
     if (this.#busy) throw new InputError('input_invalid', 'cannot fork while a step is running');
     if (this.#closed) throw new InputError('input_invalid', 'the session is closed');
     const s = this.#state;
-    return new GenerationSession(this.#host, this.#options, { cond: s.cond.clone(), uncond: s.uncond?.clone(), uncondPrompt: s.uncondPrompt, turns: s.turns, turnStarts: [...s.turnStarts], dropped: s.dropped, grid: s.grid }, this.#refs, this.#onDrop);
+    return new GenerationSession(this.#host, this.#options, { ...s, cond: s.cond.clone(), uncond: s.uncond?.clone(), turnStarts: [...s.turnStarts], pending: [...s.pending] }, this.#refs, this.#onDrop);
   }
 
   /** Frees the context. Further steps are refused. */
@@ -222,9 +244,12 @@ export class GenerationSession implements EmuSession {
     const maxPositions = manifest.decoder.maxPositions;
     let condPrompt: number[];
     const start = s.cond.length;
-    if (s.turns === 0 && s.cond.length === 0) {
+    const answer = this.placement === 'answer';
+    if (answer) {
+      condPrompt = await this.#answerTurn(text, sampling.maxNewTokens, sampling.imageArea, signal);
+    } else if (s.turns === 0 && s.cond.length === 0) {
       this.#refs ??= await Promise.all(o.images.map((im) => host.encodeImage(im, sampling.imageArea, signal)));
-      const question = o.prompt ? `${o.prompt} ${text}` : text;
+      const question = [o.prompt, text].filter(Boolean).join(' ');
       const prompts = buildPrompts({ manifest, tokenizer, task: o.task, question, images: this.#refs });
       condPrompt = prompts.cond;
       s.uncondPrompt = prompts.uncond;
@@ -245,6 +270,7 @@ export class GenerationSession implements EmuSession {
       }
     }
     // Refused before any work: the turn and at least one answer token must fit.
+    // (An `answer` step's pending token is in condPrompt, not yet in the cache.)
     const room = maxPositions - s.cond.length - condPrompt.length;
     if (room < 1) {
       throw new InputError('context_overflow', `the session holds ${s.cond.length} of ${maxPositions} positions; this turn's ${condPrompt.length} tokens leave no room for an answer (fork or open a new session)`);
@@ -268,8 +294,60 @@ export class GenerationSession implements EmuSession {
       sampling,
       seed: (o.seed ?? manifest.imageSizing.defaultSeed) + s.turns,
       ...(s.grid ? { fixedGrid: s.grid } : {}),
-      stopAtEoi: false,
+      // An `answer` step is one view, and it must draw one: the answer never ends inside a session.
+      stopAtEoi: answer,
+      ...(answer ? { processors: [new BanIds([host.loopBase().ids.eos, manifest.vocab.ids.ess])] } : {}),
     };
+  }
+
+  /**
+   * What an `answer` step feeds: the last step's EOI, then the command as the model's next narration
+   * (nothing: the model chooses its move). The first step, a step past the model's `maxViews`, one
+   * after a step that broke off, and (with drop-oldest) one that would overflow the context start from
+   * a fresh prompt whose reference image is the newest view: the re-anchoring `SessionTurns` describes.
+   * The first prompt's USER turn is the session's `prompt`, else the manifest's `session.question`.
+   */
+  async #answerTurn(text: string, budget: number, imageArea: number, signal: AbortSignal): Promise<number[]> {
+    const s = this.#state;
+    const o = this.#options;
+    const { manifest, tokenizer } = this.#host;
+    const turns = manifest.tasks[o.task]!.session;
+    const maxViews = o.maxViews ?? turns?.maxViews;
+    const max = manifest.decoder.maxPositions;
+    const move = text ? tokenizer.encodeOrdinary(text) : [];
+    const anchor = (images: PromptImage[]) => {
+      const prompts = buildPrompts({ manifest, tokenizer, task: o.task, question: o.prompt || (turns?.question ?? ''), images });
+      s.uncondPrompt = prompts.uncond;
+      s.pending = [];
+      s.views = 0;
+      s.broken = false;
+      return [...prompts.cond, ...move];
+    };
+    if (s.turns === 0 && s.cond.length === 0) {
+      this.#refs ??= await Promise.all(o.images.map((im) => this.#host.encodeImage(im, imageArea, signal)));
+      const first = this.#refs[0];
+      s.grid ??= first ? { rows: first.rows, cols: first.cols } : undefined;
+      return anchor(this.#refs);
+    }
+    const full = s.cond.length + s.pending.length + move.length + budget > max;
+    const past = maxViews !== undefined && s.views >= maxViews;
+    if (!past && !s.broken && !full) {
+      const feed = [...s.pending, ...move];
+      s.pending = [];
+      return feed;
+    }
+    if (full && !past && !s.broken && o.contextFull === 'error') {
+      throw new InputError('context_overflow', `the session's context is full (${s.cond.length} of ${max} positions, and this step may take ${move.length + budget} more): fork an earlier state, open a new session, or open it with contextFull: 'drop-oldest'`);
+    }
+    const drop: ContextDrop = { droppedTurns: s.views, keptTurns: 0, from: s.cond.length + s.pending.length, to: 0 };
+    s.dropped += s.views;
+    s.cond = this.#host.newCache();
+    if (s.uncond) s.uncond = this.#host.newCache();
+    // The newest view; before any, the session's own opening images.
+    const feed = anchor(s.lastView ? [s.lastView] : (this.#refs ?? []));
+    drop.to = feed.length - move.length;
+    this.#onDrop?.(drop);
+    return feed;
   }
 
   /**
@@ -310,6 +388,18 @@ export class GenerationSession implements EmuSession {
    */
   async #commit(done: Extract<GenerationEvent, { type: 'done' }>, params: GenerationLoopParams, signal: AbortSignal): Promise<void> {
     const last = done.tokens.at(-1);
+    if (this.placement === 'answer') {
+      // The view's EOI waits for the next step (which feeds it with its command, in one pass).
+      const s = this.#state;
+      const view = done.usage.stopReason === 'eoi' ? done.output.findLast((o) => o.type === 'image') : undefined;
+      if (view?.type === 'image') {
+        s.views++;
+        s.lastView = { rows: view.grid.rows, cols: view.grid.cols, codes: view.codes };
+        s.pending = [last!];
+      } else s.broken = true; // cut off mid-view: the next step re-anchors on the last whole view
+      s.turns++;
+      return;
+    }
     if (last !== undefined && last !== params.ids.eos) await this.#state.cond.feed([last], signal);
     this.#state.turns++;
   }

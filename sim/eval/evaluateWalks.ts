@@ -43,12 +43,14 @@ export async function evaluateWalks(backend: EmuBackend, options: WalkEvalOption
   for (let w = 0; w < options.walks; w++) {
     const seed = (options.seed ?? 0) + w;
     const example = makeTaskExample('explore', options.split ?? 'heldout', seed);
-    const session = await backend.openSession({ task: 'explore', images: [renderLayout(example.inputs[0]!)], seed, sampling: { maxNewTokens: options.maxNewTokens ?? 400 }, contextFull: 'drop-oldest' });
+    // Free walks carry the task's instruction as the session's standing prompt; every step is empty (the model's move).
+    const prompt = options.mode === 'free' ? EXPLORE_INSTRUCTION : '';
+    const session = await backend.openSession({ task: 'explore', images: [renderLayout(example.inputs[0]!)], prompt, seed, sampling: { maxNewTokens: options.maxNewTokens ?? 400 }, contextFull: 'drop-oldest' });
     const rng = Prng.from('walk', options.mode, seed);
     const judged: OutputItem[] = [];
     let empty = 0;
     for (let k = 0; k < options.steps; k++) {
-      const command = options.mode === 'interactive' ? rng.pick(CAMERA_MOVES).text : k === 0 ? EXPLORE_INSTRUCTION : '';
+      const command = options.mode === 'interactive' ? rng.pick(CAMERA_MOVES).text : '';
       const events = await lastValueFrom(session.step(command).pipe(toArray())).catch(() => []);
       const done = events.at(-1);
       const output = done?.type === 'done' ? done.output.filter((o) => o.type === 'text' || o.type === 'image') : [];

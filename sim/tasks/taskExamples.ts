@@ -77,7 +77,7 @@ const SCENE_TASKS: Record<Exclude<ExportTask, 'vla' | 'howto'>, SceneTask> = {
     let origin: Slot = { r: 2 * rng.int(5), c: 2 * rng.int(5) };
     const first = windowOf(scene, origin, EXPLORE_VIEW, EXPLORE_VIEW);
     const output: ExampleItem[] = [];
-    const steps = 2 + rng.int(4);
+    const steps = EXPLORE_STEPS.min + rng.int(EXPLORE_STEPS.max - EXPLORE_STEPS.min + 1);
     for (let k = 0; k < steps; k++) {
       const moves = CAMERA_MOVES.filter((m) => inWorld({ r: origin.r + m.dr, c: origin.c + m.dc }));
       const move = rng.pick(moves);
@@ -92,6 +92,8 @@ const SCENE_TASKS: Record<Exclude<ExportTask, 'vla' | 'howto'>, SceneTask> = {
 export const EXPLORE_WORLD = 16;
 export const EXPLORE_VIEW = 8;
 export const EXPLORE_INSTRUCTION = 'explore the table';
+/** Views in one explore answer: what emu-nano was trained on, so its sessions re-anchor past `max` (the manifest's `session.maxViews`). */
+export const EXPLORE_STEPS = { min: 2, max: 5 };
 
 /** explore's camera commands and how far each shifts the view (rows, columns). */
 export const CAMERA_MOVES = [

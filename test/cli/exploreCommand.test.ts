@@ -15,7 +15,7 @@ describe('emu explore (CLI, emu-nano)', function () {
     const dir = mkdtempSync(path.join(tmpdir(), 'emu-explore-'));
     const out = path.join(dir, 'walk');
     const saved = path.join(dir, 'saved');
-    const input = ['turn left', ':walk 1', ':fork', 'turn right', ':back', `:save ${saved}`, ':bogus', ':quit', 'never read'].join('\n');
+    const input = ['look left', ':walk 1', ':fork', 'look right', ':back', `:save ${saved}`, ':bogus', ':quit', 'never read'].join('\n');
     const r = spawnSync(process.execPath, [path.join(root, 'bin/emu.js'), 'explore', '--image', path.join(root, 'docs/img/main-job.png'), '--max-new-tokens', '120', '--seed', '3', '--out', out], { cwd: root, input, encoding: 'utf8', timeout: 100_000 });
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /\[step 1: /);
@@ -25,9 +25,9 @@ describe('emu explore (CLI, emu-nano)', function () {
     assert.match(r.stdout, /\[unknown command :bogus/);
     assert.match(r.stdout, /\[2 steps\]/);
     const html = readFileSync(path.join(out, 'index.html'), 'utf8');
-    assert.ok(html.includes('&gt; turn left'), 'the command is in the story');
+    assert.ok(html.includes('&gt; look left'), 'the command is in the story');
     assert.ok(html.includes('&gt; (the model walks on)'));
-    assert.ok(!html.includes('&gt; turn right'), ':back dropped the branch');
+    assert.ok(!html.includes('&gt; look right'), ':back dropped the branch');
     const story = decodeStory(readFileSync(path.join(out, 'story.pb')));
     assert.equal(story.referenceImages.length, 1);
     assert.ok(story.clips.length >= 1);

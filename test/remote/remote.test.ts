@@ -11,6 +11,8 @@ import { EmuServer } from '../../sdk/remote/EmuServer.ts';
 import { CLOSE, decodeFrame, encodeFrame, fromInt32Bytes, int32Bytes, SUBPROTOCOL, type Hello, type ServerFrame } from '../../sdk/remote/protocol.ts';
 import { RemoteBackend } from '../../sdk/remote/RemoteBackend.ts';
 import { localEngine, type Engine } from '../../sdk/remote/serveRequest.ts';
+import { renderLayout } from '../../sim/render/renderLayout.ts';
+import { makeTaskExample } from '../../sim/tasks/taskExamples.ts';
 
 const TOKEN = 'a-test-token-of-32-characters-ok';
 const all = (o: import('rxjs').Observable<GenerationEvent>) => lastValueFrom(o.pipe(toArray()));
@@ -191,32 +193,37 @@ describe('remote inference over WebSocket (emu serve ↔ RemoteBackend) on emu-n
   });
 
   it('sessions: the context stays on the server; steps, fork and cancel give what a local session gives; bounded per connection', async () => {
-    const view = createRgbImage(128, 128, [110, 120, 130]);
+    const view = renderLayout(makeTaskExample('explore', 'heldout', 2).inputs[0]!);
     const options = { task: 'explore' as const, images: [view], seed: 21, sampling: { maxNewTokens: 100 } };
     const localSession = await local.openSession(options);
     const remoteSession = await remote.openSession(options);
-    for (const command of ['turn left', 'walk forward']) {
+    // Six steps: past emu-nano's five views per answer, so the server re-anchors as a local session does.
+    for (const command of ['look left', 'look up', 'look up', 'look right', 'look down', 'look left']) {
       const a = await all(localSession.step(command));
       const b = await all(remoteSession.step(command));
       assert.deepEqual(b.map((e) => e.type), a.map((e) => e.type));
       assert.deepEqual((b.at(-1) as { tokens: number[] }).tokens, (a.at(-1) as { tokens: number[] }).tokens, command);
     }
-    assert.equal(remoteSession.turns, 2);
+    assert.equal(remoteSession.turns, 6);
     assert.equal(remoteSession.length, localSession.length);
+    assert.equal(remoteSession.dropped, localSession.dropped);
+    assert.ok(localSession.dropped > 0);
     // A cancelled remote step is rolled back on the server.
-    await lastValueFrom(remoteSession.step('run away').pipe(take(2), toArray()));
+    // (decoded row by row, so the cancel reaches the server long before the view is done)
+    await lastValueFrom(remoteSession.step('look right', { sampling: { image: { parallel: 'none' } } }).pipe(take(2), toArray()));
     await eventually(() => server.engine.status().running === 0);
+    assert.equal(remoteSession.turns, 6, 'the cancelled step was rolled back');
     const branchLocal = localSession.fork();
     const branchRemote = remoteSession.fork();
-    const [x, y] = [await all(branchLocal.step('turn right')), await all(branchRemote.step('turn right'))];
+    const [x, y] = [await all(branchLocal.step('look right')), await all(branchRemote.step('look right'))];
     assert.deepEqual((y.at(-1) as { tokens: number[] }).tokens, (x.at(-1) as { tokens: number[] }).tokens, 'fork after a cancelled step');
-    assert.equal(branchRemote.turns, 3);
+    assert.equal(branchRemote.turns, 7);
     // Bounded: this connection now holds 2 sessions of its 4.
     const more = [await remote.openSession(options), await remote.openSession(options)];
     await assert.rejects(remote.openSession(options), (e: unknown) => e instanceof OverloadedError && /maxSessionsPerConnection/.test((e as Error).message));
     for (const s of [...more, branchRemote, remoteSession]) s.close();
     const again = await remote.openSession(options);
-    assert.equal((await all(again.step('turn left'))).at(-1)!.type, 'done');
+    assert.equal((await all(again.step('look left'))).at(-1)!.type, 'done');
     again.close();
     for (const s of [localSession, branchLocal]) s.close();
   });

@@ -5,11 +5,13 @@ import { DEFAULT_MODEL_DIR } from '../../sdk/model/defaultModel.ts';
 import { OnnxBackend } from '../../sdk/OnnxBackend.ts';
 import { collect } from '../../sdk/tasks.ts';
 
-describe('GenerationSession (multi-turn explore with a kept KV cache) on emu-nano', function () {
+describe('GenerationSession, USER-turn placement (the Emu3.5 template), on emu-nano', function () {
   this.timeout(120_000);
   let backend: OnnxBackend;
   const view = createRgbImage(128, 128, [110, 120, 130]);
   const sampling = { maxNewTokens: 120 };
+  // emu-nano's explore places commands in its answer; these tests run the other placement on the same weights
+  const user = { placement: 'user' } as const;
   const commands = ['turn left', 'walk forward', 'turn right'];
 
   before(async () => {
@@ -18,7 +20,7 @@ describe('GenerationSession (multi-turn explore with a kept KV cache) on emu-nan
   after(() => backend?.close());
 
   it('the first step is exactly the single-turn request (same tokens)', async () => {
-    const session = await backend.openSession({ task: 'explore', images: [view], seed: 9, sampling });
+    const session = await backend.openSession({ ...user, task: 'explore', images: [view], seed: 9, sampling });
     const step = await collect(session.step('turn left'));
     const single = await collect(backend.generate({ task: 'explore', prompt: 'turn left', images: [view], seed: 9, sampling }));
     assert.deepEqual(step.tokens, single.tokens);
@@ -26,8 +28,8 @@ describe('GenerationSession (multi-turn explore with a kept KV cache) on emu-nan
   });
 
   it('kept cache and re-prefilled history give the same tokens step after step; the kept cache feeds only the new turn', async () => {
-    const kept = await backend.openSession({ task: 'explore', images: [view], seed: 4, sampling });
-    const recomputed = await backend.openSession({ task: 'explore', images: [view], seed: 4, sampling, cache: 'recompute' });
+    const kept = await backend.openSession({ ...user, task: 'explore', images: [view], seed: 4, sampling });
+    const recomputed = await backend.openSession({ ...user, task: 'explore', images: [view], seed: 4, sampling, cache: 'recompute' });
     for (const [i, command] of commands.entries()) {
       const a = await collect(kept.step(command));
       const b = await collect(recomputed.step(command));
@@ -40,11 +42,11 @@ describe('GenerationSession (multi-turn explore with a kept KV cache) on emu-nan
   });
 
   it('a cancelled step leaves the session as it was: the next step gives what it would have', async () => {
-    const reference = await backend.openSession({ task: 'explore', images: [view], seed: 5, sampling });
+    const reference = await backend.openSession({ ...user, task: 'explore', images: [view], seed: 5, sampling });
     await collect(reference.step(commands[0]!));
     const expected = await collect(reference.step(commands[1]!));
 
-    const session = await backend.openSession({ task: 'explore', images: [view], seed: 5, sampling });
+    const session = await backend.openSession({ ...user, task: 'explore', images: [view], seed: 5, sampling });
     await collect(session.step(commands[0]!));
     const length = session.length;
     const history = [...session.history];
@@ -66,12 +68,12 @@ describe('GenerationSession (multi-turn explore with a kept KV cache) on emu-nan
   });
 
   it('fork branches the context: each branch continues as a session that took that path', async () => {
-    const session = await backend.openSession({ task: 'explore', images: [view], seed: 6, sampling });
+    const session = await backend.openSession({ ...user, task: 'explore', images: [view], seed: 6, sampling });
     await collect(session.step(commands[0]!));
     const branch = session.fork();
     const left = await collect(branch.step('turn left again'));
     const right = await collect(session.step('turn right'));
-    const straight = await backend.openSession({ task: 'explore', images: [view], seed: 6, sampling });
+    const straight = await backend.openSession({ ...user, task: 'explore', images: [view], seed: 6, sampling });
     await collect(straight.step(commands[0]!));
     assert.deepEqual((await collect(straight.step('turn left again'))).tokens, left.tokens, 'the branch equals a session that went that way');
     assert.notDeepEqual(left.tokens, right.tokens);
@@ -81,8 +83,8 @@ describe('GenerationSession (multi-turn explore with a kept KV cache) on emu-nan
 
   it("contextFull: 'drop-oldest' keeps walking past the context: system prompt + newest turns re-prefilled, said so, same tokens as recomputing", async () => {
     const drops: unknown[] = [];
-    const kept = (await backend.openSession({ task: 'explore', images: [view], seed: 8, sampling, contextFull: 'drop-oldest' })).onContextDrop((d) => drops.push(d));
-    const recomputed = await backend.openSession({ task: 'explore', images: [view], seed: 8, sampling, contextFull: 'drop-oldest', cache: 'recompute' });
+    const kept = (await backend.openSession({ ...user, task: 'explore', images: [view], seed: 8, sampling, contextFull: 'drop-oldest' })).onContextDrop((d) => drops.push(d));
+    const recomputed = await backend.openSession({ ...user, task: 'explore', images: [view], seed: 8, sampling, contextFull: 'drop-oldest', cache: 'recompute' });
     const system = [...kept.history];
     for (let i = 0; i < 10; i++) {
       const a = await collect(kept.step(`step ${i}`));
@@ -99,21 +101,21 @@ describe('GenerationSession (multi-turn explore with a kept KV cache) on emu-nan
   });
 
   it('walk: the model moves on its own for N steps; a command interjected between steps is used; the walk equals those steps taken one by one', async () => {
-    const walker = await backend.openSession({ task: 'explore', images: [view], seed: 10, sampling });
+    const walker = await backend.openSession({ ...user, task: 'explore', images: [view], seed: 10, sampling });
     await collect(walker.step('look around'));
     const queue = [undefined, 'turn left', undefined];
     const items = await lastValueFrom(walker.walk({ steps: 3, interject: () => queue.shift() }).pipe(toArray()));
     const dones = items.filter((x) => x.event.type === 'done');
     assert.deepEqual(dones.map((x) => [x.step, x.command]), [[0, ''], [1, 'turn left'], [2, '']]);
     assert.equal(walker.turns, 4);
-    const byHand = await backend.openSession({ task: 'explore', images: [view], seed: 10, sampling });
+    const byHand = await backend.openSession({ ...user, task: 'explore', images: [view], seed: 10, sampling });
     await collect(byHand.step('look around'));
     for (const command of ['', 'turn left', '']) await collect(byHand.step(command));
     assert.deepEqual(walker.history, byHand.history);
   });
 
   it('a step that cannot fit the context is refused before any work; one step at a time; closed is closed', async () => {
-    const session = await backend.openSession({ task: 'explore', images: [view], seed: 7, sampling: { maxNewTokens: 400 } });
+    const session = await backend.openSession({ ...user, task: 'explore', images: [view], seed: 7, sampling: { maxNewTokens: 400 } });
     let refused: unknown;
     for (let i = 0; i < 10 && !refused; i++) {
       await collect(session.step(`step ${i}`)).catch((err: unknown) => (refused = err));
@@ -125,7 +127,7 @@ describe('GenerationSession (multi-turn explore with a kept KV cache) on emu-nan
     assert.equal(backend.forwardPasses, passes, 'no model work for a refused step');
     assert.equal(session.length, length);
 
-    const other = await backend.openSession({ task: 'explore', images: [view], seed: 7, sampling });
+    const other = await backend.openSession({ ...user, task: 'explore', images: [view], seed: 7, sampling });
     const running = collect(other.step('a'));
     await assert.rejects(collect(other.step('b')), /still running/);
     await running;

@@ -45,7 +45,14 @@ def task_config(task, max_new, cfg=1.0):
         'stopAtEoi': single,
         # one-digit grids (8*8) cannot come from the auto header mask (two digits), so always preset
         'defaultAspect': '1:1',
-    }
+    } | ({'session': explore_session()} if task == 'explore' else {})
+
+
+def explore_session():
+    """explore was trained on single answers that narrate each camera move, then show the view (at most
+    MAX_STEPS of them): a session continues that answer, and re-anchors on the newest view past it."""
+    from .worlds import EXPLORE_INSTRUCTION, MAX_STEPS
+    return {'placement': 'answer', 'question': EXPLORE_INSTRUCTION, 'maxViews': MAX_STEPS}
 
 
 def main():

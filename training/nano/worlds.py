@@ -31,6 +31,7 @@ with open(os.path.join(os.path.dirname(__file__), 'shared_tables.json')) as _f:
     _EXPLORE = json.load(_f)['explore']
 WORLD, VIEW = _EXPLORE['world'], _EXPLORE['view']
 EXPLORE_INSTRUCTION = _EXPLORE['instruction']
+MIN_STEPS, MAX_STEPS = _EXPLORE['steps']
 # (text, rows, columns)
 MOVES = tuple((text, dr, dc) for text, dr, dc in _EXPLORE['moves'])
 
@@ -57,7 +58,7 @@ def walk(rng, world):
     """(first window, [(move text, window)]): the exporter's camera walk over `world`."""
     r, c = 2 * int(rng.integers(5)), 2 * int(rng.integers(5))
     first, steps = window(world, r, c), []
-    for _ in range(2 + int(rng.integers(4))):
+    for _ in range(MIN_STEPS + int(rng.integers(MAX_STEPS - MIN_STEPS + 1))):
         legal = [m for m in MOVES if 0 <= r + m[1] <= WORLD - VIEW and 0 <= c + m[2] <= WORLD - VIEW]
         text, dr, dc = legal[int(rng.integers(len(legal)))]
         r, c = r + dr, c + dc
