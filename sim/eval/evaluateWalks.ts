@@ -15,6 +15,8 @@ export interface WalkEvalOptions {
   steps: number;
   split?: Split;
   seed?: number;
+  /** Where the session places commands; default the model's manifest. */
+  placement?: 'user' | 'answer';
   /** Per step (a single-turn explore answer takes 2–5 views, about 80 tokens each). @default 400 */
   maxNewTokens?: number;
   onProgress?: (done: number, total: number) => void;
@@ -45,7 +47,7 @@ export async function evaluateWalks(backend: EmuBackend, options: WalkEvalOption
     const example = makeTaskExample('explore', options.split ?? 'heldout', seed);
     // Free walks carry the task's instruction as the session's standing prompt; every step is empty (the model's move).
     const prompt = options.mode === 'free' ? EXPLORE_INSTRUCTION : '';
-    const session = await backend.openSession({ task: 'explore', images: [renderLayout(example.inputs[0]!)], prompt, seed, sampling: { maxNewTokens: options.maxNewTokens ?? 400 }, contextFull: 'drop-oldest' });
+    const session = await backend.openSession({ task: 'explore', images: [renderLayout(example.inputs[0]!)], prompt, seed, ...(options.placement ? { placement: options.placement } : {}), sampling: { maxNewTokens: options.maxNewTokens ?? 400 }, contextFull: 'drop-oldest' });
     const rng = Prng.from('walk', options.mode, seed);
     const judged: OutputItem[] = [];
     let empty = 0;
