@@ -29,7 +29,7 @@ const { values } = parseArgs({
   options: {
     count: { type: 'string', default: '40' },
     episodes: { type: 'string', default: '20' },
-    variants: { type: 'string', default: 'shipped,fp32,fp16,int8,int4,int4-exact' },
+    variants: { type: 'string', default: 'shipped,fp32,fp16,int8,int8-mixed,int4,int4-exact,int4-mixed' },
     'block-size': { type: 'string', default: '32' },
     out: { type: 'string', default: 'out/bench-quant' },
     workers: { type: 'string', default: '1' },
@@ -54,6 +54,10 @@ if (values['measure-memory']) {
   process.exit(0);
 }
 
+const MIXED = [
+  { pattern: 'lm_head.weight', as: 'dense' as const },
+  { pattern: '*.self_attn.*', as: 'dense' as const },
+];
 const VARIANTS = {
   shipped: undefined,
   fp32: { dtype: 'float32' as const },
@@ -62,6 +66,9 @@ const VARIANTS = {
   int4: { dtype: 'float32' as const, quant: 'int4' as const },
   /** accuracy_level 0: exactly the dequantized weights in fp32 (the 8-bit kernel is too slow at level 0 to judge). */
   'int4-exact': { dtype: 'float32' as const, quant: 'int4' as const, accuracyLevel: 0 as const },
+  /** Mixed precision: lm_head and attention kept fp32, the MLPs quantized (`--tensor-quant`). */
+  'int8-mixed': { dtype: 'float32' as const, quant: 'int8' as const, tensorQuant: MIXED },
+  'int4-mixed': { dtype: 'float32' as const, quant: 'int4' as const, tensorQuant: MIXED },
 };
 type VariantName = keyof typeof VARIANTS;
 const variants = values.variants!.split(',') as VariantName[];
@@ -149,7 +156,7 @@ const convertRecord = (v: VariantName) => (VARIANTS[v] ? JSON.parse(readFileSync
 const body = [
   `Command: \`npm run bench:quant${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}\` (bin/bench/quantBench.ts). ${machineLine()} ORT threads: 1.`,
   `emu-nano written as an Emu3.5-format checkpoint (config.json + F32 safetensors, official tensor names) and converted by \`emu convert decoder\`;`,
-  `int8/int4 are weight-only MatMulNBits (block ${blockSize}, accuracy_level 4: int8 compute) on every linear layer and lm_head, embeddings fp32; int4-exact uses accuracy_level 0. \`shipped\` is models/emu-nano/decoder.onnx.`,
+  `int8/int4 are weight-only MatMulNBits (block ${blockSize}, accuracy_level 4: int8 compute) on every linear layer and lm_head, embeddings fp32; int4-exact uses accuracy_level 0; int8-mixed and int4-mixed keep lm_head and every self_attn projection fp32 (\`--tensor-quant 'lm_head.weight=dense,*.self_attn.*=dense'\`), the MLPs quantized. \`shipped\` is models/emu-nano/decoder.onnx.`,
   'Memory: process max RSS after loading / after a prefill of the full context (1024 tokens), in a fresh process per variant.',
   '"same tokens" compares the first held-out example of each generative task with the shipped decoder (greedy and sampled tokens alike, same seed).',
   '',

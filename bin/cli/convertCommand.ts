@@ -1,11 +1,12 @@
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
+import { TensorQuantRuleSchema } from '../../sdk/convert/DecoderWeights.ts';
 import { InputError, parseOrThrow } from '../../sdk/errors.ts';
 import { ProgressBar } from './ProgressBar.ts';
 
 const HELP = `usage: emu convert decoder --from HF_DIR --to MODEL_DIR [--dtype fp32|fp16] [--quant int8|int4]
                            [--block-size 16|32|64|128] [--accuracy-level 0|4] [--kv-cache concat|shared]
-                           [--manifest FILE | --no-manifest]
+                           [--tensor-quant PATTERN=dense|int8|int4,...] [--manifest FILE | --no-manifest]
        emu convert vision  --from VQ_DIR --to MODEL_DIR [--emu35-src DIR] [--python-path DIR]
 
 decoder: the released Emu3.5 / Emu3.5-Image decoder (config.json + bf16 safetensors, sharded or not)
@@ -16,6 +17,9 @@ decoder: the released Emu3.5 / Emu3.5-Image decoder (config.json + bf16 safetens
   --dtype       fp32 (default) or fp16 activations, weights and KV cache; bf16 → fp16 overflow is reported
   --quant       weight-only MatMulNBits for every linear layer and lm_head (embeddings stay float)
   --block-size  quantization block along the input dimension (default 32)
+  --tensor-quant  mixed precision with --quant: per tensor, the first PATTERN that matches its name
+                (\`*\` = any characters) stores it dense (the --dtype) or at other bits, e.g.
+                'lm_head.weight=dense,*.self_attn.*=dense' (emu-nano's int8 story figure: bench:quant)
   --kv-cache    concat (default): present = past ++ new, any batch; shared: GroupQueryAttention
                 appends in place into a buffer the engine preallocates (no per-step copy of the history)
   --accuracy-level  MatMulNBits compute: 4 (default) int8 compute, the CPU provider's fast kernels;
@@ -33,6 +37,11 @@ const DecoderArgs = z.object({
   'block-size': z.coerce.number().pipe(z.union([z.literal(16), z.literal(32), z.literal(64), z.literal(128)])).optional(),
   'accuracy-level': z.coerce.number().pipe(z.union([z.literal(0), z.literal(1), z.literal(2), z.literal(3), z.literal(4)])).optional(),
   'kv-cache': z.enum(['concat', 'shared']).default('concat'),
+  'tensor-quant': z
+    .string()
+    .transform((v) => v.split(',').filter(Boolean).map((rule) => { const at = rule.lastIndexOf('='); return { pattern: rule.slice(0, at), as: rule.slice(at + 1) }; }))
+    .pipe(z.array(TensorQuantRuleSchema))
+    .optional(),
   manifest: z.string().optional(),
   'no-manifest': z.boolean().optional(),
 });
@@ -59,6 +68,7 @@ async function decoder(argv: string[]): Promise<number> {
       'block-size': { type: 'string' },
       'accuracy-level': { type: 'string' },
       'kv-cache': { type: 'string' },
+      'tensor-quant': { type: 'string' },
       manifest: { type: 'string' },
       'no-manifest': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
@@ -69,6 +79,7 @@ async function decoder(argv: string[]): Promise<number> {
     return 0;
   }
   const args = parseOrThrow(DecoderArgs, values, 'emu convert decoder');
+  if (args['tensor-quant'] && !args.quant) throw new InputError('input_invalid', '--tensor-quant only applies with --quant int8|int4');
   if (args['block-size'] && !args.quant) throw new InputError('input_invalid', '--block-size only applies with --quant int8|int4');
   const { convertDecoder } = await import('../../sdk/convert/convertDecoder.ts');
   const bars = { hash: new ProgressBar('hashing sources'), convert: new ProgressBar('converting tensors'), write: new ProgressBar('writing graph') };
@@ -80,6 +91,7 @@ async function decoder(argv: string[]): Promise<number> {
     blockSize: args['block-size'],
     accuracyLevel: args['accuracy-level'],
     kvCache: args['kv-cache'],
+    ...(args['tensor-quant'] ? { tensorQuant: args['tensor-quant'] } : {}),
     manifest: args['no-manifest'] ? null : args.manifest,
     onProgress: (p) => (p.phase === 'hash' ? bars.hash.update(Math.round(p.done / 2 ** 20), Math.round(p.total / 2 ** 20)) : bars[p.phase].update(p.done, p.total)),
   });
@@ -88,6 +100,7 @@ async function decoder(argv: string[]): Promise<number> {
   const gb = (n: number) => `${(n / 1e9).toFixed(3)} GB`;
   console.log(`wrote ${result.decoderFile} (${result.spec.numLayers} layers, ${result.spec.numKvHeads} KV heads, head dim ${result.spec.headDim}, ${result.spec.dtype}${result.spec.quantization ? `, int${result.spec.quantization.bits} block ${result.spec.quantization.blockSize}` : ''})`);
   console.log(`  weights ${gb(r.dataBytes)} in ${result.dataFile}; ${r.tensors} tensors in ${r.seconds.toFixed(1)} s; peak conversion buffers ${gb(r.peakBufferBytes)}, process max RSS ${gb(r.maxRssBytes)}`);
+  if (result.spec.quantization) console.log(`  linear weights: ${r.linear.int8} int8, ${r.linear.int4} int4, ${r.linear.dense} dense`);
   if (result.manifestFile) console.log(`  manifest ${result.manifestFile}`);
   if (r.overflow.length > 0) {
     console.log(`  fp16 OVERFLOW in ${r.overflow.length} tensor(s) (values beyond ±65504 became ±Infinity):`);

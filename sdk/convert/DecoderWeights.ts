@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import { InputError } from '../errors.ts';
 import type { GraphBuilder } from '../onnx/GraphBuilder.ts';
 import { bf16ToFloat32, float32ToHalf, halfToFloat32 } from '../onnx/floatFormats.ts';
@@ -19,9 +20,17 @@ export type LinearWeight =
  */
 export type AccuracyLevel = 0 | 1 | 2 | 3 | 4;
 
+export const TensorQuantRuleSchema = z.object({ pattern: z.string().min(1), as: z.enum(['dense', 'int8', 'int4']) }).strict();
+export type TensorQuantRule = z.infer<typeof TensorQuantRuleSchema>;
+
 export interface WeightOptions {
   dtype: FloatType;
   quant?: { bits: QuantBits; blockSize: number; accuracyLevel?: AccuracyLevel };
+  /**
+   * Mixed precision under `quant`: per linear weight, the first rule whose pattern matches its tensor
+   * name (`*` = any run of characters) says how it is stored instead (`dense` = the graph's float type).
+   */
+  tensorQuant?: readonly TensorQuantRule[];
   /** Source bytes read at once when streaming a matrix (rows are never split). */
   chunkBytes?: number;
   /** After each tensor is written (conversion is synchronous: this is where progress shows). */
@@ -38,6 +47,8 @@ export interface WeightReport {
   /** The high-water mark of conversion buffers (source chunk + converted chunk + pending scales). */
   peakBufferBytes: number;
   weightBytes: number;
+  /** Linear weights (lm_head included) by how they were stored. */
+  linear: { dense: number; int8: number; int4: number };
 }
 
 const DEFAULT_CHUNK = 64 * 2 ** 20;
@@ -52,7 +63,7 @@ export class DecoderWeights {
   readonly #g: GraphBuilder;
   readonly #options: WeightOptions;
   readonly #cache = new Map<string, string>();
-  readonly report: WeightReport = { tensors: 0, overflow: [], underflow: 0, peakBufferBytes: 0, weightBytes: 0 };
+  readonly report: WeightReport = { tensors: 0, overflow: [], underflow: 0, peakBufferBytes: 0, weightBytes: 0, linear: { dense: 0, int8: 0, int4: 0 } };
 
   constructor(archive: SafetensorsArchive, g: GraphBuilder, options: WeightOptions) {
     this.#archive = archive;
@@ -80,10 +91,23 @@ export class DecoderWeights {
     return init;
   }
 
+  /** The weight's storage under the options' `quant` and `tensorQuant` rules; undefined = dense. */
+  #quantOf(name: string): WeightOptions['quant'] {
+    const base = this.#options.quant;
+    if (!base) return undefined;
+    const rule = this.#options.tensorQuant?.find((r) => globToRegExp(r.pattern).test(name));
+    if (!rule) return base;
+    return rule.as === 'dense' ? undefined : { ...base, bits: rule.as === 'int4' ? 4 : 8 };
+  }
+
   /** A linear layer's `[out, in]` weight, dense or quantized per the options. */
   linear(name: string, out: number, inF: number, options: { quantize?: boolean } = {}): LinearWeight {
-    const quant = options.quantize === false ? undefined : this.#options.quant;
-    if (!quant) return { kind: 'dense', weight: this.float(name, [out, inF]), out, in: inF };
+    const quant = options.quantize === false ? undefined : this.#quantOf(name);
+    if (!quant) {
+      this.report.linear.dense++;
+      return { kind: 'dense', weight: this.float(name, [out, inF]), out, in: inF };
+    }
+    this.report.linear[quant.bits === 4 ? 'int4' : 'int8']++;
     this.#expectShape(name, [out, inF]);
     const layout: BlockLayout = { rows: out, cols: inF, bits: quant.bits, blockSize: quant.blockSize };
     const blocks = blocksPerRow(layout);
@@ -176,4 +200,9 @@ function shortName(name: string): string {
     .replace(/(self_attn|mlp)\./, '')
     .replace(/\.weight$/, '')
     .replace(/\./g, '_');
+}
+
+/** `model.layers.*.mlp.*` → a whole-name pattern; `*` is the only wildcard. */
+function globToRegExp(glob: string): RegExp {
+  return new RegExp(`^${glob.split('*').map((x) => x.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
 }

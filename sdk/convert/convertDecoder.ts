@@ -7,7 +7,7 @@ import { ModelManifestSchema, type DecoderSpec, type ModelManifestInput } from '
 import { ExternalDataFile } from '../onnx/ExternalDataFile.ts';
 import { GraphBuilder } from '../onnx/GraphBuilder.ts';
 import { writeFileAtomicSync } from '../output/outputFolder.ts';
-import { DecoderWeights, type AccuracyLevel, type FloatType, type WeightReport } from './DecoderWeights.ts';
+import { DecoderWeights, type AccuracyLevel, type FloatType, type TensorQuantRule, type WeightReport } from './DecoderWeights.ts';
 import { emu3Names, readEmu3Config, type Emu3Config } from './emu3Config.ts';
 import { buildEmu3Decoder, emu3Io, type KvCacheLayout } from './emu3DecoderGraph.ts';
 import { SafetensorsArchive } from './safetensors.ts';
@@ -22,6 +22,8 @@ export interface ConvertDecoderOptions {
   dtype?: FloatType;
   quant?: 'int8' | 'int4';
   blockSize?: 16 | 32 | 64 | 128;
+  /** With `quant`: mixed precision, per-tensor rules (`TensorQuantRule`), e.g. `[{ pattern: 'lm_head.weight', as: 'dense' }]`. */
+  tensorQuant?: TensorQuantRule[];
   /** MatMulNBits accuracy_level (see `AccuracyLevel`); default 4, the CPU provider's fast int8-compute kernels. */
   accuracyLevel?: AccuracyLevel;
   /** KV layout (`DecoderSpec.kvCache`): `shared` appends in place through GroupQueryAttention. Default `concat`. */
@@ -76,7 +78,7 @@ export function convertDecoder(options: ConvertDecoderOptions): ConvertDecoderRe
     const g = new GraphBuilder('emu3_decoder', { external: { file: external, minBytes: 4096 } });
     const total = archive.names.length - unused.length;
     const onTensor = (done: number, name: string) => options.onProgress?.({ phase: 'convert', done, total, name });
-    const weights = new DecoderWeights(archive, g, { dtype, quant, chunkBytes: options.chunkBytes, onTensor });
+    const weights = new DecoderWeights(archive, g, { dtype, quant, ...(options.tensorQuant?.length ? { tensorQuant: options.tensorQuant } : {}), chunkBytes: options.chunkBytes, onTensor });
     buildEmu3Decoder(g, config, weights, dtype, options.kvCache ?? 'concat');
     options.onProgress?.({ phase: 'write', done: 0, total: 1 });
     const bytes = g.encode(17, 'emu-robotics convert');
@@ -109,7 +111,7 @@ export function convertDecoder(options: ConvertDecoderOptions): ConvertDecoderRe
   recordConversion(options.to, 'decoder', {
     from: path.resolve(options.from),
     sources,
-    options: { dtype, quant: options.quant ?? null, blockSize: quant?.blockSize ?? null, accuracyLevel: quant?.accuracyLevel ?? null, kvCache: options.kvCache ?? 'concat' },
+    options: { dtype, quant: options.quant ?? null, blockSize: quant?.blockSize ?? null, accuracyLevel: quant?.accuracyLevel ?? null, tensorQuant: quant ? (options.tensorQuant ?? []) : [], kvCache: options.kvCache ?? 'concat' },
     config: { layers: config.num_hidden_layers, hidden: config.hidden_size, heads: config.num_attention_heads, kvHeads: config.num_key_value_heads, headDim: config.head_dim, vocab: config.vocab_size },
     report: fullReport,
     unused,

@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { lastValueFrom, toArray } from 'rxjs';
 import { convertDecoder } from '../../../sdk/convert/convertDecoder.ts';
+import type { TensorQuantRule } from '../../../sdk/convert/DecoderWeights.ts';
 import type { GenerationEvent } from '../../../sdk/generation/GenerationEvent.ts';
 import { DEFAULT_MODEL_DIR } from '../../../sdk/model/defaultModel.ts';
 import { OnnxBackend } from '../../../sdk/OnnxBackend.ts';
@@ -16,10 +17,10 @@ const done = async (backend: OnnxBackend, request: Parameters<OnnxBackend['gener
   (await lastValueFrom(backend.generate(request).pipe(toArray()))).at(-1) as Done;
 
 /** The converted folder: the converter's decoder + manifest, the shipped vision graphs beside them. */
-function convertedNano(root: string, variant: { dtype?: 'float32' | 'float16'; quant?: 'int8' | 'int4'; kvCache?: 'concat' | 'shared' }): string {
+function convertedNano(root: string, variant: { dtype?: 'float32' | 'float16'; quant?: 'int8' | 'int4'; kvCache?: 'concat' | 'shared'; tensorQuant?: TensorQuantRule[] }, name?: string): string {
   const checkpoint = path.join(root, 'checkpoint');
   if (!existsSync(checkpoint)) writeNanoAsEmu3Checkpoint(path.join(DEFAULT_MODEL_DIR, 'decoder.onnx'), nanoShape(DEFAULT_MODEL_DIR), checkpoint);
-  const to = path.join(root, `${variant.dtype ?? 'float32'}-${variant.quant ?? 'none'}${variant.kvCache === 'shared' ? '-shared' : ''}`);
+  const to = path.join(root, name ?? `${variant.dtype ?? 'float32'}-${variant.quant ?? 'none'}${variant.kvCache === 'shared' ? '-shared' : ''}`);
   if (existsSync(path.join(to, 'emu-model.json'))) return to;
   convertDecoder({ from: checkpoint, to, ...variant, manifest: path.join(DEFAULT_MODEL_DIR, 'emu-model.json') });
   for (const f of ['vision_encoder.onnx', 'vision_decoder.onnx']) symlinkSync(path.resolve(DEFAULT_MODEL_DIR, f), path.join(to, f));
@@ -134,6 +135,26 @@ describe('emu convert decoder on the shipped emu-nano (as an Emu3.5-format check
     // figures per variant are in docs/benchmarks.md (npm run bench:quant).
     assert.ok(agreement['{"dtype":"float16"}']! > 0.9, JSON.stringify(agreement));
     assert.ok(agreement['{"quant":"int8"}']! > 0.5, JSON.stringify(agreement));
+  });
+
+  it('mixed precision (tensorQuant): the first matching rule stores each linear weight; all dense is fp32 exactly', async () => {
+    const report = (dir: string) => JSON.parse(readFileSync(path.join(dir, 'convert.json'), 'utf8')).decoder.report;
+    const layers = nanoShape(DEFAULT_MODEL_DIR).layers;
+    const mixed = convertedNano(root, { quant: 'int4', tensorQuant: [{ pattern: 'lm_head.weight', as: 'dense' }, { pattern: '*.self_attn.*', as: 'int8' }] }, 'int4-mixed');
+    assert.deepEqual(report(mixed).linear, { dense: 1, int8: 4 * layers, int4: 3 * layers });
+    assert.deepEqual(report(convertedNano(root, { quant: 'int8' })).linear, { dense: 0, int8: 7 * layers + 1, int4: 0 });
+    const allDense = convertedNano(root, { quant: 'int8', tensorQuant: [{ pattern: '*', as: 'dense' }] }, 'int8-all-dense');
+    const fp32 = convertedNano(root, {});
+    assert.equal(report(allDense).dataBytes, report(fp32).dataBytes);
+    const example = makeTaskExample('t2i', 'heldout', 4);
+    const request = { task: 't2i' as const, prompt: example.instruction, images: [], seed: 4 };
+    const [a, b] = [await OnnxBackend.load(allDense, { threads: 1 }), await OnnxBackend.load(fp32, { threads: 1 })];
+    try {
+      assert.deepEqual((await done(a, request)).tokens, (await done(b, request)).tokens);
+    } finally {
+      await a.close();
+      await b.close();
+    }
   });
 
   it('sizes: int8 is about a third and int4 about a fifth of fp32 (linear weights only are quantized)', () => {
