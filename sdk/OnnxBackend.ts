@@ -13,7 +13,7 @@ import { TASKS, type ModelManifest, type TaskName } from './model/ModelManifest.
 import { multimodalDecode } from './output/multimodalDecode.ts';
 import { outputMarkersFor, type OutputMarkers } from './output/outputMarkers.ts';
 import { buildPrompts } from './prompt/buildPrompts.ts';
-import { DecoderSession } from './runtime/DecoderSession.ts';
+import { DecoderSession, releaseDecoder } from './runtime/DecoderSession.ts';
 import type { Device, SessionOptions } from './runtime/createSession.ts';
 import { VisionTokenizer } from './runtime/VisionTokenizer.ts';
 import { TiktokenTokenizer } from './tokenizer/TiktokenTokenizer.ts';
@@ -69,7 +69,7 @@ export class OnnxBackend implements EmuBackend {
         options,
       );
     } catch (err) {
-      await decoder.release();
+      await releaseDecoder(decoder);
       throw err;
     }
     const backend = new OnnxBackend(manifest, tokenizer, decoder, vision, options.batchGuidance ?? true);
@@ -203,7 +203,7 @@ export class OnnxBackend implements EmuBackend {
   }
 
   async close(): Promise<void> {
-    await Promise.all([this.#decoder.release(), this.#vision.close()]);
+    await Promise.all([releaseDecoder(this.#decoder), this.#vision.close()]);
   }
 }
 

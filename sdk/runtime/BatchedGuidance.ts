@@ -3,6 +3,7 @@ import { InputError, ModelError, throwIfAborted } from '../errors.ts';
 import type { GuidedStreams, StreamRows } from '../generation/GuidedStreams.ts';
 import { engineFailure } from './createSession.ts';
 import type { DecoderGraph, KvHandle } from './DecoderSession.ts';
+import { type DeviceKv, onDevice } from './DeviceKv.ts';
 import { logitRows } from './logitRows.ts';
 
 type Buffer = Float32Array | Uint16Array;
@@ -23,6 +24,10 @@ type Buffer = Float32Array | Uint16Array;
  *
  * Merging copies each stream's cache once and `close()` copies each back (O(history) per image, against
  * O(image) passes saved). Until `close()`, the two `DecoderSession`s must not be fed directly.
+ *
+ * On a device cache (`graph.deviceKv`, WebGPU) the batch lives in GPU memory too: the merge, rollbacks
+ * and the rows handed back run as device graphs, queued where the call is synchronous, and no step
+ * copies the cache to the host.
  */
 export class BatchedGuidance implements GuidedStreams {
   readonly #g: DecoderGraph;
@@ -37,14 +42,35 @@ export class BatchedGuidance implements GuidedStreams {
   /** Each row's slot position ids (slot order), grown as fed. */
   readonly #positions: [number[], number[]];
   #closed = false;
+  readonly #device: DeviceKv | undefined;
+  /** Device batches: the merge and queued rollbacks; every feed waits for them. */
+  #queue: Promise<void> = Promise.resolve();
+  #broken: unknown;
 
   constructor(graph: DecoderGraph, cond: KvHandle, uncond: KvHandle) {
     this.#g = graph;
+    this.#device = graph.deviceKv;
     this.#streams = [cond, uncond];
     this.#lengths = [cond.length, uncond.length];
     this.#positions = [Array.from(cond.slotPositions, Number), Array.from(uncond.slotPositions, Number)];
-    this.#width = this.#shared ? Math.max(capacityOf(cond), capacityOf(uncond), 1) : Math.max(cond.length, uncond.length);
-    this.#past = this.#merge();
+    this.#width = Math.max(cond.length, uncond.length);
+    this.#past = {};
+    if (this.#device) this.#defer(() => this.#mergeOnDevice());
+    else {
+      if (this.#shared) this.#width = Math.max(capacityOf(cond), capacityOf(uncond), 1);
+      this.#past = this.#merge();
+    }
+  }
+
+  #defer(job: () => Promise<void>): void {
+    this.#queue = this.#queue.then(job).catch((err: unknown) => {
+      this.#broken ??= err;
+    });
+  }
+
+  async #settle(): Promise<void> {
+    await this.#queue;
+    if (this.#broken !== undefined) throw engineFailure('device guidance batch update', this.#broken);
   }
 
   get #shared(): boolean {
@@ -62,6 +88,7 @@ export class BatchedGuidance implements GuidedStreams {
 
   async feedAll(ids: readonly number[], signal?: AbortSignal, offsets?: readonly number[]): Promise<StreamRows> {
     if (offsets && offsets.length !== ids.length) throw new InputError('input_invalid', `feedAll(): ${offsets.length} position offsets for ${ids.length} ids`);
+    if (this.#device) await this.#settle();
     if (this.passesFor(ids.length) === 2) return this.#forwardEachRow(ids, signal, offsets);
     const t = await this.#forward(ids, signal, offsets);
     return { cond: logitRows(t, ids.length, this.#g.vocabSize, 0), uncond: logitRows(t, ids.length, this.#g.vocabSize, 1) };
@@ -79,6 +106,11 @@ export class BatchedGuidance implements GuidedStreams {
     if (this.#shared) return;
     // Each row keeps its first `length` valid positions, at the same offset from the start.
     this.#width -= n;
+    if (this.#device) {
+      // Rows are left-padded, so every valid position stays in [0, width): one Slice on the device.
+      const width = this.#width;
+      return this.#defer(async () => this.#replace(await this.#sliceAll([0, 2], [0, width])));
+    }
     this.#past = this.#remap(this.#past, [this.#width + n, this.#width + n], this.#width, (b) => ({ from: this.#offset(b), to: this.#offset(b) }));
   }
 
@@ -86,6 +118,7 @@ export class BatchedGuidance implements GuidedStreams {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    if (this.#device) return this.#closeOnDevice();
     this.#streams.forEach((stream, b) => {
       const length = this.#lengths[b]!;
       const width = this.#shared ? this.#width : length;
@@ -132,7 +165,7 @@ export class BatchedGuidance implements GuidedStreams {
     if (io.logitsToKeep) feeds[io.logitsToKeep] = new ort.Tensor('int64', BigInt64Array.of(BigInt(s)), [1]);
     let out: ort.InferenceSession.ReturnType;
     try {
-      if (this.#shared) {
+      if (this.#shared && !this.#device) {
         const fetches: Record<string, ort.Tensor | null> = { [io.logits]: null };
         this.#g.pastNames.forEach((name, j) => (fetches[this.#g.presentNames[j]!] = this.#past[name]!));
         out = await session.run(feeds, fetches);
@@ -144,7 +177,10 @@ export class BatchedGuidance implements GuidedStreams {
       throw engineFailure(`batched guidance forward (P=${this.#lengths.join('/')}, S=${s})`, err);
     }
     this.#streams[0].countForward();
-    if (!this.#shared) {
+    if (this.#device) {
+      this.#replace(Object.fromEntries(this.#g.pastNames.map((name, j) => [name, out[this.#g.presentNames[j]!]!])));
+      this.#width = Number(this.#past[this.#g.pastNames[0]!]!.dims[2]);
+    } else if (!this.#shared) {
       this.#past = {};
       this.#g.pastNames.forEach((name, j) => (this.#past[name] = out[this.#g.presentNames[j]!]!));
       this.#width += s;
@@ -163,13 +199,65 @@ export class BatchedGuidance implements GuidedStreams {
     if (s === 0) throw new InputError('input_invalid', 'a batched guidance feed needs at least one id');
     const longest = Math.max(...this.#lengths) + s;
     if (longest > this.#g.spec.maxPositions) throw new ModelError('model_mismatch', `decoder context full: ${longest - s} + ${s} tokens > maxPositions ${this.#g.spec.maxPositions}`);
-    if (this.#shared) this.#reserve(longest);
+    if (this.#shared && !this.#device) this.#reserve(longest);
     return longest;
+  }
+
+  /** The two streams' caches stacked on the device: concat rows left-padded to the longer, shared rows right-padded to the larger capacity. */
+  async #mergeOnDevice(): Promise<void> {
+    await Promise.all(this.#streams.map((s) => s.ready()));
+    const caps = this.#streams.map((s) => Number(s.past[this.#g.pastNames[0]!]!.dims[2])) as [number, number];
+    this.#width = this.#shared ? Math.max(...caps) : Math.max(...this.#lengths);
+    const pad = caps.map((c, b) => (this.#shared ? [0, this.#width - c] : [this.#width - this.#lengths[b]!, 0])) as [[number, number], [number, number]];
+    const merged: Record<string, ort.Tensor> = {};
+    for (const name of this.#g.pastNames) merged[name] = await this.#device!.merge(this.#streams[0].past[name]!, this.#streams[1].past[name]!, pad);
+    this.#past = merged;
+  }
+
+  /** Every past name's [rows) × [positions) slice, on the device. */
+  async #sliceAll(rows: [number, number], positions: [number, number]): Promise<Record<string, ort.Tensor>> {
+    const out: Record<string, ort.Tensor> = {};
+    for (const name of this.#g.pastNames) out[name] = await this.#device!.slice(this.#past[name]!, rows, positions);
+    return out;
+  }
+
+  /** Takes `next` as the batch cache; the batch alone holds its device tensors, so the old ones are freed. */
+  #replace(next: Record<string, ort.Tensor>): void {
+    disposeAll(this.#past);
+    this.#past = next;
+  }
+
+  /** Each row back to its stream as a device slice; the streams' next forwards wait for theirs. */
+  #closeOnDevice(): void {
+    const fed = [...this.#fed];
+    const lengths = [...this.#lengths];
+    const width = this.#width;
+    const rows = this.#queue.then(async () => {
+      if (this.#broken !== undefined) throw this.#broken;
+      const out: Record<string, ort.Tensor>[] = [];
+      for (let b = 0; b < 2; b++) out.push(await this.#sliceAll([b, b + 1], this.#shared ? [0, width] : [this.#offset(b), width]));
+      return out;
+    });
+    // The batch's own tensors go once both rows are cut (or the cut failed).
+    void rows.then(
+      () => disposeAll(this.#past),
+      () => disposeAll(this.#past),
+    );
+    this.#streams.forEach((stream, b) => {
+      if (fed.length === 0) return; // nothing was fed: each stream's own cache is still current
+      stream.adopt(
+        rows.then((r) => r[b]!),
+        lengths[b]!,
+        fed,
+        BigInt64Array.from(this.#positions[b]!, BigInt),
+      );
+    });
   }
 
   /** shared layout, several ids: one batch-1 pass per row, on views of its part of the buffer. */
   async #forwardEachRow(ids: readonly number[], signal?: AbortSignal, offsets?: readonly number[]): Promise<StreamRows> {
     this.#begin(ids, signal);
+    if (this.#device) return this.#forwardEachRowOnDevice(ids, offsets);
     const { spec, session, vocabSize } = this.#g;
     const { numKvHeads: h, headDim: d } = spec;
     const io = spec.io;
@@ -203,6 +291,52 @@ export class BatchedGuidance implements GuidedStreams {
       // Copied: the next row's run reuses ORT's output buffers.
       rows.push(logitRows(out[io.logits]!, s, vocabSize).map((r) => r.slice()));
     }
+    this.#lengths[0] += s;
+    this.#lengths[1] += s;
+    this.#fed.push(...ids);
+    return { cond: rows[0]!, uncond: rows[1] };
+  }
+
+  /** The same on a device cache: each row sliced out, run, and the two presents stacked again. */
+  async #forwardEachRowOnDevice(ids: readonly number[], offsets?: readonly number[]): Promise<StreamRows> {
+    const { spec, session, vocabSize } = this.#g;
+    const io = spec.io;
+    const s = ids.length;
+    const rows: Float32Array[][] = [];
+    const presents: Record<string, ort.Tensor>[] = [];
+    try {
+      for (let b = 0; b < 2; b++) {
+        const length = this.#lengths[b]!;
+        const views = await this.#sliceAll([b, b + 1], [0, this.#width]);
+        const feeds: Record<string, ort.Tensor> = {
+          ...views,
+          [io.inputIds]: new ort.Tensor('int64', BigInt64Array.from(ids, BigInt), [1, s]),
+          [io.attentionMask]: new ort.Tensor('int64', new BigInt64Array(length + s).fill(1n), [1, length + s]),
+          [io.positionIds]: new ort.Tensor('int64', BigInt64Array.from(ids, (_, i) => BigInt(length + (offsets ? offsets[i]! : i))), [1, s]),
+        };
+        if (io.logitsToKeep) feeds[io.logitsToKeep] = new ort.Tensor('int64', BigInt64Array.of(BigInt(s)), [1]);
+        let out: ort.InferenceSession.ReturnType;
+        try {
+          out = await session.run(feeds);
+        } catch (err) {
+          throw engineFailure(`guidance row ${b} forward (P=${length}, S=${s})`, err);
+        } finally {
+          disposeAll(views);
+        }
+        presents.push(Object.fromEntries(this.#g.pastNames.map((name, j) => [name, out[this.#g.presentNames[j]!]!])));
+        this.#streams[b]!.countForward();
+        rows.push(logitRows(out[io.logits]!, s, vocabSize).map((r) => r.slice()));
+      }
+      const widths = presents.map((p) => Number(p[this.#g.pastNames[0]!]!.dims[2]));
+      const width = Math.max(...widths);
+      const merged: Record<string, ort.Tensor> = {};
+      for (const name of this.#g.pastNames) merged[name] = await this.#device!.merge(presents[0]![name]!, presents[1]![name]!, [[0, width - widths[0]!], [0, width - widths[1]!]]);
+      this.#replace(merged);
+      this.#width = width;
+    } finally {
+      presents.forEach(disposeAll);
+    }
+    for (let b = 0; b < 2; b++) for (let i = 0; i < s; i++) this.#positions[b]!.push(this.#lengths[b]! + (offsets ? offsets[i]! : i));
     this.#lengths[0] += s;
     this.#lengths[1] += s;
     this.#fed.push(...ids);
@@ -275,6 +409,10 @@ export class BatchedGuidance implements GuidedStreams {
     this.#past = this.#remap(this.#past, [old, old], grown, () => ({ from: 0, to: 0 }));
     this.#width = grown;
   }
+}
+
+function disposeAll(past: Record<string, ort.Tensor>): void {
+  for (const t of Object.values(past)) if (onDevice(t)) t.dispose();
 }
 
 function capacityOf(kv: KvHandle): number {

@@ -5,6 +5,7 @@ import type { CausalLm } from '../generation/CausalLm.ts';
 import { checkSessionIo } from './checkSessionIo.ts';
 import { createSession, engineFailure, type SessionOptions } from './createSession.ts';
 import { BatchedGuidance } from './BatchedGuidance.ts';
+import { DeviceKv, KvHolders, onDevice } from './DeviceKv.ts';
 import { logitRows } from './logitRows.ts';
 
 /** A decoder graph and its I/O names, shared by every stream (and batch) that runs it. */
@@ -14,18 +15,35 @@ export interface DecoderGraph {
   vocabSize: number;
   pastNames: readonly string[];
   presentNames: readonly string[];
+  /** Present when the graph keeps its KV cache on the GPU: the cache operations that stay there. */
+  deviceKv?: DeviceKv;
+}
+
+/** The device-side cache operations of each decoder graph that keeps its cache on the GPU. */
+const deviceKvOf = new WeakMap<ort.InferenceSession, DeviceKv>();
+
+/** Releases a decoder graph and, where it has them, its device cache operations. */
+export async function releaseDecoder(session: ort.InferenceSession): Promise<void> {
+  const kv = deviceKvOf.get(session);
+  deviceKvOf.delete(session);
+  await Promise.all([session.release(), kv?.release()]);
 }
 
 /** One stream's KV cache: [1,kvHeads,P or capacity,headDim] per past name, its length, and how to take a new one back. */
 export interface KvHandle {
-  past: Record<string, ort.Tensor>;
-  length: number;
+  /** Settles work a device cache still has queued (a truncation, a row handed back); `past` is then current. */
+  ready(): Promise<void>;
+  readonly past: Record<string, ort.Tensor>;
+  readonly length: number;
   /** Each slot's position id (`length` entries). */
   slotPositions: BigInt64Array;
   /** Counts one forward pass on this stream (a batch-2 pass counts once, on the conditional stream). */
   countForward(): void;
-  /** Replaces the cache with `past` of `length` slots at `positions`, `fed` being the ids appended since the handle was taken. */
-  adopt(past: Record<string, ort.Tensor>, length: number, fed: readonly number[], positions: BigInt64Array): void;
+  /**
+   * Replaces the cache with `past` of `length` slots at `positions`, `fed` being the ids appended since the
+   * handle was taken. A device cache may hand back a promise: the stream's next forward waits for it.
+   */
+  adopt(past: Record<string, ort.Tensor> | Promise<Record<string, ort.Tensor>>, length: number, fed: readonly number[], positions: BigInt64Array): void;
 }
 
 /** Whether the graph's batch axis is free (symbolic), so two streams can run as one batch-2 pass. */
@@ -44,6 +62,11 @@ const KEEP_ONE = new ort.Tensor('int64', BigInt64Array.of(1n), [1]);
  * The decoder-with-past contract: `input_ids`/`attention_mask`/`position_ids` int64, `past_key_values.{i}.key|value`
  * [1,kvHeads,P,headDim] (P=0 at prefill) → `logits` [1,S,V] + `present.{i}.key|value`. One instance = one KV
  * cache; several instances may share one ORT session (cond and uncond streams).
+ *
+ * On WebGPU the cache stays in GPU memory (`deviceKv`): presents come back as `gpu-buffer` tensors and
+ * are fed again as the next pasts, so a step moves only ids, masks and one row of logits. Truncation,
+ * forks and guidance batches then run as small graphs on the device (`DeviceKv`); since those are
+ * asynchronous and `truncate`/`clone` are not, they are queued and the next forward waits for them.
  */
 export class DecoderSession implements CausalLm {
   readonly #session: ort.InferenceSession;
@@ -52,6 +75,14 @@ export class DecoderSession implements CausalLm {
   readonly #pastNames: string[];
   readonly #presentNames: string[];
   #past: Record<string, ort.Tensor> = {};
+  /** Who holds `#past` (a fork shares a device cache with its parent). */
+  #holders = new KvHolders();
+  readonly #deviceKv: DeviceKv | undefined;
+  /** Device cache work queued by synchronous calls; every forward waits for it. */
+  #queue: Promise<void> = Promise.resolve();
+  /** Set when queued device work failed: the cache is unknown until `reset()`. */
+  #broken: unknown;
+  #cutQueued = false;
   #ones: BigInt64Array = new BigInt64Array(0);
   /** The position id of every slot (slot order = feed order; positions differ when fed out of order). */
   #slotPositions: BigInt64Array = new BigInt64Array(0);
@@ -65,6 +96,7 @@ export class DecoderSession implements CausalLm {
   /** `onForward`: called after every forward pass (the backend's running total counts unfinished work too). */
   constructor(session: ort.InferenceSession, spec: DecoderSpec, vocabSize: number, onForward?: () => void) {
     this.#session = session;
+    this.#deviceKv = deviceKvOf.get(session);
     this.#onForward = onForward;
     this.#spec = spec;
     this.#vocabSize = vocabSize;
@@ -76,7 +108,11 @@ export class DecoderSession implements CausalLm {
 
   /** Opens the graph and checks it against the manifest (names, KV dims, vocab). */
   static async openSession(path: string, spec: DecoderSpec, vocabSize: number, options: SessionOptions = {}): Promise<ort.InferenceSession> {
-    const session = await createSession(path, options);
+    const layers = Array.from({ length: spec.numLayers }, (_, i) => String(i));
+    const presents = layers.flatMap((i) => [spec.io.presentKey.replace('{i}', i), spec.io.presentValue.replace('{i}', i)]);
+    let device = options.device ?? 'cpu';
+    const onDeviceCb = options.onDevice;
+    const session = await createSession(path, { ...options, onDevice: (d) => ((device = d), onDeviceCb?.(d)) }, { deviceOutputs: presents });
     const kv = [1, spec.numKvHeads, null, spec.headDim];
     const inputs: Record<string, (number | null)[]> = {
       [spec.io.inputIds]: [1, null],
@@ -94,8 +130,9 @@ export class DecoderSession implements CausalLm {
     }
     try {
       checkSessionIo(session, `decoder ${path}`, { inputs, outputs });
+      if (device === 'webgpu' && options.deviceKv !== false) deviceKvOf.set(session, await DeviceKv.open(spec.dtype === 'float16' ? 'float16' : 'float32'));
     } catch (err) {
-      await session.release();
+      await releaseDecoder(session);
       throw err;
     }
     return session;
@@ -103,6 +140,12 @@ export class DecoderSession implements CausalLm {
 
   get length(): number {
     return this.#length;
+  }
+
+  /** Where the cache is now: `device` once a WebGPU graph has returned it in GPU memory. */
+  get kvLocation(): 'host' | 'device' {
+    const first = this.#past[this.#pastNames[0]!];
+    return first && onDevice(first) ? 'device' : 'host';
   }
 
   /** Whether the graph masks attention by position (`io.keyPositions`), so ids may be fed out of order. */
@@ -128,21 +171,29 @@ export class DecoderSession implements CausalLm {
       vocabSize: this.#vocabSize,
       pastNames: this.#pastNames,
       presentNames: this.#presentNames,
+      ...(this.#deviceKv && { deviceKv: this.#deviceKv }),
     };
   }
 
   /** This stream's cache, to be merged into a batch and written back when the batch closes. */
   #kv(): KvHandle {
+    const self = this;
     return {
-      past: this.#past,
-      length: this.#length,
+      ready: () => this.#settle(),
+      get past() {
+        return self.#past;
+      },
+      get length() {
+        return self.#length;
+      },
       slotPositions: this.#slotPositions.subarray(0, this.#length),
       countForward: () => {
         this.#forwardPasses++;
         this.#onForward?.();
       },
       adopt: (past, length, fed, positions) => {
-        this.#past = past;
+        if (past instanceof Promise) this.#defer(async () => this.#setPast(await past));
+        else this.#setPast(past);
         this.#length = length;
         this.#growPositions(length);
         this.#slotPositions.set(positions, 0);
@@ -157,13 +208,49 @@ export class DecoderSession implements CausalLm {
 
   /** Empties the cache (a shared-layout cache keeps its buffers for reuse). */
   reset(): void {
-    if (!this.#shared || Object.keys(this.#past).length === 0) this.#past = this.#allocate(0);
     this.#length = 0;
     this.tokens.length = 0;
+    const empty = (): void => {
+      if (!this.#shared || Object.keys(this.#past).length === 0 || this.#broken !== undefined) this.#setPast(this.#allocate(0));
+      this.#broken = undefined;
+    };
+    // A device cache may still have work queued (a row handed back by a guidance batch): it runs first.
+    if (this.#deviceKv) this.#queue = this.#queue.then(empty);
+    else empty();
   }
 
   get #shared(): boolean {
     return this.#spec.kvCache === 'shared';
+  }
+
+  /**
+   * Whether presents are written into the pasts' own buffers (shared layout on the host). A device
+   * cache never is: the binding returns a new GPU buffer for each present, and GroupQueryAttention
+   * copies the past into it on the device.
+   */
+  get #inPlace(): boolean {
+    return this.#shared && !this.#deviceKv;
+  }
+
+  /** Takes `next` as the cache, letting go of the old one (its GPU buffers are freed when no fork holds them). */
+  #setPast(next: Record<string, ort.Tensor>): void {
+    if (next === this.#past) return;
+    this.#holders.release(this.#past);
+    this.#past = next;
+    this.#holders = new KvHolders();
+  }
+
+  /** Queues device cache work; a failure leaves the cache unknown, and the next forward says so. */
+  #defer(job: () => Promise<void>): void {
+    this.#queue = this.#queue.then(job).catch((err: unknown) => {
+      this.#broken ??= err;
+    });
+  }
+
+  /** Waits for queued device work; throws if it failed. */
+  async #settle(): Promise<void> {
+    await this.#queue;
+    if (this.#broken !== undefined) throw engineFailure('device KV cache update', this.#broken);
   }
 
   /** Zeroed [1, kvHeads, positions, headDim] tensors, one per past name. */
@@ -179,6 +266,7 @@ export class DecoderSession implements CausalLm {
    * copying the kept positions, so appends are amortised O(1) and a step never copies the history.
    */
   #reserve(needed: number): void {
+    if (!this.#inPlace) return; // a device cache grows on its own: each present is a new buffer
     const capacity = Number(this.#past[this.#pastNames[0]!]!.dims[2]);
     if (needed <= capacity) return;
     const grown = Math.min(this.#spec.maxPositions, Math.max(needed, capacity * 2, 256));
@@ -199,6 +287,7 @@ export class DecoderSession implements CausalLm {
   truncate(length: number): void {
     if (!Number.isInteger(length) || length < 0 || length > this.#length) throw new InputError('input_invalid', `cannot truncate a cache of ${this.#length} positions to ${length}`);
     if (length === this.#length) return;
+    if (this.#deviceKv && !this.#shared) return this.#truncateOnDevice(length);
     if (this.#shared) {
       // Positions past `length` are never attended to (seqlens_k bounds them) and the next feed overwrites them.
       this.#length = length;
@@ -220,15 +309,42 @@ export class DecoderSession implements CausalLm {
     this.tokens.length = length;
   }
 
+  /** concat layout on the device: the cut runs as a Slice on the GPU before the next forward. */
+  #truncateOnDevice(length: number): void {
+    this.#length = length;
+    this.tokens.length = length;
+    if (length === 0) return this.reset();
+    if (this.#cutQueued) return; // the queued cut reads the length when it runs
+    this.#cutQueued = true;
+    this.#defer(async () => {
+      this.#cutQueued = false;
+      const kept = this.#length;
+      if (Number(this.#past[this.#pastNames[0]!]!.dims[2]) <= kept) return;
+      const cut: Record<string, ort.Tensor> = {};
+      for (const name of this.#pastNames) cut[name] = await this.#deviceKv!.slice(this.#past[name]!, [0, 1], [0, kept]);
+      this.#setPast(cut);
+    });
+  }
+
   /** An independent copy of this cache (a session fork): same contents, its own future. */
   clone(): DecoderSession {
     const copy = new DecoderSession(this.#session, this.#spec, this.#vocabSize, this.#onForward);
-    copy.#past = Object.fromEntries(
-      Object.entries(this.#past).map(([name, t]) => [name, new ort.Tensor(t.type as 'float32', (t.data as Float32Array).slice(), t.dims as number[])]),
-    );
     copy.#length = this.#length;
     copy.#slotPositions = this.#slotPositions.slice();
     copy.tokens.push(...this.tokens);
+    if (this.#deviceKv) {
+      // A device cache is never written in place, so parent and fork share its buffers until either moves on.
+      const shared = Promise.all([copy.#queue, this.#queue]).then(() => {
+        copy.#setPast({ ...this.#past });
+        copy.#holders = this.#holders.share();
+        copy.#broken = this.#broken;
+      });
+      copy.#queue = this.#queue = shared;
+      return copy;
+    }
+    copy.#past = Object.fromEntries(
+      Object.entries(this.#past).map(([name, t]) => [name, new ort.Tensor(t.type as 'float32', (t.data as Float32Array).slice(), t.dims as number[])]),
+    );
     return copy;
   }
 
@@ -282,6 +398,7 @@ export class DecoderSession implements CausalLm {
   /** One forward pass over `ids` (≤ one chunk), keeping the last `keep` positions' logits. */
   async #forward(ids: readonly number[], keep: number, signal?: AbortSignal, offsets?: readonly number[]): Promise<ort.Tensor> {
     this.#check(ids, signal);
+    await this.#settle();
     const s = ids.length;
     const p = this.#length;
     const io = this.#spec.io;
@@ -302,7 +419,7 @@ export class DecoderSession implements CausalLm {
     if (io.logitsToKeep) feeds[io.logitsToKeep] = keep === 1 ? KEEP_ONE : new ort.Tensor('int64', BigInt64Array.of(BigInt(keep)), [1]);
     let out: ort.InferenceSession.ReturnType;
     try {
-      if (this.#shared) {
+      if (this.#inPlace) {
         this.#reserve(p + s);
         Object.assign(feeds, this.#past);
         // The same buffers as present outputs: GroupQueryAttention appends in place.
@@ -317,12 +434,7 @@ export class DecoderSession implements CausalLm {
     }
     this.#forwardPasses++;
     this.#onForward?.();
-    if (!this.#shared) {
-      this.#past = {};
-      this.#pastNames.forEach((name, j) => {
-        this.#past[name] = out[this.#presentNames[j]!]!;
-      });
-    }
+    if (!this.#inPlace) this.#setPast(Object.fromEntries(this.#pastNames.map((name, j) => [name, out[this.#presentNames[j]!]!])));
     this.#length = p + s;
     for (const id of ids) this.tokens.push(id);
     return out[io.logits]!;

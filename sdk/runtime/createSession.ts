@@ -16,6 +16,16 @@ export interface SessionOptions {
   log?: (line: string) => void;
   /** Told which provider a graph really runs on (the asked-for one, or cpu after a fallback). */
   onDevice?: (device: Device) => void;
+  /**
+   * Keep the decoder's KV cache in GPU memory between steps where the provider allows it (WebGPU:
+   * `gpu-buffer` outputs); otherwise every step copies the cache out and back. Default true.
+   */
+  deviceKv?: boolean;
+}
+
+/** Outputs a graph should leave on the device when it runs on WebGPU (internal: the decoder's presents). */
+export interface GraphPlacement {
+  deviceOutputs?: readonly string[];
 }
 
 /** Default intra-op thread count for decode-sized work on this machine. */
@@ -28,7 +38,7 @@ export function defaultThreads(): number {
  * Opens one ONNX graph. ORT has no automatic provider fallback (`['cuda','cpu']` throws when the CUDA
  * libraries are absent), so a GPU request is tried alone and retried on CPU.
  */
-export async function createSession(path: string, options: SessionOptions = {}): Promise<ort.InferenceSession> {
+export async function createSession(path: string, options: SessionOptions = {}, placement: GraphPlacement = {}): Promise<ort.InferenceSession> {
   if (!existsSync(path)) throw new ModelError('model_missing', `ONNX file not found: ${path}`);
   const device = options.device ?? 'cpu';
   const threads = checkThreads(options.threads ?? defaultThreads());
@@ -40,7 +50,9 @@ export async function createSession(path: string, options: SessionOptions = {}):
   if (device !== 'cpu') {
     try {
       // Severity 4 (fatal only): the failed provider load is reported by our one line below instead.
-      const session = await ort.InferenceSession.create(path, { ...base, executionProviders: [device], logSeverityLevel: 4 });
+      const kept = device === 'webgpu' && options.deviceKv !== false ? placement.deviceOutputs : undefined;
+      const preferredOutputLocation = kept?.length ? Object.fromEntries(kept.map((n) => [n, 'gpu-buffer' as const])) : undefined;
+      const session = await ort.InferenceSession.create(path, { ...base, executionProviders: [device], logSeverityLevel: 4, ...(preferredOutputLocation && { preferredOutputLocation }) });
       options.onDevice?.(device);
       return session;
     } catch (err) {
