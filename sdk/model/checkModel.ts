@@ -580,6 +580,7 @@ function probeWebGpu(ortDir: string, backends: string[], find: NonNullable<Probe
   const why: string[] = [];
   const fixes: string[] = [];
   const status = (): ProviderStatus => ({ name: 'webgpu', available: why.length === 0, reasons: why, fixes, checks });
+  let software = false;
   const inBuild = backends.includes('webgpu');
   checks.push({ check: 'in the build', ok: inBuild, detail: inBuild ? `onnxruntime-node ${ortVersion(ortDir)} bundles the WebGPU provider (Dawn)` : `not in onnxruntime-node ${ortVersion(ortDir)} for ${process.platform}/${process.arch}` });
   if (!inBuild) {
@@ -602,18 +603,30 @@ function probeWebGpu(ortDir: string, backends: string[], find: NonNullable<Probe
       why.push('no Vulkan driver (ICD) is installed');
       fixes.push('sudo apt-get install -y mesa-vulkan-drivers   # Intel/AMD; NVIDIA: the NVIDIA driver installs nvidia_icd.json (containers: NVIDIA_DRIVER_CAPABILITIES=all)');
     }
-    if (devices.length === 0) {
-      const cpuOnly = icds.some((f) => /lvp|swiftshader/i.test(f)) ? ' (a CPU Vulkan driver such as lavapipe is not an adapter onnxruntime\'s Dawn uses)' : '';
-      why.push(`no GPU device${cpuOnly}`);
+    software = devices.length === 0 && icds.some((f) => /lvp|swiftshader/i.test(f));
+    if (devices.length === 0 && !software) {
+      why.push('no GPU device');
       fixes.push('run on a host with a GPU and its Vulkan driver (containers: pass /dev/dri or --gpus all)');
     }
   }
-  if (why.length > 0 || skipLive) return status();
+  if (why.length > 0) return status();
+  if (skipLive) {
+    if (software) {
+      why.push('no GPU device; whether the CPU Vulkan driver gives an adapter needs the session probe');
+      fixes.push('node bin/emu.js doctor (without --no-probe)');
+    }
+    return status();
+  }
   const live = liveProbe(ortDir, 'webgpu');
-  checks.push({ check: 'adapter', ok: live.ok, detail: live.detail });
+  // With no GPU, a CPU Vulkan driver (Mesa lavapipe) may still give an adapter: Mesa 25 does, Debian 12's 22.3 does not.
+  checks.push({ check: 'adapter', ok: live.ok, detail: live.ok && software ? `${live.detail}: a software adapter (a CPU Vulkan driver), correct but not fast: for tests, not for speed` : live.detail });
   if (!live.ok) {
-    why.push(`no WebGPU adapter: ${live.detail}`);
-    fixes.push('vulkaninfo --summary (sudo apt-get install -y vulkan-tools) should list the GPU; install its Vulkan driver');
+    why.push(software ? `no GPU device, and the CPU Vulkan driver gives no WebGPU adapter: ${live.detail}` : `no WebGPU adapter: ${live.detail}`);
+    fixes.push(
+      software
+        ? 'run on a host with a GPU and its Vulkan driver; for tests on a CPU-only Debian 12 machine: bash bin/setup/webgpu-software.sh (Mesa 25 lavapipe from bookworm-backports)'
+        : 'vulkaninfo --summary (sudo apt-get install -y vulkan-tools) should list the GPU; install its Vulkan driver',
+    );
   }
   return status();
 }
