@@ -7,7 +7,8 @@
  *    per token on both, and the same through `emu serve` (the handshake's device, remote tokens).
  * 3. Per device, a tiny checkpoint with Emu3.5's vocabulary and head geometry converted by
  *    `emu convert decoder` as fp16 (concat and shared KV) and fp16+int4: greedy tokens against cpu,
- *    tokens/s, process RSS and, on CUDA, the GPU memory nvidia-smi reports.
+ *    tokens/s, where the KV cache ended up (`device` on WebGPU, `host` on CUDA), process RSS and, on
+ *    CUDA, the GPU memory nvidia-smi reports.
  * Prints one JSON line per check; exit 1 when --require-gpu and a device fell back, or when remote
  * tokens differ from local ones.
  */
@@ -17,7 +18,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { convertDecoder, type ConvertDecoderOptions } from '../../sdk/convert/convertDecoder.ts';
-import { DecoderSession } from '../../sdk/runtime/DecoderSession.ts';
+import { DecoderSession, releaseDecoder } from '../../sdk/runtime/DecoderSession.ts';
 import { writeTinyEmu3Checkpoint } from '../../test/kit/emu3Checkpoint.ts';
 import { lastValueFrom, toArray } from 'rxjs';
 import type { GenerationEvent } from '../../sdk/generation/GenerationEvent.ts';
@@ -96,8 +97,9 @@ async function emu35Shaped(devices: Device[]): Promise<void> {
         row = await lm.step(best);
       }
       const tokensPerSecond = 32 / ((performance.now() - t0) / 1000);
-      await session.release();
-      return { ranOn, tokens, tokensPerSecond };
+      const kvLocation = lm.kvLocation;
+      await releaseDecoder(session);
+      return { ranOn, tokens, tokensPerSecond, kvLocation };
     };
     const reference = await decode('cpu');
     for (const device of devices) {
@@ -107,6 +109,7 @@ async function emu35Shaped(devices: Device[]): Promise<void> {
         check: `emu35-shaped ${name}`,
         device,
         runsOn: got.ranOn,
+        kvCache: got.kvLocation,
         sameTokensAsCpu: JSON.stringify(got.tokens) === JSON.stringify(reference.tokens),
         firstDifference: got.tokens.findIndex((t, i) => t !== reference.tokens[i]),
         tokensPerSecond: { cpu: +reference.tokensPerSecond.toFixed(1), [device]: +got.tokensPerSecond.toFixed(1) },
