@@ -91,7 +91,7 @@ const body = [
   markdownTable(['KV layout', 'context', 'KV host↔device per step, host KV', 'step, host KV (ms)', 'step, device KV (ms)', 'host ÷ device'], rows),
   '',
   `For Emu3.5 (64 layers, fp16) the host-KV traffic is ${((2 * 64 * KV_HEADS * HEAD_DIM * 2 * 4096 * 2) / 1e9).toFixed(2)} GB per stream per step at 4096 positions (up and down); device KV moves none of it.`,
-  'On lavapipe "GPU memory" is host RAM, so each saved copy is a memcpy through Dawn\'s staging buffers; the concat layout still copies the past into a new present on the device every step, which is why it gains least. Over PCIe (about 25 GB/s) the 2.15 GB would take about 86 ms per stream step, against about 6 ms for reading the 20.5 GB of int4 weights once at an H100's 3.35 TB/s (computed, not measured: no GPU was lent).',
+  `On lavapipe "GPU memory" is host RAM, so each saved copy is a memcpy through Dawn's staging buffers; the concat layout still copies the past into a new present on the device every step, which is why it gains least. Over PCIe (about 25 GB/s) the 2.15 GB would take about 86 ms per stream step, against about 6 ms for reading the 20.5 GB of int4 weights once at an H100's 3.35 TB/s (computed, not measured: no GPU was lent).`,
 ].join('\n');
 writeBenchmarkSection('KV cache on the device (bench:devicekv)', body);
 console.log(body);

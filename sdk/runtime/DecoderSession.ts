@@ -52,6 +52,12 @@ function batchable(session: ort.InferenceSession, spec: DecoderSpec): boolean {
   return meta !== undefined && meta.isTensor && typeof meta.shape[0] === 'string';
 }
 
+/** The graph's past (inputs) or present (outputs) KV names, key then value per layer. */
+function kvNames(spec: DecoderSpec, which: 'past' | 'present'): string[] {
+  const [key, value] = which === 'past' ? [spec.io.pastKey, spec.io.pastValue] : [spec.io.presentKey, spec.io.presentValue];
+  return Array.from({ length: spec.numLayers }, (_, i) => [key.replace('{i}', String(i)), value.replace('{i}', String(i))]).flat();
+}
+
 /** Prompt tokens per forward pass when prefilling (see `feed`). */
 export const PREFILL_CHUNK = 512;
 
@@ -100,19 +106,16 @@ export class DecoderSession implements CausalLm {
     this.#onForward = onForward;
     this.#spec = spec;
     this.#vocabSize = vocabSize;
-    const layers = Array.from({ length: spec.numLayers }, (_, i) => String(i));
-    this.#pastNames = layers.flatMap((i) => [spec.io.pastKey.replace('{i}', i), spec.io.pastValue.replace('{i}', i)]);
-    this.#presentNames = layers.flatMap((i) => [spec.io.presentKey.replace('{i}', i), spec.io.presentValue.replace('{i}', i)]);
+    this.#pastNames = kvNames(spec, 'past');
+    this.#presentNames = kvNames(spec, 'present');
     this.reset();
   }
 
   /** Opens the graph and checks it against the manifest (names, KV dims, vocab). */
   static async openSession(path: string, spec: DecoderSpec, vocabSize: number, options: SessionOptions = {}): Promise<ort.InferenceSession> {
-    const layers = Array.from({ length: spec.numLayers }, (_, i) => String(i));
-    const presents = layers.flatMap((i) => [spec.io.presentKey.replace('{i}', i), spec.io.presentValue.replace('{i}', i)]);
     let device = options.device ?? 'cpu';
     const onDeviceCb = options.onDevice;
-    const session = await createSession(path, { ...options, onDevice: (d) => ((device = d), onDeviceCb?.(d)) }, { deviceOutputs: presents });
+    const session = await createSession(path, { ...options, onDevice: (d) => ((device = d), onDeviceCb?.(d)) }, { deviceOutputs: kvNames(spec, 'present') });
     const kv = [1, spec.numKvHeads, null, spec.headDim];
     const inputs: Record<string, (number | null)[]> = {
       [spec.io.inputIds]: [1, null],
