@@ -3,7 +3,7 @@ import { InputError, ModelError, throwIfAborted } from '../errors.ts';
 import type { GuidedStreams, StreamRows } from '../generation/GuidedStreams.ts';
 import { engineFailure } from './createSession.ts';
 import type { DecoderGraph, KvHandle } from './DecoderSession.ts';
-import { type DeviceKv, onDevice } from './DeviceKv.ts';
+import { type DeviceKv, DeviceWork, onDevice } from './DeviceKv.ts';
 import { logitRows } from './logitRows.ts';
 
 type Buffer = Float32Array | Uint16Array;
@@ -44,8 +44,7 @@ export class BatchedGuidance implements GuidedStreams {
   #closed = false;
   readonly #device: DeviceKv | undefined;
   /** Device batches: the merge and queued rollbacks; every feed waits for them. */
-  #queue: Promise<void> = Promise.resolve();
-  #broken: unknown;
+  readonly #work = new DeviceWork('device guidance batch update');
 
   constructor(graph: DecoderGraph, cond: KvHandle, uncond: KvHandle) {
     this.#g = graph;
@@ -55,23 +54,13 @@ export class BatchedGuidance implements GuidedStreams {
     this.#positions = [Array.from(cond.slotPositions, Number), Array.from(uncond.slotPositions, Number)];
     this.#width = Math.max(cond.length, uncond.length);
     this.#past = {};
-    if (this.#device) this.#defer(() => this.#mergeOnDevice());
+    if (this.#device) this.#work.defer(() => this.#mergeOnDevice());
     else {
       if (this.#shared) this.#width = Math.max(capacityOf(cond), capacityOf(uncond), 1);
       this.#past = this.#merge();
     }
   }
 
-  #defer(job: () => Promise<void>): void {
-    this.#queue = this.#queue.then(job).catch((err: unknown) => {
-      this.#broken ??= err;
-    });
-  }
-
-  async #settle(): Promise<void> {
-    await this.#queue;
-    if (this.#broken !== undefined) throw engineFailure('device guidance batch update', this.#broken);
-  }
 
   get #shared(): boolean {
     return this.#g.spec.kvCache === 'shared';
@@ -88,7 +77,7 @@ export class BatchedGuidance implements GuidedStreams {
 
   async feedAll(ids: readonly number[], signal?: AbortSignal, offsets?: readonly number[]): Promise<StreamRows> {
     if (offsets && offsets.length !== ids.length) throw new InputError('input_invalid', `feedAll(): ${offsets.length} position offsets for ${ids.length} ids`);
-    if (this.#device) await this.#settle();
+    if (this.#device) await this.#work.settle();
     if (this.passesFor(ids.length) === 2) return this.#forwardEachRow(ids, signal, offsets);
     const t = await this.#forward(ids, signal, offsets);
     return { cond: logitRows(t, ids.length, this.#g.vocabSize, 0), uncond: logitRows(t, ids.length, this.#g.vocabSize, 1) };
@@ -109,7 +98,7 @@ export class BatchedGuidance implements GuidedStreams {
     if (this.#device) {
       // Rows are left-padded, so every valid position stays in [0, width): one Slice on the device.
       const width = this.#width;
-      return this.#defer(async () => this.#replace(await this.#sliceAll([0, 2], [0, width])));
+      return this.#work.defer(async () => this.#replace(await this.#sliceAll([0, 2], [0, width])));
     }
     this.#past = this.#remap(this.#past, [this.#width + n, this.#width + n], this.#width, (b) => ({ from: this.#offset(b), to: this.#offset(b) }));
   }
@@ -232,8 +221,7 @@ export class BatchedGuidance implements GuidedStreams {
     const fed = [...this.#fed];
     const lengths = [...this.#lengths];
     const width = this.#width;
-    const rows = this.#queue.then(async () => {
-      if (this.#broken !== undefined) throw this.#broken;
+    const rows = this.#work.settle().then(async () => {
       const out: Record<string, ort.Tensor>[] = [];
       for (let b = 0; b < 2; b++) out.push(await this.#sliceAll([b, b + 1], this.#shared ? [0, width] : [this.#offset(b), width]));
       return out;
@@ -271,13 +259,7 @@ export class BatchedGuidance implements GuidedStreams {
         const size = h * this.#width * d;
         views[name] = tensor(t, (t.data as Buffer).subarray(b * size, (b + 1) * size), [1, h, this.#width, d]);
       }
-      const feeds: Record<string, ort.Tensor> = {
-        ...views,
-        [io.inputIds]: new ort.Tensor('int64', BigInt64Array.from(ids, BigInt), [1, s]),
-        [io.attentionMask]: new ort.Tensor('int64', new BigInt64Array(length + s).fill(1n), [1, length + s]),
-        [io.positionIds]: new ort.Tensor('int64', BigInt64Array.from(ids, (_, i) => BigInt(length + (offsets ? offsets[i]! : i))), [1, s]),
-      };
-      if (io.logitsToKeep) feeds[io.logitsToKeep] = new ort.Tensor('int64', BigInt64Array.of(BigInt(s)), [1]);
+      const feeds = this.#rowFeeds(views, ids, length, offsets);
       const fetches: Record<string, ort.Tensor | null> = { [io.logits]: null };
       this.#g.pastNames.forEach((name, j) => (fetches[this.#g.presentNames[j]!] = views[name]!));
       let out: ort.InferenceSession.ReturnType;
@@ -297,6 +279,20 @@ export class BatchedGuidance implements GuidedStreams {
     return { cond: rows[0]!, uncond: rows[1] };
   }
 
+  /** One row's batch-1 feeds over its own cache `views` of `length` valid positions. */
+  #rowFeeds(views: Record<string, ort.Tensor>, ids: readonly number[], length: number, offsets?: readonly number[]): Record<string, ort.Tensor> {
+    const io = this.#g.spec.io;
+    const s = ids.length;
+    const feeds: Record<string, ort.Tensor> = {
+      ...views,
+      [io.inputIds]: new ort.Tensor('int64', BigInt64Array.from(ids, BigInt), [1, s]),
+      [io.attentionMask]: new ort.Tensor('int64', new BigInt64Array(length + s).fill(1n), [1, length + s]),
+      [io.positionIds]: new ort.Tensor('int64', BigInt64Array.from(ids, (_, i) => BigInt(length + (offsets ? offsets[i]! : i))), [1, s]),
+    };
+    if (io.logitsToKeep) feeds[io.logitsToKeep] = new ort.Tensor('int64', BigInt64Array.of(BigInt(s)), [1]);
+    return feeds;
+  }
+
   /** The same on a device cache: each row sliced out, run, and the two presents stacked again. */
   async #forwardEachRowOnDevice(ids: readonly number[], offsets?: readonly number[]): Promise<StreamRows> {
     const { spec, session, vocabSize } = this.#g;
@@ -308,13 +304,7 @@ export class BatchedGuidance implements GuidedStreams {
       for (let b = 0; b < 2; b++) {
         const length = this.#lengths[b]!;
         const views = await this.#sliceAll([b, b + 1], [0, this.#width]);
-        const feeds: Record<string, ort.Tensor> = {
-          ...views,
-          [io.inputIds]: new ort.Tensor('int64', BigInt64Array.from(ids, BigInt), [1, s]),
-          [io.attentionMask]: new ort.Tensor('int64', new BigInt64Array(length + s).fill(1n), [1, length + s]),
-          [io.positionIds]: new ort.Tensor('int64', BigInt64Array.from(ids, (_, i) => BigInt(length + (offsets ? offsets[i]! : i))), [1, s]),
-        };
-        if (io.logitsToKeep) feeds[io.logitsToKeep] = new ort.Tensor('int64', BigInt64Array.of(BigInt(s)), [1]);
+        const feeds = this.#rowFeeds(views, ids, length, offsets);
         let out: ort.InferenceSession.ReturnType;
         try {
           out = await session.run(feeds);

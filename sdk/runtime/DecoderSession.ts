@@ -5,7 +5,7 @@ import type { CausalLm } from '../generation/CausalLm.ts';
 import { checkSessionIo } from './checkSessionIo.ts';
 import { createSession, engineFailure, type SessionOptions } from './createSession.ts';
 import { BatchedGuidance } from './BatchedGuidance.ts';
-import { DeviceKv, KvHolders, onDevice } from './DeviceKv.ts';
+import { DeviceKv, DeviceWork, KvHolders, onDevice } from './DeviceKv.ts';
 import { logitRows } from './logitRows.ts';
 
 /** A decoder graph and its I/O names, shared by every stream (and batch) that runs it. */
@@ -84,10 +84,8 @@ export class DecoderSession implements CausalLm {
   /** Who holds `#past` (a fork shares a device cache with its parent). */
   #holders = new KvHolders();
   readonly #deviceKv: DeviceKv | undefined;
-  /** Device cache work queued by synchronous calls; every forward waits for it. */
-  #queue: Promise<void> = Promise.resolve();
-  /** Set when queued device work failed: the cache is unknown until `reset()`. */
-  #broken: unknown;
+  /** Device cache work queued by synchronous calls; every forward waits for it (a failure lasts until `reset()`). */
+  readonly #work = new DeviceWork('device KV cache update');
   #cutQueued = false;
   #ones: BigInt64Array = new BigInt64Array(0);
   /** The position id of every slot (slot order = feed order; positions differ when fed out of order). */
@@ -182,7 +180,7 @@ export class DecoderSession implements CausalLm {
   #kv(): KvHandle {
     const self = this;
     return {
-      ready: () => this.#settle(),
+      ready: () => this.#work.settle(),
       get past() {
         return self.#past;
       },
@@ -195,7 +193,7 @@ export class DecoderSession implements CausalLm {
         this.#onForward?.();
       },
       adopt: (past, length, fed, positions) => {
-        if (past instanceof Promise) this.#defer(async () => this.#setPast(await past));
+        if (past instanceof Promise) this.#work.defer(async () => this.#setPast(await past));
         else this.#setPast(past);
         this.#length = length;
         this.#growPositions(length);
@@ -214,11 +212,11 @@ export class DecoderSession implements CausalLm {
     this.#length = 0;
     this.tokens.length = 0;
     const empty = (): void => {
-      if (!this.#shared || Object.keys(this.#past).length === 0 || this.#broken !== undefined) this.#setPast(this.#allocate(0));
-      this.#broken = undefined;
+      if (!this.#shared || Object.keys(this.#past).length === 0 || this.#work.failure !== undefined) this.#setPast(this.#allocate(0));
+      this.#work.failure = undefined;
     };
     // A device cache may still have work queued (a row handed back by a guidance batch): it runs first.
-    if (this.#deviceKv) this.#queue = this.#queue.then(empty);
+    if (this.#deviceKv) this.#work.defer(empty);
     else empty();
   }
 
@@ -241,19 +239,6 @@ export class DecoderSession implements CausalLm {
     this.#holders.release(this.#past);
     this.#past = next;
     this.#holders = new KvHolders();
-  }
-
-  /** Queues device cache work; a failure leaves the cache unknown, and the next forward says so. */
-  #defer(job: () => Promise<void>): void {
-    this.#queue = this.#queue.then(job).catch((err: unknown) => {
-      this.#broken ??= err;
-    });
-  }
-
-  /** Waits for queued device work; throws if it failed. */
-  async #settle(): Promise<void> {
-    await this.#queue;
-    if (this.#broken !== undefined) throw engineFailure('device KV cache update', this.#broken);
   }
 
   /** Zeroed [1, kvHeads, positions, headDim] tensors, one per past name. */
@@ -319,7 +304,7 @@ export class DecoderSession implements CausalLm {
     if (length === 0) return this.reset();
     if (this.#cutQueued) return; // the queued cut reads the length when it runs
     this.#cutQueued = true;
-    this.#defer(async () => {
+    this.#work.defer(async () => {
       this.#cutQueued = false;
       const kept = this.#length;
       if (Number(this.#past[this.#pastNames[0]!]!.dims[2]) <= kept) return;
@@ -337,12 +322,15 @@ export class DecoderSession implements CausalLm {
     copy.tokens.push(...this.tokens);
     if (this.#deviceKv) {
       // A device cache is never written in place, so parent and fork share its buffers until either moves on.
-      const shared = Promise.all([copy.#queue, this.#queue]).then(() => {
+      const parentIdle = this.#work.idle;
+      copy.#work.defer(async () => {
+        await parentIdle;
         copy.#setPast({ ...this.#past });
         copy.#holders = this.#holders.share();
-        copy.#broken = this.#broken;
+        copy.#work.failure = this.#work.failure;
       });
-      copy.#queue = this.#queue = shared;
+      // The parent moves on only once the fork has taken its share.
+      this.#work.defer(() => copy.#work.idle);
       return copy;
     }
     copy.#past = Object.fromEntries(
@@ -401,7 +389,7 @@ export class DecoderSession implements CausalLm {
   /** One forward pass over `ids` (≤ one chunk), keeping the last `keep` positions' logits. */
   async #forward(ids: readonly number[], keep: number, signal?: AbortSignal, offsets?: readonly number[]): Promise<ort.Tensor> {
     this.#check(ids, signal);
-    await this.#settle();
+    await this.#work.settle();
     const s = ids.length;
     const p = this.#length;
     const io = this.#spec.io;

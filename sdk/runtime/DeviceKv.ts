@@ -130,3 +130,40 @@ export class KvHolders {
     for (const t of Object.values(past)) if (onDevice(t)) t.dispose();
   }
 }
+
+/**
+ * Device cache work queued by synchronous calls (`truncate`, `clone`, a batch's `close`), in order.
+ * A failed job leaves the cache unknown: `settle()` throws until `clear()`.
+ */
+export class DeviceWork {
+  #tail: Promise<void> = Promise.resolve();
+  #failure: unknown;
+
+  constructor(readonly what: string) {}
+
+  /** Runs `job` after everything queued before it. */
+  defer(job: () => void | Promise<void>): void {
+    this.#tail = this.#tail.then(job).catch((err: unknown) => {
+      this.#failure ??= err;
+    });
+  }
+
+  /** Resolves once everything queued so far has run. */
+  get idle(): Promise<void> {
+    return this.#tail;
+  }
+
+  get failure(): unknown {
+    return this.#failure;
+  }
+
+  set failure(err: unknown) {
+    this.#failure = err;
+  }
+
+  /** Waits for the queue; throws a typed EngineError if a job failed. */
+  async settle(): Promise<void> {
+    await this.#tail;
+    if (this.#failure !== undefined) throw engineFailure(this.what, this.#failure);
+  }
+}
